@@ -1,0 +1,43 @@
+# Cairn: `make run` starts the app on embedded SQLite; `make test` runs the whole suite.
+PYTHON ?= $(shell command -v python3.11 || command -v python3.12 || command -v python3)
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-stamp
+ASSETS := node_modules/.installed-stamp
+
+.PHONY: setup run test lint worker beat clean
+
+$(STAMP): pyproject.toml
+	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || \
+		{ echo "Cairn needs Python 3.11 or newer (found $$($(PYTHON) --version))"; exit 1; }
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+	$(BIN)/python -m pip install -q -e '.[dev]'
+	touch $(STAMP)
+
+$(ASSETS): package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	touch $(ASSETS)
+
+setup: $(STAMP) $(ASSETS)
+
+run: setup
+	$(BIN)/cairn init-db
+	$(BIN)/cairn run
+
+lint: setup
+	$(BIN)/ruff check .
+	$(BIN)/lint-imports
+	$(BIN)/mypy
+
+test: setup lint
+	$(BIN)/python -m pytest -n 2 --dist loadfile
+
+worker: setup
+	$(BIN)/celery -A runtime.celery_app worker --loglevel=INFO
+
+beat: setup
+	$(BIN)/celery -A runtime.celery_app beat --loglevel=INFO
+
+clean:
+	rm -rf $(VENV) node_modules instance

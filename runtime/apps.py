@@ -1,0 +1,370 @@
+"""Apps at run time: importing definitions, planning and publishing, and the published app.
+
+:class:`AppService` owns the transactions of importing a definition as a draft revision and
+of publishing a revision (validate → plan → apply DDL and data conversion → mark published,
+all in one transaction). :func:`load_published` gives the :class:`PublishedApp` every other
+service works with: the validated definition, its SQL tables and its expression scopes.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import OrderedDict
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import sqlalchemy as sa
+
+from builder import load_definition
+from builder.model import App, Entity
+from builder.plan import plan_migration
+from builder.repository import AppRow, DefinitionRepository, RevisionRow
+from builder.schemas import dump_definition
+from builder.scope import scope_for
+from expressions.scope import Scope
+from runtime.clock import to_naive_utc
+from runtime.context import CallContext
+from runtime.errors import Forbidden, NotFound, PublishRefused
+from runtime.models import EntityTableRow, User
+from runtime.schema_apply import PlanApplier, TableState
+from runtime.tables import build_table, location_columns, new_metadata, step_column, table_name_for
+
+DRAFT, PUBLISHED, SUPERSEDED = "draft", "published", "superseded"
+
+
+def formula_types(app: App, entity: Entity) -> dict[str, Any]:
+    """The expression types the checker inferred for an entity's formula fields."""
+    spec = scope_for(app, entity.key).entity_spec()
+    if spec is None:
+        return {}
+    formulas = {f.key for f in entity.fields if f.formula is not None}
+    return {f.name: f.type for f in spec.fields if f.name in formulas}
+
+
+class AppBinding:
+    """Maps expression names onto the published app's tables (an ``SqlBinding``)."""
+
+    def __init__(self, app: PublishedApp) -> None:
+        self.app = app
+
+    def table(self, entity: str) -> sa.Table:
+        """The table of ``entity``."""
+        return self.app.table(entity)
+
+    def column(self, table: sa.FromClause, entity: str, field: str) -> sa.ColumnElement[Any]:
+        """The column of ``field``."""
+        return table.c[field]  # type: ignore[no-any-return]
+
+    def location_columns(
+        self, table: sa.FromClause, entity: str, field: str
+    ) -> tuple[sa.ColumnElement[Any], sa.ColumnElement[Any]]:
+        """Latitude and longitude columns of a location field."""
+        lat, lng, _acc = location_columns(field)
+        return table.c[lat], table.c[lng]
+
+    def step_done_at(self, table: sa.FromClause, entity: str, step: str) -> sa.ColumnElement[Any]:
+        """The completion timestamp column of ``step``."""
+        return table.c[step_column(step)]  # type: ignore[no-any-return]
+
+    def users_table(self) -> sa.Table:
+        """The platform's users table."""
+        return User.__table__  # type: ignore[return-value]
+
+
+@dataclass
+class PublishedApp:
+    """A published revision of an app with its tables: what records are read and written by."""
+
+    app_id: int
+    key: str
+    workspace_id: int
+    revision_id: int
+    revision_number: int
+    definition: App
+    tables: dict[str, sa.Table]
+    archived_entities: frozenset[str] = frozenset()
+    _scopes: dict[str, Scope] = field(default_factory=dict, repr=False)
+
+    def entity(self, key: str) -> Entity:
+        """The entity ``key`` or NotFound."""
+        entity = self.definition.entity(key)
+        if entity is None or key in self.archived_entities:
+            raise NotFound(
+                f"The app {self.key!r} has no entity {key!r}.",
+                message_zh=f"应用 {self.key} 中没有实体 {key}。",
+            )
+        return entity
+
+    def table(self, key: str) -> sa.Table:
+        """The table of entity ``key``."""
+        self.entity(key)
+        return self.tables[key]
+
+    def scope(self, entity_key: str) -> Scope:
+        """The expression scope of ``entity_key`` (cached)."""
+        scope = self._scopes.get(entity_key)
+        if scope is None:
+            scope = self._scopes[entity_key] = scope_for(self.definition, entity_key)
+        return scope
+
+    @property
+    def binding(self) -> AppBinding:
+        """The SQL binding of this app's names."""
+        return AppBinding(self)
+
+
+_CACHE: OrderedDict[tuple[Any, ...], PublishedApp] = OrderedDict()
+_CACHE_LOCK = threading.Lock()
+_CACHE_SIZE = 256
+
+
+def _definition_of(revision: RevisionRow) -> App:
+    return load_definition(revision.definition)
+
+
+def load_published(session: sa.orm.Session, workspace_id: int, app_ref: str | int) -> PublishedApp:
+    """The published app ``app_ref`` (key or id) of the workspace, or NotFound."""
+    repo = DefinitionRepository(session, workspace_id)
+    if isinstance(app_ref, int) or (isinstance(app_ref, str) and app_ref.isdigit()):
+        row = repo.app(int(app_ref))
+    else:
+        row = repo.app_by_key(app_ref)
+    if row is None:
+        raise NotFound(f"No app {app_ref!r} in this workspace.", message_zh=f"工作区中没有应用 {app_ref}。")
+    revision = repo.published(row)
+    if revision is None:
+        raise NotFound(
+            f"The app {row.key!r} has not been published yet; publish a revision first.",
+            message_zh=f"应用 {row.key} 尚未发布,请先发布一个版本。",
+        )
+    tables = list(
+        session.scalars(sa.select(EntityTableRow).where(EntityTableRow.app_id == row.id))
+    )
+    signature = tuple(
+        sorted((t.entity_key, t.table_name, tuple(t.archived_columns or ()), t.archived_at is not None) for t in tables)
+    )
+    cache_key = (revision.id, signature)
+    with _CACHE_LOCK:
+        cached = _CACHE.get(cache_key)
+        if cached is not None:
+            _CACHE.move_to_end(cache_key)
+            return cached
+    definition = _definition_of(revision)
+    metadata = new_metadata()
+    built: dict[str, sa.Table] = {}
+    by_entity = {t.entity_key: t for t in tables}
+    for entity in definition.entities:
+        table_row = by_entity.get(entity.key)
+        if table_row is None:
+            continue
+        built[entity.key] = build_table(
+            metadata, table_row.table_name, entity, formula_types(definition, entity)
+        )
+    published = PublishedApp(
+        app_id=row.id,
+        key=row.key,
+        workspace_id=workspace_id,
+        revision_id=revision.id,
+        revision_number=revision.number,
+        definition=definition,
+        tables=built,
+        archived_entities=frozenset(t.entity_key for t in tables if t.archived_at is not None),
+    )
+    with _CACHE_LOCK:
+        _CACHE[cache_key] = published
+        while len(_CACHE) > _CACHE_SIZE:
+            _CACHE.popitem(last=False)
+    return published
+
+
+def revision_json(revision: RevisionRow) -> dict[str, Any]:
+    """The API form of a revision (without its definition)."""
+    return {
+        "id": revision.id,
+        "app_id": revision.app_id,
+        "number": revision.number,
+        "status": revision.status,
+        "created_at": revision.created_at.isoformat() + "Z",
+        "published_at": revision.published_at.isoformat() + "Z" if revision.published_at else None,
+        "plan": revision.plan,
+    }
+
+
+def app_json(app: AppRow, published: RevisionRow | None = None) -> dict[str, Any]:
+    """The API form of an app."""
+    return {
+        "id": app.id,
+        "key": app.key,
+        "label": app.label,
+        "published_revision_id": app.published_revision_id,
+        "published_revision_number": published.number if published else None,
+        "created_at": app.created_at.isoformat() + "Z",
+    }
+
+
+class AppService:
+    """Imports definitions as draft revisions and publishes them. Owns its transactions."""
+
+    def __init__(self, ctx: CallContext) -> None:
+        self.ctx = ctx
+        self.session = ctx.session
+        self.repo = DefinitionRepository(ctx.session, ctx.workspace_id)
+
+    def _require_admin(self) -> None:
+        if self.ctx.actor.role not in ("admin", "system"):
+            raise Forbidden(
+                "Only an admin may change app definitions.", message_zh="只有管理员可以修改应用定义。"
+            )
+
+    def import_definition(self, document: Any) -> RevisionRow:
+        """Validates ``document`` and stores it as a new draft revision (creating the app)."""
+        self._require_admin()
+        definition = load_definition(document)
+        now = to_naive_utc(self.ctx.now())
+        app = self.repo.app_by_key(definition.key)
+        label = {"zh": definition.label.zh, "en": definition.label.en}
+        if app is None:
+            app = AppRow(workspace_id=self.ctx.workspace_id, key=definition.key, label=label, created_at=now)
+            self.repo.add(app)
+        else:
+            app.label = label
+        revision = RevisionRow(
+            workspace_id=self.ctx.workspace_id,
+            app_id=app.id,
+            number=self.repo.next_number(app.id),
+            status=DRAFT,
+            definition=dump_definition(definition),
+            created_at=now,
+            created_by=self.ctx.actor.id,
+        )
+        self.repo.add(revision)
+        self.session.commit()
+        return revision
+
+    def app(self, app_ref: str | int) -> AppRow:
+        """The app ``app_ref`` (id or key) of the workspace, or NotFound."""
+        row = (
+            self.repo.app(int(app_ref))
+            if isinstance(app_ref, int) or str(app_ref).isdigit()
+            else self.repo.app_by_key(str(app_ref))
+        )
+        if row is None:
+            raise NotFound(f"No app {app_ref!r} in this workspace.", message_zh=f"工作区中没有应用 {app_ref}。")
+        return row
+
+    def revision(self, revision_id: int) -> RevisionRow:
+        """The revision ``revision_id`` of the workspace, or NotFound."""
+        revision = self.repo.revision(revision_id)
+        if revision is None:
+            raise NotFound("No such revision in this workspace.", message_zh="工作区中没有该版本。")
+        return revision
+
+    def _old_definition(self, app: AppRow) -> App | None:
+        published = self.repo.published(app)
+        return _definition_of(published) if published else None
+
+    def plan(self, revision_id: int, confirm_drops: Iterable[str] = ()) -> dict[str, Any]:
+        """The migration plan publishing ``revision_id`` would apply (nothing changes)."""
+        self._require_admin()
+        revision = self.revision(revision_id)
+        app = self.app(revision.app_id)
+        new = _definition_of(revision)
+        old = self._old_definition(app)
+        plan = plan_migration(old, new, confirm_drops=frozenset(confirm_drops))
+        preview = plan.describe()
+        preview["revision"] = revision_json(revision)
+        return preview
+
+    def publish(self, revision_id: int, confirm_drops: Iterable[str] = ()) -> dict[str, Any]:
+        """Validates, plans and applies ``revision_id`` in one transaction; returns the plan.
+
+        Raises PublishRefused (nothing changed) when the plan has problems or existing
+        values can't be converted to a changed type.
+        """
+        self._require_admin()
+        revision = self.revision(revision_id)
+        if revision.status == PUBLISHED:
+            raise PublishRefused(
+                "This revision is already published.", message_zh="该版本已经发布。", code="already_published"
+            )
+        app = self.app(revision.app_id)
+        new = _definition_of(revision)
+        old_revision = self.repo.published(app)
+        old = _definition_of(old_revision) if old_revision else None
+        plan = plan_migration(old, new, confirm_drops=frozenset(confirm_drops))
+        described = plan.describe()
+        if plan.problems:
+            raise PublishRefused(
+                "The revision can't be published: " + "; ".join(p.message for p in plan.problems),
+                message_zh="该版本无法发布:" + ";".join(p.message_zh for p in plan.problems),
+                detail={"plan": described},
+            )
+        try:
+            self._apply(app, revision, old, new, plan)
+        except Exception:
+            self.session.rollback()
+            raise
+        now = to_naive_utc(self.ctx.now())
+        if old_revision is not None:
+            old_revision.status = SUPERSEDED
+        revision.status = PUBLISHED
+        revision.published_at = now
+        revision.published_by = self.ctx.actor.id
+        revision.plan = described.get("steps", [])
+        app.published_revision_id = revision.id
+        self.session.commit()
+        described["revision"] = revision_json(revision)
+        return described
+
+    def _apply(self, app: AppRow, revision: RevisionRow, old: App | None, new: App, plan: Any) -> None:
+        rows = {
+            t.entity_key: t
+            for t in self.session.scalars(sa.select(EntityTableRow).where(EntityTableRow.app_id == app.id))
+        }
+        now = to_naive_utc(self.ctx.now())
+        states: dict[str, TableState] = {}
+        for entity in new.entities:
+            row = rows.get(entity.key)
+            if row is None:
+                row = EntityTableRow(
+                    workspace_id=self.ctx.workspace_id,
+                    app_id=app.id,
+                    entity_key=entity.key,
+                    table_name=table_name_for(app.id, entity.key),
+                    archived_columns=[],
+                    created_at=now,
+                )
+                self.session.add(row)
+                rows[entity.key] = row
+            states[entity.key] = TableState(row.table_name, list(row.archived_columns or []))
+        for key, row in rows.items():
+            states.setdefault(key, TableState(row.table_name, list(row.archived_columns or [])))
+        types: dict[str, Any] = {e.key: formula_types(new, e) for e in new.entities}
+        if old is not None:
+            for e in old.entities:
+                types[f"old:{e.key}"] = formula_types(old, e)
+        self.session.flush()
+        applier = PlanApplier(
+            self.session.connection(),
+            old,
+            new,
+            states,
+            types,
+            self.ctx.tz,
+            revision.number,
+        )
+        applier.apply(plan.steps)
+        for key, state in states.items():
+            row = rows[key]
+            row.archived_columns = list(state.archived)
+            if state.archived_entity:
+                row.archived_at = now
+            elif new.entity(key) is not None:
+                row.archived_at = None
+        self.session.flush()
+
+
+def definition_json(revision: RevisionRow) -> Mapping[str, Any]:
+    """The stored definition document of a revision."""
+    return revision.definition

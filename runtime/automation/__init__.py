@@ -1,0 +1,1 @@
+"""Automation: triggers, the transactional outbox, workers, time rules and actions."""

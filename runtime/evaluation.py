@@ -1,0 +1,200 @@
+"""Evaluating a definition's expressions on records: the data resolver and the gates.
+
+:class:`RecordEvaluator` is the one place the runtime evaluates expressions on a record:
+conditions (``*_when``, rules, exit criteria), formulas, step states and their
+explanations. It hands the expression language a :class:`RecordResolver` that loads linked
+records, users and related collections through the session — bounded, and cached for the
+duration of one service call.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from builder.model import Entity, Field, Step
+from expressions import compile_expression
+from expressions.scope import CollectionSpec, EvalContext, StepState
+from expressions.types import BOOLEAN
+from runtime.apps import PublishedApp
+from runtime.context import CallContext
+from runtime.models import User
+from runtime.tables import STAGE_COLUMNS, SYSTEM_COLUMNS, step_column
+from runtime.values import from_row, is_blank
+
+RELATED_LIMIT = 5_000
+
+
+def record_from_row(entity: Entity, row: Mapping[Any, Any]) -> dict[str, Any]:
+    """A record mapping (field key → Python value, system fields, step timestamps)."""
+    record: dict[str, Any] = {name: row.get(name) for name in SYSTEM_COLUMNS}
+    if entity.stages:
+        for name in STAGE_COLUMNS:
+            record[name] = row.get(name)
+    for step in entity.steps:
+        record[step_column(step.key)] = row.get(step_column(step.key))
+    for f in entity.fields:
+        record[f.key] = from_row(f, row)
+    return record
+
+
+class RecordResolver:
+    """Loads what expressions reach beyond one record (a ``DataResolver``)."""
+
+    def __init__(self, session: Session, app: PublishedApp, evaluator: RecordEvaluator) -> None:
+        self.session = session
+        self.app = app
+        self.evaluator = evaluator
+        self._records: dict[tuple[str, int], dict[str, Any] | None] = {}
+        self._users: dict[int, dict[str, Any] | None] = {}
+        self._related: dict[tuple[str, int], list[dict[str, Any]]] = {}
+
+    def record(self, entity: str, record_id: int) -> Mapping[str, Any] | None:
+        """The linked record, or None."""
+        key = (entity, record_id)
+        if key not in self._records:
+            table = self.app.table(entity)
+            row = self.session.execute(sa.select(table).where(table.c.id == record_id)).mappings().first()
+            self._records[key] = None if row is None else record_from_row(self.app.entity(entity), row)
+        return self._records[key]
+
+    def user(self, user_id: int) -> Mapping[str, Any] | None:
+        """The attributes of a user of this workspace, or None."""
+        if user_id not in self._users:
+            user = self.session.scalars(
+                sa.select(User).where(User.id == user_id, User.workspace_id == self.app.workspace_id)
+            ).one_or_none()
+            self._users[user_id] = None if user is None else user.attributes()
+        return self._users[user_id]
+
+    def related(
+        self, collection: CollectionSpec, parent: Mapping[str, Any]
+    ) -> Sequence[Mapping[str, Any]]:
+        """The child records linking to ``parent`` (at most RELATED_LIMIT, newest last)."""
+        parent_id = parent.get("id")
+        if parent_id is None:
+            return []
+        key = (collection.entity + "." + collection.link_field, int(parent_id))
+        if key not in self._related:
+            table = self.app.table(collection.entity)
+            child = self.app.entity(collection.entity)
+            rows = self.session.execute(
+                sa.select(table)
+                .where(table.c[collection.link_field] == parent_id)
+                .order_by(table.c.id)
+                .limit(RELATED_LIMIT)
+            ).mappings()
+            self._related[key] = [record_from_row(child, r) for r in rows]
+        return self._related[key]
+
+    def step(self, entity: str, record: Mapping[str, Any], step: str) -> StepState:
+        """The state of a step of ``record``."""
+        return self.evaluator.step_state(self.app.entity(entity), record, step)
+
+    def forget(self, entity: str, record_id: int) -> None:
+        """Drops a cached record after it was written."""
+        self._records.pop((entity, record_id), None)
+
+
+class RecordEvaluator:
+    """Evaluates a definition's expressions on records for one service call."""
+
+    def __init__(self, ctx: CallContext, app: PublishedApp) -> None:
+        self.ctx = ctx
+        self.app = app
+        self.resolver = RecordResolver(ctx.session, app, self)
+        self._context: EvalContext | None = None
+        self._unlocking: set[tuple[int, str]] = set()
+
+    @property
+    def context(self) -> EvalContext:
+        """The evaluation context: clock, zone, actor and resolver of this call."""
+        if self._context is None:
+            self._context = EvalContext(
+                now=self.ctx.now(),
+                tz=self.ctx.tz,
+                actor=self.ctx.actor.attributes(),
+                resolver=self.resolver,
+            )
+        return self._context
+
+    def value(self, entity: Entity, source: str, record: Mapping[str, Any]) -> Any:
+        """The value of ``source`` on ``record``."""
+        return compile_expression(source, self.app.scope(entity.key)).evaluate(record, self.context)
+
+    def holds(self, entity: Entity, source: str | None, record: Mapping[str, Any], default: bool) -> bool:
+        """Whether condition ``source`` holds (``default`` when there is none; null is false)."""
+        if not source:
+            return default
+        compiled = compile_expression(source, self.app.scope(entity.key), expect=BOOLEAN)
+        return compiled.evaluate(record, self.context) is True
+
+    def explain(self, entity: Entity, source: str, record: Mapping[str, Any]) -> dict[str, Any]:
+        """Which top-level parts of condition ``source`` held: ``{"ok", "parts"}``."""
+        compiled = compile_expression(source, self.app.scope(entity.key), expect=BOOLEAN)
+        explanation = compiled.explain(record, self.context)
+        return {
+            "ok": explanation.value is True,
+            "parts": [{"source": p.source, "held": bool(p.held)} for p in explanation.parts],
+        }
+
+    # -- steps ---------------------------------------------------------------------------
+
+    def step_done_now(self, entity: Entity, step: Step, record: Mapping[str, Any]) -> bool:
+        """Whether ``step``'s done condition holds on ``record`` right now.
+
+        Without ``done_when`` a step is done when its required fields are filled (all of
+        its fields if none is required; never if it owns no field).
+        """
+        if step.done_when:
+            return self.holds(entity, step.done_when, record, False)
+        owned = [f for f in entity.fields if f.key in step.fields]
+        if not owned:
+            return False
+        required = [f for f in owned if self.required(entity, f, record)] or owned
+        return all(not is_blank(record.get(f.key)) for f in required)
+
+    def step_state(self, entity: Entity, record: Mapping[str, Any], step_key: str) -> StepState:
+        """Done (sticky: once its timestamp is set), when, and whether it is unlocked."""
+        step = entity.step(step_key)
+        if step is None:
+            return StepState(done=False, done_at=None, unlocked=False)
+        done_at: datetime | None = record.get(step_column(step_key))
+        marker = (id(record), step_key)
+        if marker in self._unlocking:  # a dependency cycle slipped past validation
+            return StepState(done=done_at is not None, done_at=done_at, unlocked=False)
+        self._unlocking.add(marker)
+        try:
+            unlocked = self.holds(entity, step.unlock_when, record, True)
+        finally:
+            self._unlocking.discard(marker)
+        return StepState(done=done_at is not None, done_at=done_at, unlocked=unlocked)
+
+    def step_of(self, entity: Entity, field_key: str) -> Step | None:
+        """The step owning ``field_key``, if any."""
+        for step in entity.steps:
+            if field_key in step.fields:
+                return step
+        return None
+
+    # -- fields --------------------------------------------------------------------------
+
+    def required(self, entity: Entity, f: Field, record: Mapping[str, Any]) -> bool:
+        """Whether ``f`` must be filled on ``record``."""
+        if f.required:
+            return True
+        return self.holds(entity, f.required_when, record, False)
+
+    def visible(self, entity: Entity, f: Field, record: Mapping[str, Any]) -> bool:
+        """Whether ``f`` is shown on ``record``."""
+        return self.holds(entity, f.visible_when, record, True)
+
+    def read_only(self, entity: Entity, f: Field, record: Mapping[str, Any]) -> bool:
+        """Whether ``f`` may not be written on ``record``."""
+        if f.formula is not None:
+            return True
+        return self.holds(entity, f.read_only_when, record, False)

@@ -1,0 +1,9 @@
+"""Imports every module that declares platform tables, so metadata is complete.
+
+Alembic's environment and ``create_all`` in tests import this one module.
+"""
+
+from __future__ import annotations
+
+import runtime.automation.models  # noqa: F401,E402
+import runtime.models  # noqa: F401

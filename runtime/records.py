@@ -1,0 +1,875 @@
+"""The record service: every read and write of an entity's records goes through here.
+
+A write is one transaction: permission check → type coercion → formulas → step gating
+(a locked step's fields can't be written) → visibility, read-only and required checks →
+validation rules → stage exit criteria → optimistic-locked INSERT/UPDATE → step completion
+timestamps and stage history → audit event → write listeners (the trigger engine writes its
+outbox rows here) → commit. A refused write rolls back and is then audited as refused, in
+its own short transaction, so the trail shows every attempt's outcome.
+"""
+
+from __future__ import annotations
+
+import base64
+import builtins
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+import sqlalchemy as sa
+
+from builder.model import Entity, FieldType
+from expressions import compile_expression
+from expressions.types import BOOLEAN
+from runtime.apps import PublishedApp
+from runtime.changes import Prompt, RecordChange, WriteListener
+from runtime.clock import to_naive_utc
+from runtime.context import CallContext
+from runtime.errors import (
+    CairnError,
+    Conflict,
+    Forbidden,
+    Invalid,
+    NotFound,
+    RuleViolated,
+    StageExitRefused,
+    StepLocked,
+)
+from runtime.evaluation import RecordEvaluator, record_from_row
+from runtime.models import AuditEvent, FileRow, StageHistory, User
+from runtime.tables import step_column
+from runtime.values import ValueProblem, coerce, is_blank, to_json, to_row
+
+PAGE_LIMIT = 200
+SYSTEM_WRITABLE = {"owner", "stage"}
+
+
+@dataclass
+class WriteResult:
+    """A committed write: the record as stored, and prompts for the person who wrote it."""
+
+    record: dict[str, Any]
+    prompts: list[Prompt] = field(default_factory=list)
+    completed_steps: list[str] = field(default_factory=list)
+
+
+@dataclass
+class Page:
+    """One page of a list; ``next_cursor`` is None on the last page."""
+
+    items: list[dict[str, Any]]
+    next_cursor: str | None
+
+
+def record_json(record: Mapping[str, Any]) -> dict[str, Any]:
+    """The JSON form of a record (step timestamps under ``steps``)."""
+    out: dict[str, Any] = {}
+    steps: dict[str, Any] = {}
+    for key, value in record.items():
+        if key.startswith("_done_"):
+            steps[key[len("_done_") :]] = to_json(value)
+        else:
+            out[key] = to_json(value)
+    if steps:
+        out["steps_done_at"] = steps
+    return out
+
+
+def _changed(before: Mapping[str, Any], after: Mapping[str, Any]) -> dict[str, list[Any]]:
+    return {
+        k: [to_json(before.get(k)), to_json(after.get(k))]
+        for k in after
+        if k not in ("updated_at", "version") and before.get(k) != after.get(k)
+    }
+
+
+class RecordService:
+    """Reads and writes the records of one published app for one call context."""
+
+    def __init__(
+        self,
+        ctx: CallContext,
+        app: PublishedApp,
+        listeners: Sequence[WriteListener] = (),
+    ) -> None:
+        self.ctx = ctx
+        self.app = app
+        self.session = ctx.session
+        self.listeners = list(listeners)
+        self.evaluator = RecordEvaluator(ctx, app)
+
+    # -- permissions ----------------------------------------------------------------------
+
+    def _permission(self, entity: Entity) -> Any | None:
+        """The entity's permission entry for the actor's role (None = unrestricted)."""
+        role = self.ctx.actor.role
+        if role in ("admin", "system") or not entity.permissions:
+            return None
+        for permission in entity.permissions:
+            if permission.role == role:
+                return permission
+        return False
+
+    def _require(self, entity: Entity, action: str) -> None:
+        permission = self._permission(entity)
+        if permission is None:
+            return
+        if permission is False or not getattr(permission, action):
+            raise Forbidden(
+                f"Your role may not {action} {entity.label.get('en')} records.",
+                message_zh=f"您的角色无权{ {'create': '创建', 'read': '查看', 'update': '修改', 'delete': '删除'}[action] }{entity.label.get('zh')}记录。",
+            )
+
+    def _row_condition(self, entity: Entity, which: str) -> str | None:
+        permission = self._permission(entity)
+        if not permission:
+            return None
+        return getattr(permission, which)  # type: ignore[no-any-return]
+
+    def _visible_to_actor(self, entity: Entity, record: Mapping[str, Any]) -> bool:
+        condition = self._row_condition(entity, "read_when")
+        return self.evaluator.holds(entity, condition, record, True)
+
+    # -- reads ----------------------------------------------------------------------------
+
+    def _load(self, entity: Entity, record_id: int, *, for_update: bool = False) -> dict[str, Any]:
+        table = self.app.table(entity.key)
+        query = sa.select(table).where(table.c.id == record_id)
+        if for_update and self.session.get_bind().dialect.name == "postgresql":
+            query = query.with_for_update()
+        row = self.session.execute(query).mappings().first()
+        if row is None:
+            raise NotFound(
+                f"No {entity.label.get('en')} record {record_id}.",
+                message_zh=f"没有编号为 {record_id} 的{entity.label.get('zh')}记录。",
+            )
+        record = record_from_row(entity, row)
+        if not self._visible_to_actor(entity, record):
+            raise NotFound(
+                f"No {entity.label.get('en')} record {record_id}.",
+                message_zh=f"没有编号为 {record_id} 的{entity.label.get('zh')}记录。",
+            )
+        return record
+
+    def get(self, entity_key: str, record_id: int) -> dict[str, Any]:
+        """One record (NotFound if it does not exist or the actor may not see it)."""
+        entity = self.app.entity(entity_key)
+        self._require(entity, "read")
+        return self._load(entity, record_id)
+
+    def list(
+        self,
+        entity_key: str,
+        *,
+        where: str | None = None,
+        search: str | None = None,
+        filters: Mapping[str, Any] | None = None,
+        order_by: str = "-id",
+        after: str | None = None,
+        limit: int = 50,
+    ) -> Page:
+        """A page of records, newest first by default, with keyset pagination.
+
+        ``where`` is an expression (compiled to SQL), ``search`` matches text fields,
+        ``filters`` are equality filters by field key. There is never a count query.
+        """
+        entity = self.app.entity(entity_key)
+        self._require(entity, "read")
+        table = self.app.table(entity_key)
+        limit = max(1, min(int(limit), PAGE_LIMIT))
+        query = sa.select(table)
+        conditions: builtins.list[sa.ColumnElement[bool]] = []
+        for source in (where, self._row_condition(entity, "read_when")):
+            if source:
+                compiled = compile_expression(source, self.app.scope(entity_key), expect=BOOLEAN)
+                conditions.append(compiled.to_sql(self.app.binding, self._sql_context(), table))
+        if filters:
+            for key, raw in filters.items():
+                conditions.append(self._filter(entity, table, key, raw))
+        if search:
+            text_fields = [
+                f for f in entity.fields if f.type in (FieldType.TEXT, FieldType.LONG_TEXT, FieldType.PHONE, FieldType.EMAIL, FieldType.CHOICE)
+            ]
+            if text_fields:
+                needle = search[:100]
+                conditions.append(
+                    sa.or_(*(sa.func.instr(table.c[f.key], needle) > 0 if self._is_sqlite() else sa.func.strpos(table.c[f.key], needle) > 0 for f in text_fields))
+                )
+        descending = order_by.startswith("-")
+        order_key = order_by.lstrip("-") or "id"
+        if order_key not in table.c or order_key.startswith("_") or entity.field(order_key) and entity.field(order_key).type is FieldType.LOCATION:  # type: ignore[union-attr]
+            raise Invalid(
+                f"Can't sort by {order_key!r}.",
+                message_zh=f"不能按 {order_key} 排序。",
+                errors={"order_by": ["unknown or unsortable field"]},
+            )
+        column = table.c[order_key]
+        if after:
+            last_value, last_id = self._decode_cursor(after, column)
+            if order_key == "id":
+                conditions.append(table.c.id < last_id if descending else table.c.id > last_id)
+            elif last_value is None:
+                # Nulls sort last in both directions here; only later nulls remain.
+                conditions.append(sa.and_(column.is_(None), table.c.id < last_id if descending else table.c.id > last_id))
+            else:
+                beyond = column < last_value if descending else column > last_value
+                same = sa.and_(column == last_value, table.c.id < last_id if descending else table.c.id > last_id)
+                conditions.append(sa.or_(beyond, same, column.is_(None)))
+        if conditions:
+            query = query.where(*conditions)
+        if order_key == "id":
+            query = query.order_by(table.c.id.desc() if descending else table.c.id.asc())
+        else:
+            primary = column.desc() if descending else column.asc()
+            query = query.order_by(column.is_(None), primary, table.c.id.desc() if descending else table.c.id.asc())
+        rows = list(self.session.execute(query.limit(limit + 1)).mappings())
+        items = [record_from_row(entity, r) for r in rows[:limit]]
+        cursor = None
+        if len(rows) > limit:
+            last = rows[limit - 1]
+            cursor = self._encode_cursor(last[order_key], last["id"])
+        return Page(items=items, next_cursor=cursor)
+
+    def _is_sqlite(self) -> bool:
+        return self.session.get_bind().dialect.name == "sqlite"
+
+    def _filter(self, entity: Entity, table: sa.Table, key: str, raw: Any) -> sa.ColumnElement[bool]:
+        if key in ("owner", "created_by", "id"):
+            try:
+                return table.c[key] == int(raw)
+            except (TypeError, ValueError):
+                raise Invalid(f"Filter {key} needs a number.", message_zh=f"筛选 {key} 需要数字。", errors={key: ["expected a number"]}) from None
+        if key == "stage" and entity.stages:
+            return table.c.stage == str(raw)
+        f = entity.field(key)
+        if f is None or f.type in (FieldType.LOCATION, FieldType.MULTI_CHOICE, FieldType.PHOTO, FieldType.FILE):
+            raise Invalid(f"Can't filter by {key!r}.", message_zh=f"不能按 {key} 筛选。", errors={key: ["unknown or unfilterable field"]})
+        try:
+            value = coerce(f, raw, self.ctx.tz) if f.type is not FieldType.FORMULA else raw
+        except ValueProblem as problem:
+            raise Invalid(problem.message, message_zh=problem.message_zh, errors={key: [problem.message]}) from None
+        return table.c[key] == value if value is not None else table.c[key].is_(None)
+
+    @staticmethod
+    def _encode_cursor(value: Any, record_id: int) -> str:
+        raw = json.dumps([to_json(value), record_id], default=str)
+        return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
+
+    def _decode_cursor(self, cursor: str, column: sa.Column[Any]) -> tuple[Any, int]:
+        try:
+            padded = cursor + "=" * (-len(cursor) % 4)
+            value, record_id = json.loads(base64.urlsafe_b64decode(padded.encode()))
+            if not isinstance(record_id, int):
+                raise ValueError
+        except (ValueError, TypeError, json.JSONDecodeError):
+            raise Invalid("The page cursor is not valid; start from the first page.", message_zh="分页游标无效,请从第一页开始。", errors={"after": ["invalid cursor"]}) from None
+        if value is not None:
+            python_type = getattr(column.type, "python_type", None)
+            try:
+                if python_type is Decimal:
+                    value = Decimal(str(value))
+                elif python_type is datetime:
+                    value = datetime.fromisoformat(value)
+            except (NotImplementedError, ValueError):
+                pass
+        return value, record_id
+
+    def _sql_context(self) -> Any:
+        from expressions.scope import SqlContext
+
+        return SqlContext(
+            now=self.ctx.now(),
+            tz=self.ctx.tz,
+            dialect=self.session.get_bind().dialect.name,
+            actor=self.ctx.actor.attributes(),
+        )
+
+    # -- writes ---------------------------------------------------------------------------
+
+    def create(self, entity_key: str, values: Mapping[str, Any]) -> WriteResult:
+        """Creates a record from JSON ``values``."""
+        entity = self.app.entity(entity_key)
+        return self._guarded(entity, None, "create", values, lambda: self._create(entity, values))
+
+    def update(self, entity_key: str, record_id: int, values: Mapping[str, Any], *, version: int | None) -> WriteResult:
+        """Updates a record; ``version`` must be the version the caller read (409 if stale)."""
+        entity = self.app.entity(entity_key)
+        return self._guarded(
+            entity, record_id, "update", values, lambda: self._update(entity, record_id, values, version)
+        )
+
+    def move_stage(self, entity_key: str, record_id: int, stage: str, *, version: int | None) -> WriteResult:
+        """Moves a record to ``stage`` (refused when the current stage's exit criteria fail)."""
+        return self.update(entity_key, record_id, {"stage": stage}, version=version)
+
+    def complete_step(
+        self, entity_key: str, record_id: int, step_key: str, values: Mapping[str, Any], *, version: int | None
+    ) -> WriteResult:
+        """Writes fields of one step and requires the step to be done afterwards.
+
+        Refused as a whole (``step_incomplete``) when the step's done condition still fails.
+        """
+        entity = self.app.entity(entity_key)
+        step = entity.step(step_key)
+        if step is None:
+            raise NotFound(f"No step {step_key!r}.", message_zh=f"没有步骤 {step_key}。")
+        outside = [k for k in values if k not in step.fields]
+        if outside:
+            raise Invalid(
+                f"Only the fields of step {step_key} can be sent: {', '.join(outside)}",
+                message_zh=f"只能提交步骤 {step_key} 的字段。",
+                errors={k: ["not a field of this step"] for k in outside},
+            )
+        return self._guarded(
+            entity,
+            record_id,
+            "complete_step",
+            values,
+            lambda: self._update(entity, record_id, values, version, require_step=step_key),
+        )
+
+    def delete(self, entity_key: str, record_id: int, *, version: int | None = None) -> None:
+        """Deletes a record (409 if ``version`` is given and stale)."""
+        entity = self.app.entity(entity_key)
+
+        def run() -> WriteResult:
+            self._require(entity, "delete")
+            before = self._load(entity, record_id, for_update=True)
+            self._check_row_write(entity, before)
+            if version is not None and before["version"] != version:
+                raise self._conflict(entity, record_id)
+            table = self.app.table(entity_key)
+            self.session.execute(sa.delete(table).where(table.c.id == record_id))
+            self._audit(entity, record_id, "delete", "ok", {k: [to_json(v), None] for k, v in before.items() if not k.startswith("_")})
+            change = RecordChange("deleted", self.app.app_id, self.app.key, entity.key, record_id, self.ctx.now(), before=before)
+            prompts = self._notify([change])
+            self.session.commit()
+            return WriteResult(record=before, prompts=prompts)
+
+        self._guarded(entity, record_id, "delete", {}, run)
+
+    def _guarded(self, entity: Entity, record_id: int | None, action: str, values: Mapping[str, Any], run: Any) -> WriteResult:
+        """Runs a write; on a refusal rolls back, audits the refused attempt, re-raises."""
+        try:
+            result: WriteResult = run()
+            return result
+        except CairnError as error:
+            self.session.rollback()
+            if not isinstance(error, NotFound | Forbidden):
+                self._audit(
+                    entity,
+                    record_id,
+                    action,
+                    "refused",
+                    {k: [None, to_json(v) if not isinstance(v, Mapping | list) else v] for k, v in values.items()},
+                    error_code=error.code,
+                    message=error.message,
+                )
+                self.session.commit()
+            raise
+        except Exception:
+            self.session.rollback()
+            raise
+
+    def _conflict(self, entity: Entity, record_id: int) -> Conflict:
+        return Conflict(
+            f"The {entity.label.get('en')} record {record_id} was changed by someone else; reload it and apply your change again.",
+            message_zh=f"{entity.label.get('zh')}记录 {record_id} 已被他人修改,请刷新后重新修改。",
+            code="version_conflict",
+        )
+
+    def _coerce(self, entity: Entity, values: Mapping[str, Any]) -> dict[str, Any]:
+        if not isinstance(values, Mapping):
+            raise Invalid("Send the record's fields as a JSON object.", message_zh="请以 JSON 对象提交记录字段。")
+        errors: dict[str, builtins.list[str]] = {}
+        errors_zh: dict[str, str] = {}
+        out: dict[str, Any] = {}
+        for key, raw in values.items():
+            if key in SYSTEM_WRITABLE:
+                if key == "owner":
+                    if raw is not None and (isinstance(raw, bool) or not isinstance(raw, int)):
+                        errors[key] = ["expected a user id"]
+                        continue
+                    out[key] = raw
+                    continue
+                if key == "stage" and entity.stages:
+                    if entity.stage(str(raw)) is None:
+                        errors[key] = [f"unknown stage; one of {', '.join(s.key for s in entity.stages)}"]
+                        continue
+                    out[key] = raw
+                    continue
+            f = entity.field(key) if isinstance(key, str) else None
+            if f is None:
+                errors[str(key)[:100]] = ["unknown field"]
+                errors_zh[str(key)[:100]] = "未知字段"
+                continue
+            try:
+                out[key] = coerce(f, raw, self.ctx.tz)
+            except ValueProblem as problem:
+                errors[key] = [problem.message]
+                errors_zh[key] = problem.message_zh
+        if errors:
+            raise Invalid(
+                "Some fields are not valid: " + "; ".join(f"{k}: {v[0]}" for k, v in errors.items()),
+                message_zh="部分字段无效:" + ";".join(f"{k}:{errors_zh.get(k, v[0])}" for k, v in errors.items()),
+                errors=errors,
+            )
+        self._check_references(entity, out)
+        return out
+
+    def _check_references(self, entity: Entity, values: Mapping[str, Any]) -> None:
+        errors: dict[str, builtins.list[str]] = {}
+        for key, value in values.items():
+            if value is None:
+                continue
+            f = entity.field(key)
+            if key == "owner" or (f is not None and f.type is FieldType.USER):
+                if self.evaluator.resolver.user(value) is None:
+                    errors[key] = ["no such user in this workspace"]
+            elif f is not None and f.type is FieldType.LINK and f.target:
+                if self.evaluator.resolver.record(f.target, value) is None:
+                    errors[key] = [f"no {f.target} record {value}"]
+            elif f is not None and f.type in (FieldType.PHOTO, FieldType.FILE) and value:
+                found = set(
+                    self.session.scalars(
+                        sa.select(FileRow.id).where(FileRow.workspace_id == self.ctx.workspace_id, FileRow.id.in_(value))
+                    )
+                )
+                if found != set(value):
+                    errors[key] = ["unknown file id(s): " + ", ".join(str(v) for v in value if v not in found)]
+        if errors:
+            raise Invalid(
+                "Some references point nowhere: " + "; ".join(f"{k}: {v[0]}" for k, v in errors.items()),
+                message_zh="部分引用的记录或用户不存在。",
+                errors=errors,
+            )
+
+    def _compute_formulas(self, entity: Entity, record: dict[str, Any]) -> None:
+        formulas = [f for f in entity.fields if f.formula is not None]
+        for _ in range(2):  # formulas may read formulas defined after them
+            for f in formulas:
+                record[f.key] = self.evaluator.value(entity, f.formula or "", record)
+
+    def _gate(self, entity: Entity, before: Mapping[str, Any] | None, after: dict[str, Any], written: set[str]) -> builtins.list[str]:
+        """Enforces steps, visibility, read-only, required and rules; returns newly done steps."""
+        evaluator = self.evaluator
+        now = self.ctx.now()
+        completed: builtins.list[str] = []
+        for step in entity.steps:
+            column = step_column(step.key)
+            if after.get(column) is None and evaluator.step_done_now(entity, step, after):
+                after[column] = now
+                completed.append(step.key)
+        locked: dict[str, builtins.list[str]] = {}
+        first_message = None
+        for key in sorted(written):
+            owner_step = evaluator.step_of(entity, key)
+            if owner_step is None:
+                continue
+            if not evaluator.step_state(entity, after, owner_step.key).unlocked:
+                message = owner_step.locked_message or None
+                text_en = message.get("en") if message else f"Step {owner_step.label.get('en')} is locked."
+                text_zh = message.get("zh") if message else f"步骤「{owner_step.label.get('zh')}」尚未解锁。"
+                locked[key] = [text_en]
+                first_message = first_message or (text_en, text_zh, owner_step.key)
+        if locked and first_message:
+            raise StepLocked(
+                first_message[0], message_zh=first_message[1], errors=locked, detail={"step": first_message[2]}
+            )
+        errors: dict[str, builtins.list[str]] = {}
+        for key in sorted(written):
+            f = entity.field(key)
+            if f is None:
+                continue
+            reference = before if before is not None else after
+            if evaluator.read_only(entity, f, reference):
+                errors[key] = ["read-only"]
+            elif not is_blank(after.get(key)) and not evaluator.visible(entity, f, after):
+                errors[key] = ["this field is hidden for this record"]
+        for f in entity.fields:
+            if f.key in errors or evaluator.step_of(entity, f.key) is not None:
+                continue
+            if is_blank(after.get(f.key)) and evaluator.visible(entity, f, after) and evaluator.required(entity, f, after):
+                errors[f.key] = ["required"]
+        if errors:
+            raise Invalid(
+                "Some fields are not valid: " + "; ".join(f"{k}: {v[0]}" for k, v in errors.items()),
+                message_zh="部分字段无效:" + ";".join(f"{k}:{v[0]}" for k, v in errors.items()),
+                errors=errors,
+            )
+        failed = [rule for rule in entity.rules if not evaluator.holds(entity, rule.assert_, after, True)]
+        if failed:
+            raise RuleViolated(
+                "; ".join(r.message.get("en") for r in failed),
+                message_zh=";".join(r.message.get("zh") for r in failed),
+                errors={r.key: [r.message.get("en")] for r in failed},
+                detail={"rules": [r.key for r in failed]},
+            )
+        return completed
+
+    def _stage_move(self, entity: Entity, before: Mapping[str, Any], after: dict[str, Any]) -> tuple[str | None, str | None]:
+        current, target = before.get("stage"), after.get("stage")
+        if current == target:
+            return None, None
+        order = [s.key for s in entity.stages]
+        leaving = entity.stage(current) if current else None
+        forward = current is None or target is None or order.index(str(target)) > order.index(str(current))
+        if leaving is not None and leaving.exit_when and forward:
+            explanation = self.evaluator.explain(entity, leaving.exit_when, after)
+            if not explanation["ok"]:
+                failing = [p["source"] for p in explanation["parts"] if not p["held"]]
+                raise StageExitRefused(
+                    f"Exit criteria of stage {leaving.label.get('en')} are not met: " + "; ".join(failing),
+                    message_zh=f"未满足阶段「{leaving.label.get('zh')}」的退出条件:" + ";".join(failing),
+                    errors={"stage": [f"not met: {part}" for part in failing]},
+                    detail={"stage": leaving.key, "exit": explanation},
+                )
+        after["stage_entered_at"] = self.ctx.now()
+        return str(current) if current else None, str(target) if target else None
+
+    def _record_stage(self, entity: Entity, record_id: int, from_stage: str | None, to_stage: str | None) -> None:
+        now = to_naive_utc(self.ctx.now())
+        open_rows = self.session.scalars(
+            sa.select(StageHistory).where(
+                StageHistory.app_id == self.app.app_id,
+                StageHistory.entity_key == entity.key,
+                StageHistory.record_id == record_id,
+                StageHistory.left_at.is_(None),
+            )
+        )
+        for row in open_rows:
+            row.left_at = now
+        if to_stage is not None:
+            self.session.add(
+                StageHistory(
+                    workspace_id=self.ctx.workspace_id,
+                    app_id=self.app.app_id,
+                    entity_key=entity.key,
+                    record_id=record_id,
+                    stage=to_stage,
+                    from_stage=from_stage,
+                    entered_at=now,
+                    actor_id=self.ctx.actor.id,
+                )
+            )
+
+    def _row_values(self, entity: Entity, record: Mapping[str, Any], keys: set[str]) -> dict[str, Any]:
+        row: dict[str, Any] = {}
+        for key in keys:
+            f = entity.field(key)
+            if f is not None:
+                row.update(to_row(f, record.get(key)))
+            else:
+                row[key] = record.get(key)
+        return row
+
+    def _check_row_write(self, entity: Entity, record: Mapping[str, Any]) -> None:
+        condition = self._row_condition(entity, "write_when")
+        if condition and not self.evaluator.holds(entity, condition, record, True):
+            raise Forbidden("You may not change this record.", message_zh="您无权修改此记录。")
+
+    def _create(self, entity: Entity, values: Mapping[str, Any]) -> WriteResult:
+        self._require(entity, "create")
+        data = self._coerce(entity, values)
+        now = self.ctx.now()
+        after: dict[str, Any] = {
+            "id": None,
+            "created_at": now,
+            "updated_at": now,
+            "created_by": self.ctx.actor.id,
+            "owner": self.ctx.actor.id,
+            "version": 1,
+        }
+        for f in entity.fields:
+            after[f.key] = None
+            if f.default is not None and f.formula is None:
+                try:
+                    after[f.key] = coerce(f, f.default, self.ctx.tz)
+                except ValueProblem:
+                    after[f.key] = None
+        for step in entity.steps:
+            after[step_column(step.key)] = None
+        if entity.stages:
+            after["stage"] = entity.stages[0].key
+            after["stage_entered_at"] = now
+        after.update(data)
+        if "stage" in data and entity.stages:
+            after["stage_entered_at"] = now
+        self._compute_formulas(entity, after)
+        completed = self._gate(entity, None, after, set(data))
+        self._check_row_write(entity, after)
+        table = self.app.table(entity.key)
+        keys = {k for k in after if k != "id"}
+        record_id = self.session.execute(
+            sa.insert(table).values(self._row_values(entity, after, keys)).returning(table.c.id)
+        ).scalar_one()
+        after["id"] = record_id
+        if entity.stages and after.get("stage"):
+            self._record_stage(entity, record_id, None, after["stage"])
+        self._audit(entity, record_id, "create", "ok", {k: [None, to_json(v)] for k, v in data.items()})
+        changes = [RecordChange("created", self.app.app_id, self.app.key, entity.key, record_id, now, before=None, after=after, changed=frozenset(data))]
+        changes += [
+            RecordChange("step_completed", self.app.app_id, self.app.key, entity.key, record_id, now, after=after, step=s)
+            for s in completed
+        ]
+        prompts = self._notify(changes)
+        self.session.commit()
+        return WriteResult(record=after, prompts=prompts, completed_steps=completed)
+
+    def _update(
+        self,
+        entity: Entity,
+        record_id: int,
+        values: Mapping[str, Any],
+        version: int | None,
+        *,
+        require_step: str | None = None,
+    ) -> WriteResult:
+        self._require(entity, "update")
+        if version is None:
+            raise Invalid(
+                "Send the version you read (field 'version') so that concurrent changes are detected.",
+                message_zh="请提交读取时的版本号(version),以便检测并发修改。",
+                errors={"version": ["required"]},
+            )
+        data = self._coerce(entity, values)
+        before = self._load(entity, record_id, for_update=True)
+        self._check_row_write(entity, before)
+        if before["version"] != version:
+            raise self._conflict(entity, record_id)
+        now = self.ctx.now()
+        after = dict(before)
+        after.update(data)
+        after["updated_at"] = now
+        after["version"] = version + 1
+        stage_from = stage_to = None
+        if "stage" in data and entity.stages:
+            stage_from, stage_to = self._stage_move(entity, before, after)
+        self._compute_formulas(entity, after)
+        written = {k for k in data if before.get(k) != data[k]} - {"stage", "owner"}
+        completed = self._gate(entity, before, after, written)
+        if require_step is not None and after.get(step_column(require_step)) is None:
+            step = entity.step(require_step)
+            missing = [k for k in (step.fields if step else ()) if is_blank(after.get(k))]
+            raise Invalid(
+                f"Step {require_step} is not done yet" + (f"; fill in: {', '.join(missing)}" if missing else ""),
+                message_zh=f"步骤 {require_step} 尚未完成" + (f",请填写:{'、'.join(missing)}" if missing else ""),
+                errors={k: ["required to complete the step"] for k in missing},
+                code="step_incomplete",
+            )
+        changes_map = _changed(before, after)
+        table = self.app.table(entity.key)
+        keys = {k for k in after if k != "id" and (before.get(k) != after.get(k) or k in ("updated_at", "version"))}
+        result = self.session.execute(
+            sa.update(table)
+            .where(table.c.id == record_id, table.c.version == version)
+            .values(self._row_values(entity, after, keys))
+        )
+        if result.rowcount != 1:  # type: ignore[attr-defined]
+            raise self._conflict(entity, record_id)
+        self.evaluator.resolver.forget(entity.key, record_id)
+        if stage_to is not None or stage_from is not None:
+            self._record_stage(entity, record_id, stage_from, stage_to)
+        self._audit(entity, record_id, "update", "ok", changes_map)
+        changed = frozenset(k for k in changes_map)
+        changes = [RecordChange("updated", self.app.app_id, self.app.key, entity.key, record_id, now, before=before, after=after, changed=changed)]
+        if stage_from != stage_to:
+            changes.append(
+                RecordChange("stage_changed", self.app.app_id, self.app.key, entity.key, record_id, now, before=before, after=after, changed=changed, stage_from=stage_from, stage_to=stage_to)
+            )
+        changes += [
+            RecordChange("step_completed", self.app.app_id, self.app.key, entity.key, record_id, now, before=before, after=after, step=s)
+            for s in completed
+        ]
+        prompts = self._notify(changes)
+        self.session.commit()
+        return WriteResult(record=after, prompts=prompts, completed_steps=completed)
+
+    def _notify(self, changes: builtins.list[RecordChange]) -> builtins.list[Prompt]:
+        prompts: builtins.list[Prompt] = []
+        for listener in self.listeners:
+            prompts.extend(listener.on_change(self.ctx, self.app, changes))
+        return prompts
+
+    def _audit(
+        self,
+        entity: Entity,
+        record_id: int | None,
+        action: str,
+        outcome: str,
+        changes: Mapping[str, Any],
+        *,
+        error_code: str | None = None,
+        message: str | None = None,
+    ) -> None:
+        self.session.add(
+            AuditEvent(
+                workspace_id=self.ctx.workspace_id,
+                app_id=self.app.app_id,
+                entity_key=entity.key,
+                record_id=record_id,
+                action=action,
+                outcome=outcome,
+                error_code=error_code,
+                message=message,
+                changes=json.loads(json.dumps(dict(changes), default=str)),
+                actor_id=self.ctx.actor.id,
+                at=to_naive_utc(self.ctx.now()),
+            )
+        )
+
+    # -- form state and history -------------------------------------------------------------
+
+    def form_state(self, entity_key: str, record_id: int | None, draft: Mapping[str, Any] | None = None) -> dict[str, Any]:
+        """What the form should show for a record with unsaved ``draft`` values applied.
+
+        Steps (unlocked / done / locked message), per-field visible / required / read-only,
+        and the stage with its exit criteria explained — computed with the same server-side
+        evaluation a save uses.
+        """
+        entity = self.app.entity(entity_key)
+        if record_id is not None:
+            self._require(entity, "read")
+            record = self._load(entity, record_id)
+        else:
+            self._require(entity, "create")
+            record = {f.key: None for f in entity.fields}
+            record.update({"id": None, "owner": self.ctx.actor.id, "created_by": self.ctx.actor.id, "version": 0})
+            for step in entity.steps:
+                record[step_column(step.key)] = None
+            if entity.stages:
+                record["stage"] = entity.stages[0].key
+                record["stage_entered_at"] = self.ctx.now()
+        state = dict(record)
+        if draft:
+            for key, raw in draft.items():
+                f = entity.field(key)
+                if f is None or f.formula is not None:
+                    continue
+                try:
+                    state[key] = coerce(f, raw, self.ctx.tz)
+                except ValueProblem:
+                    continue
+        self._compute_formulas(entity, state)
+        now = self.ctx.now()
+        for step in entity.steps:
+            column = step_column(step.key)
+            if state.get(column) is None and self.evaluator.step_done_now(entity, step, state):
+                state[column] = now
+        steps = []
+        for step in entity.steps:
+            st = self.evaluator.step_state(entity, state, step.key)
+            steps.append(
+                {
+                    "key": step.key,
+                    "label": {"zh": step.label.zh, "en": step.label.en},
+                    "unlocked": st.unlocked,
+                    "done": st.done,
+                    "done_at": to_json(st.done_at),
+                    "locked_message": {"zh": step.locked_message.zh, "en": step.locked_message.en} if step.locked_message else None,
+                    "fields": list(step.fields),
+                }
+            )
+        fields = {
+            f.key: {
+                "visible": self.evaluator.visible(entity, f, state),
+                "required": self.evaluator.required(entity, f, state),
+                "read_only": self.evaluator.read_only(entity, f, state),
+            }
+            for f in entity.fields
+        }
+        stage = None
+        if entity.stages:
+            current = entity.stage(str(state.get("stage"))) if state.get("stage") else None
+            exit_info = self.evaluator.explain(entity, current.exit_when, state) if current and current.exit_when else {"ok": True, "parts": []}
+            stage = {
+                "current": current.key if current else None,
+                "entered_at": to_json(state.get("stage_entered_at")),
+                "stages": [{"key": s.key, "label": {"zh": s.label.zh, "en": s.label.en}, "guidance": {"zh": s.guidance.zh, "en": s.guidance.en} if s.guidance else None} for s in entity.stages],
+                "exit": exit_info,
+            }
+        formulas = {f.key: to_json(state.get(f.key)) for f in entity.fields if f.formula is not None}
+        return {"steps": steps, "fields": fields, "stage": stage, "formulas": formulas}
+
+    def step_states(self, entity_key: str, record_id: int) -> builtins.list[dict[str, Any]]:
+        """The steps of a stored record: unlocked, done, done_at, locked message."""
+        return list(self.form_state(entity_key, record_id)["steps"])
+
+    def history(self, entity_key: str, record_id: int) -> builtins.list[dict[str, Any]]:
+        """The audit trail of one record, oldest first (refused attempts included)."""
+        entity = self.app.entity(entity_key)
+        if record_id is not None:
+            self._require(entity, "read")
+        rows = self.session.scalars(
+            sa.select(AuditEvent)
+            .where(
+                AuditEvent.workspace_id == self.ctx.workspace_id,
+                AuditEvent.app_id == self.app.app_id,
+                AuditEvent.entity_key == entity_key,
+                AuditEvent.record_id == record_id,
+            )
+            .order_by(AuditEvent.at, AuditEvent.id)
+        )
+        return [_audit_json(row) for row in rows]
+
+    def timeline(self, entity_key: str, record_id: int, since: datetime | None = None, limit: int = 500) -> builtins.list[dict[str, Any]]:
+        """The record's events and those of its related records, in time order (S24)."""
+        entity = self.app.entity(entity_key)
+        self._require(entity, "read")
+        self._load(entity, record_id)
+        scope_entity = self.app.scope(entity_key).entity_spec()
+        pairs: builtins.list[sa.ColumnElement[bool]] = [
+            sa.and_(AuditEvent.entity_key == entity_key, AuditEvent.record_id == record_id)
+        ]
+        for collection in scope_entity.collections if scope_entity else ():
+            child_entity = self.app.definition.entity(collection.entity)
+            if child_entity is None or collection.entity in self.app.archived_entities:
+                continue
+            table = self.app.table(collection.entity)
+            ids = list(
+                self.session.scalars(
+                    sa.select(table.c.id).where(table.c[collection.link_field] == record_id).order_by(table.c.id.desc()).limit(200)
+                )
+            )
+            if ids:
+                pairs.append(sa.and_(AuditEvent.entity_key == collection.entity, AuditEvent.record_id.in_(ids)))
+        query = sa.select(AuditEvent).where(
+            AuditEvent.workspace_id == self.ctx.workspace_id,
+            AuditEvent.app_id == self.app.app_id,
+            sa.or_(*pairs),
+        )
+        if since is not None:
+            query = query.where(AuditEvent.at >= to_naive_utc(since))
+        rows = self.session.scalars(query.order_by(AuditEvent.at.desc(), AuditEvent.id.desc()).limit(limit))
+        events = [_audit_json(row) for row in rows]
+        names = self._user_names({e["actor_id"] for e in events if e["actor_id"]})
+        for event in events:
+            event["actor_name"] = names.get(event["actor_id"])
+        return list(reversed(events))
+
+    def _user_names(self, ids: set[int]) -> dict[int, str]:
+        if not ids:
+            return {}
+        rows = self.session.execute(
+            sa.select(User.id, User.name).where(User.workspace_id == self.ctx.workspace_id, User.id.in_(ids))
+        )
+        return {row.id: row.name for row in rows}
+
+
+def _audit_json(row: AuditEvent) -> dict[str, Any]:
+    return {
+        "id": row.id,
+        "entity": row.entity_key,
+        "record_id": row.record_id,
+        "action": row.action,
+        "outcome": row.outcome,
+        "error_code": row.error_code,
+        "message": row.message,
+        "changes": row.changes,
+        "actor_id": row.actor_id,
+        "at": row.at.isoformat() + "Z",
+    }
+

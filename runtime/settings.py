@@ -1,0 +1,77 @@
+"""Configuration, read once from the environment into a typed object.
+
+Nothing else in Cairn reads ``os.environ``: the web app, the CLI and the Celery worker
+build one :class:`Settings` at start-up and hand its values down.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+
+def _bool(value: str | None, default: bool) -> bool:
+    if value is None or value == "":
+        return default
+    return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Every setting of a Cairn process; see the README's configuration table."""
+
+    database_url: str
+    secret_key: str
+    instance_path: Path
+    redis_url: str | None = None
+    default_timezone: str = "Asia/Shanghai"
+    upload_dir: Path = Path("instance/uploads")
+    max_upload_mb: int = 20
+    embedded_worker: bool = True
+    webhook_allowlist: tuple[str, ...] = ()
+    smtp_url: str | None = None
+    mail_from: str = "cairn@localhost"
+    testing: bool = False
+    extra: Mapping[str, Any] = field(default_factory=dict)
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
+        """Reads the ``CAIRN_*``, ``DATABASE_URL``, ``REDIS_URL`` and ``SECRET_KEY`` variables."""
+        env = os.environ if environ is None else environ
+        instance = Path(env.get("CAIRN_INSTANCE_PATH", "instance")).resolve()
+        database_url = env.get("DATABASE_URL") or f"sqlite:///{instance / 'cairn.sqlite3'}"
+        secret = env.get("SECRET_KEY") or _instance_secret(instance)
+        allow = tuple(h.strip() for h in env.get("CAIRN_WEBHOOK_ALLOWLIST", "").split(",") if h.strip())
+        return cls(
+            database_url=database_url,
+            secret_key=secret,
+            instance_path=instance,
+            redis_url=env.get("REDIS_URL") or None,
+            default_timezone=env.get("CAIRN_TIMEZONE", "Asia/Shanghai"),
+            upload_dir=Path(env.get("CAIRN_UPLOAD_DIR", str(instance / "uploads"))),
+            max_upload_mb=int(env.get("CAIRN_MAX_UPLOAD_MB", "20")),
+            embedded_worker=_bool(env.get("CAIRN_EMBEDDED_WORKER"), True),
+            webhook_allowlist=allow,
+            smtp_url=env.get("CAIRN_SMTP_URL") or None,
+            mail_from=env.get("CAIRN_MAIL_FROM", "cairn@localhost"),
+        )
+
+    def with_overrides(self, **changes: Any) -> Settings:
+        """A copy with some settings replaced (tests and the CLI use this)."""
+        return replace(self, **changes)
+
+
+def _instance_secret(instance: Path) -> str:
+    """A per-installation secret kept in the instance folder, made on first use."""
+    path = instance / "secret_key"
+    if path.exists():
+        return path.read_text().strip()
+    instance.mkdir(parents=True, exist_ok=True)
+    secret = secrets.token_urlsafe(48)
+    path.write_text(secret)
+    path.chmod(0o600)
+    return secret

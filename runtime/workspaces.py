@@ -1,0 +1,174 @@
+"""Workspaces, users and API tokens: the tenancy and identity services."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import secrets
+from dataclasses import dataclass
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from runtime.clock import Clock, to_naive_utc
+from runtime.errors import Conflict, Invalid, NotFound, Unauthenticated
+from runtime.models import ROLES, ApiToken, User, Workspace
+from runtime.passwords import check_password, hash_password
+
+TOKEN_PREFIX = "cairn_"
+_KEY = re.compile(r"^[a-z][a-z0-9_-]{0,62}$")
+
+
+def _token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+@dataclass(frozen=True)
+class IssuedToken:
+    """A token as shown once to its owner; only its hash is stored."""
+
+    id: int
+    token: str
+
+
+class IdentityService:
+    """Creates workspaces, users and tokens and authenticates them. Commits its own writes."""
+
+    def __init__(self, session: Session, clock: Clock) -> None:
+        self.session = session
+        self.clock = clock
+
+    def create_workspace(self, key: str, name: str, timezone: str = "Asia/Shanghai") -> Workspace:
+        """A new workspace; ``key`` is its unique short name."""
+        if not _KEY.match(key):
+            raise Invalid(
+                "A workspace key is lower-case letters, digits, '-' or '_', starting with a letter.",
+                message_zh="工作区标识只能包含小写字母、数字、'-' 或 '_',且以字母开头。",
+                errors={"key": ["invalid"]},
+            )
+        if self.session.scalar(sa.select(Workspace.id).where(Workspace.key == key)) is not None:
+            raise Conflict(f"Workspace {key!r} exists already.", message_zh=f"工作区 {key} 已存在。")
+        ws = Workspace(key=key, name=name, timezone=timezone, created_at=to_naive_utc(self.clock.now()))
+        self.session.add(ws)
+        self.session.commit()
+        return ws
+
+    def workspace_by_key(self, key: str) -> Workspace:
+        """The workspace ``key`` or NotFound."""
+        ws = self.session.scalars(sa.select(Workspace).where(Workspace.key == key)).one_or_none()
+        if ws is None:
+            raise NotFound(f"No workspace {key!r}.", message_zh=f"没有工作区 {key}。")
+        return ws
+
+    def create_user(
+        self,
+        workspace: Workspace,
+        username: str,
+        *,
+        name: str | None = None,
+        password: str | None = None,
+        role: str = "rep",
+        region: str | None = None,
+        manager: int | None = None,
+        locale: str | None = None,
+    ) -> User:
+        """A new user of ``workspace``; ``role`` is admin, manager or rep."""
+        errors: dict[str, list[str]] = {}
+        if role not in ROLES:
+            errors["role"] = [f"must be one of {', '.join(ROLES)}"]
+        if not username or len(username) > 150:
+            errors["username"] = ["must be 1 to 150 characters"]
+        if password is not None and len(password) < 8:
+            errors["password"] = ["must be at least 8 characters"]
+        if errors:
+            raise Invalid("The user is not valid.", message_zh="用户信息无效。", errors=errors)
+        if self.session.scalar(sa.select(User.id).where(User.username == username)) is not None:
+            raise Conflict(
+                f"The username {username!r} is taken.",
+                message_zh=f"用户名 {username} 已被使用。",
+                errors={"username": ["taken"]},
+            )
+        if manager is not None and self._user(workspace.id, manager) is None:
+            raise Invalid("Unknown manager.", message_zh="上级不存在。", errors={"manager": ["unknown"]})
+        user = User(
+            workspace_id=workspace.id,
+            username=username,
+            name=name or username,
+            password_hash=hash_password(password) if password else None,
+            role=role,
+            region=region,
+            manager=manager,
+            locale=locale,
+            is_active=True,
+            created_at=to_naive_utc(self.clock.now()),
+        )
+        self.session.add(user)
+        self.session.commit()
+        return user
+
+    def _user(self, workspace_id: int, user_id: int) -> User | None:
+        return self.session.scalars(
+            sa.select(User).where(User.workspace_id == workspace_id, User.id == user_id)
+        ).one_or_none()
+
+    def user(self, workspace_id: int, user_id: int) -> User:
+        """User ``user_id`` of the workspace, or NotFound."""
+        user = self._user(workspace_id, user_id)
+        if user is None:
+            raise NotFound("No such user.", message_zh="用户不存在。")
+        return user
+
+    def users(self, workspace_id: int) -> list[User]:
+        """The workspace's users by name."""
+        return list(
+            self.session.scalars(
+                sa.select(User).where(User.workspace_id == workspace_id).order_by(User.name, User.id)
+            )
+        )
+
+    def authenticate_password(self, username: str, password: str) -> User:
+        """The active user with these credentials, or Unauthenticated."""
+        user = self.session.scalars(sa.select(User).where(User.username == username)).one_or_none()
+        if user is None or not user.is_active or not check_password(user.password_hash, password):
+            raise Unauthenticated(
+                "Wrong username or password.", message_zh="用户名或密码错误。"
+            )
+        return user
+
+    def issue_token(self, user: User, name: str = "default") -> IssuedToken:
+        """A new API token for ``user``, scoped to the user's workspace."""
+        token = TOKEN_PREFIX + secrets.token_urlsafe(32)
+        row = ApiToken(
+            workspace_id=user.workspace_id,
+            user_id=user.id,
+            name=name,
+            token_hash=_token_hash(token),
+            prefix=token[: len(TOKEN_PREFIX) + 6],
+            created_at=to_naive_utc(self.clock.now()),
+        )
+        self.session.add(row)
+        self.session.commit()
+        return IssuedToken(id=row.id, token=token)
+
+    def authenticate_token(self, token: str) -> tuple[User, Workspace]:
+        """The user and workspace of a valid, unrevoked token, or Unauthenticated."""
+        row = self.session.scalars(
+            sa.select(ApiToken).where(ApiToken.token_hash == _token_hash(token))
+        ).one_or_none()
+        if row is None or row.revoked_at is not None:
+            raise Unauthenticated("The API token is not valid.", message_zh="API 令牌无效。")
+        user = self._user(row.workspace_id, row.user_id)
+        workspace = self.session.get(Workspace, row.workspace_id)
+        if user is None or workspace is None or not user.is_active:
+            raise Unauthenticated("The API token is not valid.", message_zh="API 令牌无效。")
+        return user, workspace
+
+    def revoke_token(self, workspace_id: int, token_id: int) -> None:
+        """Revokes a token of the workspace."""
+        row = self.session.scalars(
+            sa.select(ApiToken).where(ApiToken.workspace_id == workspace_id, ApiToken.id == token_id)
+        ).one_or_none()
+        if row is None:
+            raise NotFound("No such token.", message_zh="令牌不存在。")
+        row.revoked_at = to_naive_utc(self.clock.now())
+        self.session.commit()

@@ -1,0 +1,237 @@
+"""The ``cairn`` command: set up the database, manage users and apps, run the server.
+
+``cairn`` is Flask's command group bound to :func:`web.create_app`; ``flask --app web``
+offers the same commands.
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+import sqlalchemy as sa
+from flask import Flask, current_app
+from flask.cli import FlaskGroup, with_appcontext
+
+from runtime.context import Actor, CallContext
+from runtime.errors import CairnError
+from runtime.migrate import upgrade
+from runtime.models import User, Workspace
+from runtime.platform import Platform
+from runtime.workspaces import IdentityService
+
+CREDENTIALS_FILE = "admin-credentials.json"
+
+
+def _platform() -> Platform:
+    return current_app.extensions["cairn"]  # type: ignore[no-any-return]
+
+
+def _fail(error: Exception) -> None:
+    if isinstance(error, CairnError):
+        raise click.ClickException(f"{error.message}\n{error.message_zh}")
+    raise click.ClickException(str(error))
+
+
+def _admin_context(platform: Platform, session: Any, workspace_key: str) -> CallContext:
+    identity = IdentityService(session, platform.clock)
+    workspace = identity.workspace_by_key(workspace_key)
+    admin = session.scalars(
+        sa.select(User).where(User.workspace_id == workspace.id, User.role == "admin").order_by(User.id)
+    ).first()
+    actor = Actor.of(admin) if admin else Actor(id=None, workspace_id=workspace.id, role="admin")
+    return CallContext(session=session, workspace=workspace, actor=actor, clock=platform.clock)
+
+
+@click.command("init-db")
+@click.option("--workspace", "workspace_key", default="default", show_default=True)
+@with_appcontext
+def init_db(workspace_key: str) -> None:
+    """Migrates the platform tables; on first run creates a workspace, an admin and a token."""
+    platform = _platform()
+    platform.settings.instance_path.mkdir(parents=True, exist_ok=True)
+    upgrade(platform.engine)
+    credentials = platform.settings.instance_path / CREDENTIALS_FILE
+    with platform.session() as session:
+        exists = session.scalar(sa.select(sa.func.count()).select_from(Workspace)) or 0
+        if not exists:
+            identity = IdentityService(session, platform.clock)
+            workspace = identity.create_workspace(workspace_key, "默认工作区 Default workspace", platform.settings.default_timezone)
+            password = secrets.token_urlsafe(12)
+            admin = identity.create_user(workspace, "admin", name="管理员 Admin", password=password, role="admin")
+            token = identity.issue_token(admin, "first-run")
+            credentials.write_text(json.dumps({"username": "admin", "password": password, "token": token.token}, indent=2))
+            credentials.chmod(0o600)
+            click.echo("Created workspace 'default' with an admin user.")
+    click.echo(f"Database ready: {platform.engine.url.render_as_string(hide_password=True)}")
+    _print_login(credentials)
+
+
+def _print_login(credentials: Path) -> None:
+    if credentials.exists():
+        data = json.loads(credentials.read_text())
+        click.echo("")
+        click.echo("  Sign in at http://127.0.0.1:5000/ as")
+        click.echo(f"    username: {data['username']}")
+        click.echo(f"    password: {data['password']}")
+        click.echo(f"  API token (Authorization: Bearer …): {data['token']}")
+        click.echo(f"  (kept in {credentials}; delete that file once you changed the password)")
+        click.echo("")
+
+
+@click.command("create-user")
+@click.argument("username")
+@click.option("--workspace", "workspace_key", default="default", show_default=True)
+@click.option("--name", default=None)
+@click.option("--role", type=click.Choice(["admin", "manager", "rep"]), default="rep", show_default=True)
+@click.option("--region", default=None)
+@click.option("--password", prompt=True, hide_input=True, confirmation_prompt=True)
+@click.option("--token/--no-token", default=False, help="Also issue an API token.")
+@with_appcontext
+def create_user(username: str, workspace_key: str, name: str | None, role: str, region: str | None, password: str, token: bool) -> None:
+    """Creates a user (and optionally an API token)."""
+    platform = _platform()
+    with platform.session() as session:
+        identity = IdentityService(session, platform.clock)
+        try:
+            workspace = identity.workspace_by_key(workspace_key)
+            user = identity.create_user(workspace, username, name=name, password=password, role=role, region=region)
+            click.echo(f"Created user {user.username} ({user.role}) in {workspace.key}.")
+            if token:
+                click.echo(f"API token: {identity.issue_token(user).token}")
+        except CairnError as error:
+            _fail(error)
+
+
+@click.command("create-token")
+@click.argument("username")
+@click.option("--name", default="cli", show_default=True)
+@with_appcontext
+def create_token(username: str, name: str) -> None:
+    """Issues an API token for a user (shown once)."""
+    platform = _platform()
+    with platform.session() as session:
+        user = session.scalars(sa.select(User).where(User.username == username)).one_or_none()
+        if user is None:
+            raise click.ClickException(f"No user {username!r}.")
+        click.echo(IdentityService(session, platform.clock).issue_token(user, name).token)
+
+
+@click.command("import-app")
+@click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--workspace", "workspace_key", default="default", show_default=True)
+@click.option("--publish/--no-publish", default=False, help="Publish the imported revision.")
+@with_appcontext
+def import_app(path: Path, workspace_key: str, publish: bool) -> None:
+    """Imports an app definition (JSON file) as a draft revision."""
+    from builder.errors import DefinitionInvalid
+    from runtime.apps import AppService
+
+    platform = _platform()
+    with platform.session() as session:
+        service = AppService(_admin_context(platform, session, workspace_key))
+        try:
+            revision = service.import_definition(json.loads(path.read_text(encoding="utf-8")))
+        except DefinitionInvalid as error:
+            for problem in error.problems:
+                click.echo(f"  {problem.path}: [{problem.code}] {problem.message}", err=True)
+            raise click.ClickException(f"{len(error.problems)} problem(s) in {path}") from None
+        except (CairnError, ValueError) as error:
+            _fail(error)
+        click.echo(f"Imported {path.name} as revision {revision.number} (id {revision.id}) of app id {revision.app_id}.")
+        if publish:
+            _publish(service, revision.id, ())
+
+
+def _publish(service: Any, revision_id: int, confirm: tuple[str, ...]) -> None:
+    try:
+        result = service.publish(revision_id, confirm)
+    except CairnError as error:
+        _fail(error)
+    for step in result.get("steps", []):
+        click.echo(f"  - {step.get('kind')}: {step.get('message', '')}")
+    click.echo(f"Published revision {result['revision']['number']}.")
+
+
+@click.command("publish")
+@click.argument("app_key")
+@click.option("--revision", "revision_number", type=int, default=None, help="Default: the newest draft.")
+@click.option("--workspace", "workspace_key", default="default", show_default=True)
+@click.option("--confirm-drop", "confirm", multiple=True, help="entity.field whose column may be dropped")
+@with_appcontext
+def publish(app_key: str, revision_number: int | None, workspace_key: str, confirm: tuple[str, ...]) -> None:
+    """Publishes a revision of an app (plans and applies the schema change)."""
+    from runtime.apps import AppService
+
+    platform = _platform()
+    with platform.session() as session:
+        service = AppService(_admin_context(platform, session, workspace_key))
+        try:
+            app = service.app(app_key)
+        except CairnError as error:
+            _fail(error)
+        revisions = service.repo.revisions(app.id)
+        chosen = [r for r in revisions if (r.number == revision_number if revision_number else r.status == "draft")]
+        if not chosen:
+            raise click.ClickException("No such draft revision.")
+        _publish(service, chosen[0].id, confirm)
+
+
+@click.command("run")
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=5000, show_default=True, type=int)
+@with_appcontext
+def run(host: str, port: int) -> None:
+    """Serves Cairn (with the embedded worker unless REDIS_URL is set)."""
+    from werkzeug.serving import run_simple
+
+    app: Flask = current_app._get_current_object()  # type: ignore[attr-defined]
+    platform = _platform()
+    worker = _start_worker(platform)
+    _print_login(platform.settings.instance_path / CREDENTIALS_FILE)
+    click.echo(f"Cairn is serving on http://{host}:{port}/ (Ctrl+C to stop)")
+    try:
+        run_simple(host, port, app, threaded=True, use_reloader=False)
+    finally:
+        if worker is not None:
+            worker.stop()
+
+
+def _start_worker(platform: Platform) -> Any:
+    """The in-process worker and scheduler (embedded mode), if automation is installed."""
+    if platform.settings.redis_url or not platform.settings.embedded_worker:
+        return None
+    try:
+        from runtime.automation.embedded import EmbeddedWorker
+    except ImportError:
+        return None
+    worker = EmbeddedWorker(platform)
+    worker.start()
+    click.echo("Embedded worker started (no REDIS_URL: the outbox is drained in-process).")
+    return worker
+
+
+def _create_app() -> Flask:
+    from web import create_app
+
+    return create_app()
+
+
+cli = FlaskGroup(create_app=_create_app, add_default_commands=False, help="Cairn: a low-code app builder.")
+for command in (init_db, create_user, create_token, import_app, publish, run):
+    cli.add_command(command)
+
+
+def main() -> None:
+    """Entry point of the ``cairn`` script."""
+    cli.main(args=sys.argv[1:], prog_name="cairn")
+
+
+def init_app(app: Flask) -> None:
+    """Makes the commands available as ``flask --app web <command>`` too."""
+    for command in (init_db, create_user, create_token, import_app, publish):
+        app.cli.add_command(command)

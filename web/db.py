@@ -1,0 +1,31 @@
+"""The request's database session and the process's :class:`Platform`."""
+
+from __future__ import annotations
+
+from flask import Flask, current_app, g
+from sqlalchemy.orm import Session
+
+from runtime.platform import Platform
+
+
+def platform() -> Platform:
+    """The platform of the current app."""
+    return current_app.extensions["cairn"]  # type: ignore[no-any-return]
+
+
+def session() -> Session:
+    """The request's session, opened on first use and closed when the request ends."""
+    if "db_session" not in g:
+        g.db_session = platform().session()
+    return g.db_session  # type: ignore[no-any-return]
+
+
+def _close_session(_exc: BaseException | None) -> None:
+    db_session = g.pop("db_session", None)
+    if db_session is not None:
+        db_session.close()
+
+
+def init_app(app: Flask) -> None:
+    """Closes each request's session at teardown."""
+    app.teardown_appcontext(_close_session)

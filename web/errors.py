@@ -1,0 +1,133 @@
+"""Maps every error to HTTP in one place: problem+json for the API, pages for browsers."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from flask import Flask, Response, jsonify, render_template, request
+from werkzeug.exceptions import HTTPException
+
+from builder.errors import DefinitionInvalid
+from runtime.errors import CairnError
+
+log = logging.getLogger(__name__)
+
+PROBLEM_JSON = "application/problem+json"
+
+
+def wants_json() -> bool:
+    """API paths and JSON clients get problem+json; pages get HTML."""
+    if request.path.startswith("/api/"):
+        return True
+    best = request.accept_mimetypes.best_match(["text/html", "application/json"])
+    return best == "application/json" and request.accept_mimetypes[best] > request.accept_mimetypes["text/html"]
+
+
+def problem(
+    status: int,
+    code: str,
+    title: str,
+    detail: str,
+    *,
+    detail_zh: str | None = None,
+    errors: dict[str, list[str]] | None = None,
+    extra: dict[str, Any] | None = None,
+) -> Response:
+    """An ``application/problem+json`` response (RFC 9457) with Cairn's ``code`` member."""
+    body: dict[str, Any] = {
+        "type": f"https://cairn.dev/problems/{code}",
+        "title": title,
+        "status": status,
+        "code": code,
+        "detail": detail,
+        "detail_zh": detail_zh or detail,
+        "errors": errors or {},
+    }
+    if extra:
+        body.update(extra)
+    response = jsonify(body)
+    response.status_code = status
+    response.mimetype = PROBLEM_JSON
+    return response
+
+
+def _page(status: int, title: str, detail: str) -> tuple[str, int]:
+    return render_template("error.html", status=status, title=title, detail=detail), status
+
+
+def handle_cairn_error(exc: CairnError) -> Any:
+    """Domain errors of the runtime."""
+    if wants_json():
+        return problem(
+            exc.status,
+            exc.code,
+            exc.__class__.__name__,
+            exc.message,
+            detail_zh=exc.message_zh,
+            errors=exc.errors,
+            extra={"detail_data": exc.detail} if exc.detail else None,
+        )
+    return _page(exc.status, exc.code, exc.message_zh + " / " + exc.message)
+
+
+def handle_definition_invalid(exc: DefinitionInvalid) -> Any:
+    """An app definition with problems: every problem is listed with its JSON path."""
+    problems = [
+        {
+            "path": p.path,
+            "code": p.code,
+            "message": p.message,
+            "message_zh": p.message_zh,
+            **({"detail": p.detail} if getattr(p, "detail", None) else {}),
+        }
+        for p in exc.problems
+    ]
+    errors: dict[str, list[str]] = {}
+    for p in exc.problems:
+        errors.setdefault(p.path, []).append(p.message)
+    count = len(problems)
+    return problem(
+        422,
+        "definition_invalid",
+        "Invalid app definition",
+        f"The app definition has {count} problem(s); fix them and import it again.",
+        detail_zh=f"应用定义有 {count} 个问题,请修正后重新导入。",
+        errors=errors,
+        extra={"problems": problems},
+    )
+
+
+def handle_http(exc: HTTPException) -> Any:
+    """Werkzeug's HTTP errors (404 route, 405, 413 too large, CSRF 400 ...)."""
+    status = exc.code or 500
+    code = {
+        400: "bad_request",
+        401: "unauthenticated",
+        403: "forbidden",
+        404: "not_found",
+        405: "method_not_allowed",
+        413: "payload_too_large",
+        429: "too_many_requests",
+    }.get(status, "http_error")
+    description = exc.description or exc.name
+    if wants_json():
+        return problem(status, code, exc.name, description)
+    return _page(status, exc.name, description)
+
+
+def handle_unexpected(exc: Exception) -> Any:
+    """A bug: log it with its traceback and answer 500 without leaking internals."""
+    log.exception("unhandled error on %s %s", request.method, request.path)
+    detail = "Something went wrong on our side; the error was logged. Try again later."
+    if wants_json():
+        return problem(500, "internal_error", "Internal Server Error", detail, detail_zh="服务器内部错误,已记录日志,请稍后再试。")
+    return _page(500, "Internal Server Error", detail)
+
+
+def init_app(app: Flask) -> None:
+    """Registers the handlers."""
+    app.register_error_handler(CairnError, handle_cairn_error)
+    app.register_error_handler(DefinitionInvalid, handle_definition_invalid)
+    app.register_error_handler(HTTPException, handle_http)
+    app.register_error_handler(Exception, handle_unexpected)
