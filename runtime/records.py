@@ -23,6 +23,7 @@ import sqlalchemy as sa
 
 from builder.model import Entity, FieldType
 from expressions import compile_expression
+from expressions.errors import ExpressionInvalid
 from expressions.types import BOOLEAN
 from runtime.apps import PublishedApp
 from runtime.changes import Prompt, RecordChange, WriteListener
@@ -182,10 +183,12 @@ class RecordService:
         limit = max(1, min(int(limit), PAGE_LIMIT))
         query = sa.select(table)
         conditions: builtins.list[sa.ColumnElement[bool]] = []
-        for source in (where, self._row_condition(entity, "read_when")):
-            if source:
-                compiled = compile_expression(source, self.app.scope(entity_key), expect=BOOLEAN)
-                conditions.append(compiled.to_sql(self.app.binding, self._sql_context(), table))
+        if where:
+            conditions.append(self._where(entity_key, table, where))
+        read_when = self._row_condition(entity, "read_when")
+        if read_when:
+            compiled = compile_expression(read_when, self.app.scope(entity_key), expect=BOOLEAN)
+            conditions.append(compiled.to_sql(self.app.binding, self._sql_context(), table))
         if filters:
             for key, raw in filters.items():
                 conditions.append(self._filter(entity, table, key, raw))
@@ -232,6 +235,25 @@ class RecordService:
             last = rows[limit - 1]
             cursor = self._encode_cursor(last[order_key], last["id"])
         return Page(items=items, next_cursor=cursor)
+
+    def _where(self, entity_key: str, table: sa.Table, source: str) -> sa.ColumnElement[bool]:
+        """A caller's filter expression as SQL; its diagnostics become a 422."""
+        try:
+            compiled = compile_expression(source, self.app.scope(entity_key), expect=BOOLEAN)
+            return compiled.to_sql(self.app.binding, self._sql_context(), table)
+        except ExpressionInvalid as error:
+            raise Invalid(
+                f"The filter expression is not valid: {error}",
+                message_zh="筛选表达式无效:" + "; ".join(d.message_zh for d in error.diagnostics),
+                errors={"where": [f"{d.line}:{d.column} {d.message}" for d in error.diagnostics]},
+                detail={
+                    "diagnostics": [
+                        {"code": d.code, "message": d.message, "message_zh": d.message_zh, "line": d.line, "column": d.column, "suggestion": d.suggestion}
+                        for d in error.diagnostics
+                    ]
+                },
+                code="invalid_expression",
+            ) from None
 
     def _is_sqlite(self) -> bool:
         return self.session.get_bind().dialect.name == "sqlite"
