@@ -15,7 +15,7 @@ import builtins
 import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
@@ -289,15 +289,24 @@ class RecordService:
         except (ValueError, TypeError, json.JSONDecodeError):
             raise Invalid("The page cursor is not valid; start from the first page.", message_zh="分页游标无效,请从第一页开始。", errors={"after": ["invalid cursor"]}) from None
         if value is not None:
-            python_type = getattr(column.type, "python_type", None)
-            try:
-                if python_type is Decimal:
-                    value = Decimal(str(value))
-                elif python_type is datetime:
-                    value = datetime.fromisoformat(value)
-            except (NotImplementedError, ValueError):
-                pass
+            value = self._cursor_value(column, value)
         return value, record_id
+
+    @staticmethod
+    def _cursor_value(column: sa.Column[Any], value: Any) -> Any:
+        """The cursor's JSON value in the Python type of the sort column."""
+        from expressions.sqltypes import ExactDecimal, UTCDateTime
+
+        try:
+            if isinstance(column.type, ExactDecimal):
+                return Decimal(str(value))
+            if isinstance(column.type, UTCDateTime):
+                return datetime.fromisoformat(str(value))
+            if isinstance(column.type, sa.Date):
+                return date.fromisoformat(str(value))
+        except (ArithmeticError, ValueError):
+            raise Invalid("The page cursor is not valid; start from the first page.", message_zh="分页游标无效,请从第一页开始。", errors={"after": ["invalid cursor"]}) from None
+        return value
 
     def _sql_context(self) -> Any:
         from expressions.scope import SqlContext

@@ -97,3 +97,18 @@ def test_timeline_collects_related_records(admin_api: Api) -> None:
     events = admin_api.get(f"{BASE}/customer/records/{customer['id']}/timeline").get_json()["items"]
     assert [(e["entity"], e["action"]) for e in events] == [("customer", "create"), ("visit", "create"), ("visit", "update")]
     assert events[-1]["changes"]["competitor_note"] == [None, "竞品A"]
+
+
+def test_keyset_pages_by_decimal_and_datetime_columns(admin_api: Api) -> None:
+    install(admin_api, visit_app_definition())
+    opp = f"{BASE}/opportunity/records"
+    amounts = ["100.5", "20", "20", "3000.25", None, "7"]
+    for i, amount in enumerate(amounts):
+        body = {"title": f"商机{i}", "contact_channel": "电话"} | ({"amount": amount} if amount else {})
+        assert admin_api.post(opp, json=body).status_code == 201
+    for order in ("-amount", "amount", "created_at", "-updated_at"):
+        pages = _pages(admin_api, f"{opp}?order_by={order}&limit=2")
+        titles = [r["title"] for p in pages for r in p]
+        assert sorted(titles) == sorted(f"商机{i}" for i in range(6)), order
+    by_amount = [r["amount"] for p in _pages(admin_api, f"{opp}?order_by=-amount&limit=2") for r in p]
+    assert by_amount == ["3000.25", "100.5", "20", "20", "7", None]

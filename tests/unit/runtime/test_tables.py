@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from decimal import Decimal
-
 from builder.model import Entity, Field, FieldType, LocalizedText, Stage, Step
+from expressions.sqltypes import sql_type_for
+from expressions.types import DECIMAL
 from runtime.tables import bounded, build_table, new_metadata, step_column, table_name_for
 
 L = LocalizedText("x", "x")
@@ -38,4 +38,4 @@ def test_table_has_system_stage_step_and_field_columns() -> None:
     assert indexes["uq_e1_visit_amount"] == (("amount",), True)
     assert indexes["ix_e1_visit_customer"] == (("customer",), False)
     assert indexes["ix_e1_visit_stage_entered"] == (("stage", "stage_entered_at"), False)
-    assert table.c.amount.type.python_type is Decimal
+    assert type(table.c.amount.type) is type(sql_type_for(DECIMAL))
