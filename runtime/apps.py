@@ -144,7 +144,9 @@ def load_published(session: sa.orm.Session, workspace_id: int, app_ref: str | in
     signature = tuple(
         sorted((t.entity_key, t.table_name, tuple(t.archived_columns or ()), t.archived_at is not None) for t in tables)
     )
-    cache_key = (revision.id, signature)
+    # Revision ids are unique per database, and a process may talk to several (tests do).
+    database = session.get_bind().engine.url.render_as_string(hide_password=True)
+    cache_key = (database, revision.id, revision.published_at, signature)
     with _CACHE_LOCK:
         cached = _CACHE.get(cache_key)
         if cached is not None:

@@ -263,9 +263,9 @@ class PlanApplier:
             )
             for start in range(0, len(converted), BATCH):
                 self.connection.execute(statement, converted[start : start + BATCH])
-        for column in self._columns_of(old_field.type, old_field.key):
-            self._drop_indexes_of(table_name, column)
-            self.ops.drop_column(table_name, column)
+        for old_column in self._columns_of(old_field.type, old_field.key):
+            self._drop_indexes_of(table_name, old_column)
+            self.ops.drop_column(table_name, old_column)
         for final, temp in rename.items():
             self.ops.alter_column(table_name, temp, new_column_name=final)
         for name, cols, unique in field_indexes(table_name, new_field):

@@ -272,7 +272,7 @@ def to_row(field: Field, value: Any) -> dict[str, Any]:
     return {field.key: value}
 
 
-def from_row(field: Field, row: Mapping[str, Any]) -> Any:
+def from_row(field: Field, row: Mapping[Any, Any]) -> Any:
     """One field's Python value from a row mapping."""
     if field.type is FieldType.LOCATION:
         lat, lng, acc = location_columns(field.key)
