@@ -28,6 +28,7 @@ class Settings:
     secret_key: str
     instance_path: Path
     redis_url: str | None = None
+    base_url: str | None = None
     default_timezone: str = "Asia/Shanghai"
     upload_dir: Path = Path("instance/uploads")
     max_upload_mb: int = 20
@@ -51,6 +52,7 @@ class Settings:
             secret_key=secret,
             instance_path=instance,
             redis_url=env.get("REDIS_URL") or None,
+            base_url=(env.get("CAIRN_BASE_URL") or "").rstrip("/") or None,
             default_timezone=env.get("CAIRN_TIMEZONE", "Asia/Shanghai"),
             upload_dir=Path(env.get("CAIRN_UPLOAD_DIR", str(instance / "uploads"))),
             max_upload_mb=int(env.get("CAIRN_MAX_UPLOAD_MB", "20")),

@@ -6,9 +6,5 @@ from flask import Blueprint
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 
-from web.api import (  # noqa: E402,F401
-    apps,
-    auth,  # noqa: E402,F401  (registers the token check)
-    openapi,
-    records,
-)
+# Importing the modules registers their routes; auth adds the token check.
+from web.api import apps, auth, automation, openapi, records  # noqa: E402,F401

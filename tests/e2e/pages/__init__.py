@@ -1,0 +1,5 @@
+"""Page objects of the browser tests: they find and operate elements, and never assert."""
+
+from tests.e2e.pages.pages import DetailPage, ListPage, RecordFormPage, SignInPage
+
+__all__ = ["DetailPage", "ListPage", "RecordFormPage", "SignInPage"]

@@ -1,0 +1,167 @@
+"""API: automation — events posted to records, inbound webhooks, run history, rule health,
+the rule sandbox, and the caller's inbox (see docs/automation.md)."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+import sqlalchemy as sa
+from flask import jsonify, request
+
+from runtime.apps import load_published
+from runtime.automation.events import post_event, receive_webhook
+from runtime.automation.health import DEFAULT_THRESHOLD, rule_health
+from runtime.automation.history import list_runs
+from runtime.automation.models import InboxNotification
+from runtime.automation.sandbox import dry_run, dry_run_condition
+from runtime.clock import to_naive_utc
+from runtime.context import CallContext
+from runtime.errors import Forbidden, Invalid, NotFound
+from web.api import bp
+from web.api.auth import call_context
+from web.api.body import json_body
+from web.db import platform
+
+
+def _require_manager(ctx: CallContext) -> None:
+    if ctx.actor.role not in ("admin", "manager"):
+        raise Forbidden("Only admins and managers may see automation runs.",
+                        message_zh="只有管理员和经理可以查看自动化运行记录。")
+
+
+def _int_arg(name: str, default: int, lo: int, hi: int) -> int:
+    raw = request.args.get(name)
+    if raw is None:
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise Invalid(f"{name} must be a whole number.", message_zh=f"{name} 必须是整数。",
+                      errors={name: ["expected an integer"]}) from None
+    return max(lo, min(hi, value))
+
+
+def _object() -> dict[str, Any]:
+    body = json_body()
+    if not isinstance(body, dict):
+        raise Invalid("Send a JSON object.", message_zh="请发送 JSON 对象。", code="invalid_json")
+    return body
+
+
+@bp.post("/apps/<app_ref>/entities/<entity>/records/<int:record_id>/events")
+def post_record_event(app_ref: str, entity: str, record_id: int) -> Any:
+    """Posts a named event (``{"name": "pricing_exit", "data": {...}}``) to a record (S13)."""
+    body = _object()
+    name = body.get("name")
+    if not isinstance(name, str):
+        raise Invalid("Give the event's name.", message_zh="请提供事件名称。", errors={"name": ["required"]})
+    result = post_event(call_context(), app_ref, entity, record_id, name, body.get("data"))
+    return jsonify(result), 201
+
+
+@bp.post("/hooks/<app_ref>/<trigger_key>")
+def inbound_webhook(app_ref: str, trigger_key: str) -> Any:
+    """Creates (or, by its dedup key, updates) a record from a JSON payload (S10)."""
+    from runtime.records import record_json
+
+    result = receive_webhook(call_context(), app_ref, trigger_key, _object(), listeners=platform().listeners)
+    return jsonify(record=record_json(result["record"]), created=result["created"]), (
+        201 if result["created"] else 200
+    )
+
+
+@bp.get("/apps/<app_ref>/automation/runs")
+def automation_runs(app_ref: str) -> Any:
+    """Trigger runs with their action runs, newest first. Query: trigger, status, record_id, limit."""
+    ctx = call_context()
+    _require_manager(ctx)
+    app = load_published(ctx.session, ctx.workspace_id, app_ref)
+    record = request.args.get("record_id")
+    items = list_runs(
+        ctx.session, ctx.workspace_id, app.app_id,
+        trigger_key=request.args.get("trigger") or None,
+        status=request.args.get("status") or None,
+        record_id=int(record) if record and record.isdigit() else None,
+        limit=_int_arg("limit", 100, 1, 500),
+    )
+    return jsonify(items=items)
+
+
+@bp.get("/apps/<app_ref>/automation/health")
+def automation_health(app_ref: str) -> Any:
+    """Success rate per trigger over ``days`` (default 7); flagged below ``threshold``."""
+    ctx = call_context()
+    _require_manager(ctx)
+    app = load_published(ctx.session, ctx.workspace_id, app_ref)
+    try:
+        threshold = float(request.args.get("threshold", DEFAULT_THRESHOLD))
+    except ValueError:
+        raise Invalid("threshold must be a number.", message_zh="threshold 必须是数字。") from None
+    days = _int_arg("days", 7, 1, 90)
+    items = rule_health(ctx.session, ctx.workspace_id, app.app_id, ctx.now(),
+                        window=timedelta(days=days), threshold=threshold)
+    return jsonify(window_days=days, threshold=threshold, items=[h.as_json() for h in items])
+
+
+@bp.post("/apps/<app_ref>/automation/dry-run")
+def automation_dry_run(app_ref: str) -> Any:
+    """The sandbox (S16): ``{"trigger", "revision_id"?, "record_ids"?, "limit"?}`` or
+    ``{"entity", "expression", "revision_id"?}``; nothing is changed."""
+    ctx = call_context()
+    _require_manager(ctx)
+    body = _object()
+    revision = body.get("revision_id")
+    if revision is not None and (isinstance(revision, bool) or not isinstance(revision, int)):
+        raise Invalid("revision_id must be a number.", message_zh="revision_id 必须是数字。")
+    limit = body.get("limit", 50)
+    if isinstance(limit, bool) or not isinstance(limit, int):
+        raise Invalid("limit must be a number.", message_zh="limit 必须是数字。")
+    if "trigger" in body:
+        ids = body.get("record_ids")
+        if ids is not None and not (isinstance(ids, list) and all(isinstance(i, int) for i in ids)):
+            raise Invalid("record_ids must be a list of ids.", message_zh="record_ids 必须是编号列表。")
+        return jsonify(dry_run(ctx, app_ref, str(body["trigger"]), revision_id=revision,
+                               record_ids=ids, limit=limit))
+    if isinstance(body.get("entity"), str) and isinstance(body.get("expression"), str):
+        return jsonify(dry_run_condition(ctx, app_ref, body["entity"], body["expression"],
+                                         revision_id=revision, limit=limit))
+    raise Invalid("Give a trigger, or an entity and an expression.",
+                  message_zh="请提供触发器,或实体与表达式。")
+
+
+@bp.get("/inbox")
+def inbox() -> Any:
+    """The caller's in-app notifications, newest first (``unread=1`` for unread only)."""
+    ctx = call_context()
+    if ctx.actor.id is None:
+        raise NotFound("No inbox.", message_zh="没有收件箱。")
+    query = sa.select(InboxNotification).where(
+        InboxNotification.workspace_id == ctx.workspace_id, InboxNotification.user_id == ctx.actor.id
+    )
+    if request.args.get("unread") in ("1", "true"):
+        query = query.where(InboxNotification.read_at.is_(None))
+    rows = ctx.session.scalars(query.order_by(InboxNotification.id.desc()).limit(_int_arg("limit", 50, 1, 200)))
+    return jsonify(items=[
+        {"id": n.id, "title": n.title, "message": n.message, "level": n.level, "app_id": n.app_id,
+         "entity": n.entity, "record_id": n.record_id, "trigger": n.trigger_key,
+         "created_at": n.created_at.isoformat() + "Z",
+         "read_at": n.read_at.isoformat() + "Z" if n.read_at else None}
+        for n in rows
+    ])
+
+
+@bp.post("/inbox/<int:notification_id>/read")
+def mark_read(notification_id: int) -> Any:
+    """Marks one of the caller's notifications as read."""
+    ctx = call_context()
+    row = ctx.session.scalars(sa.select(InboxNotification).where(
+        InboxNotification.id == notification_id, InboxNotification.user_id == ctx.actor.id,
+        InboxNotification.workspace_id == ctx.workspace_id,
+    )).one_or_none()
+    if row is None:
+        raise NotFound("No such notification.", message_zh="没有该通知。")
+    if row.read_at is None:
+        row.read_at = to_naive_utc(ctx.now())
+    ctx.session.commit()
+    return jsonify(id=row.id, read=True)

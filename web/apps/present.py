@@ -1,0 +1,192 @@
+"""How record values look on a page: titles, linked records' names, users, files, times.
+
+Lookups are batched per page (one query per link target, one for users, one for files),
+so a list of fifty rows costs a handful of queries, not fifty.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta, tzinfo
+from decimal import Decimal
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from builder.model import Entity, Field, FieldType
+from expressions.scope import Location
+from runtime.apps import PublishedApp
+from runtime.models import FileRow, User
+from web.i18n import text
+
+
+def title_of(entity: Entity, record: Mapping[str, Any]) -> str:
+    """A record's title: its ``title_field`` value, else ``<entity label> #id``."""
+    if entity.title_field:
+        value = record.get(entity.title_field)
+        if value not in (None, ""):
+            return str(value)
+    return f"{text(entity.label)} #{record.get('id')}"
+
+
+@dataclass
+class References:
+    """Names of what a page's records point to: linked records, users and files."""
+
+    titles: dict[tuple[str, int], str] = field(default_factory=dict)
+    users: dict[int, str] = field(default_factory=dict)
+    files: dict[int, FileRow] = field(default_factory=dict)
+
+    def title(self, entity: str, record_id: int) -> str:
+        """The title of a linked record (``#id`` if it is gone)."""
+        return self.titles.get((entity, record_id), f"#{record_id}")
+
+    def user(self, user_id: int | None) -> str:
+        """A user's name."""
+        if user_id is None:
+            return ""
+        return self.users.get(user_id, f"#{user_id}")
+
+
+def resolve(
+    session: Session,
+    app: PublishedApp,
+    entity: Entity,
+    records: Iterable[Mapping[str, Any]],
+    workspace_id: int,
+) -> References:
+    """Batch-loads the names the ``records`` of ``entity`` refer to."""
+    rows = list(records)
+    refs = References()
+    link_ids: dict[str, set[int]] = {}
+    user_ids: set[int] = set()
+    file_ids: set[int] = set()
+    for record in rows:
+        for key in ("owner", "created_by"):
+            if isinstance(record.get(key), int):
+                user_ids.add(record[key])
+        for f in entity.fields:
+            value = record.get(f.key)
+            if value is None:
+                continue
+            if f.type is FieldType.LINK and f.target and isinstance(value, int):
+                link_ids.setdefault(f.target, set()).add(value)
+            elif f.type is FieldType.USER and isinstance(value, int):
+                user_ids.add(value)
+            elif f.type in (FieldType.PHOTO, FieldType.FILE) and isinstance(value, list | tuple):
+                file_ids.update(int(v) for v in value if isinstance(v, int))
+    refs.titles.update(link_titles(session, app, link_ids))
+    if user_ids:
+        for uid, name in session.execute(
+            sa.select(User.id, User.name).where(User.workspace_id == workspace_id, User.id.in_(user_ids))
+        ):
+            refs.users[uid] = name
+    if file_ids:
+        for row in session.scalars(
+            sa.select(FileRow).where(FileRow.workspace_id == workspace_id, FileRow.id.in_(file_ids))
+        ):
+            refs.files[row.id] = row
+    return refs
+
+
+def link_titles(session: Session, app: PublishedApp, link_ids: Mapping[str, Iterable[int]]) -> dict[tuple[str, int], str]:
+    """Titles of linked records, one query per target entity.
+
+    Only the title column is read: a person who may see a record may see the names of
+    the records it links to (a visit shows its customer's name).
+    """
+    titles: dict[tuple[str, int], str] = {}
+    for target, ids in link_ids.items():
+        wanted = sorted(set(ids))
+        target_entity = app.definition.entity(target)
+        if not wanted or target_entity is None or target not in app.tables:
+            continue
+        table = app.tables[target]
+        column = target_entity.title_field
+        title_col = table.c[column] if column and column in table.c else None
+        query = sa.select(table.c.id, title_col if title_col is not None else table.c.id).where(
+            table.c.id.in_(wanted)
+        )
+        for rid, title in session.execute(query):
+            titles[(target, rid)] = (
+                str(title) if title_col is not None and title not in (None, "") else f"{text(target_entity.label)} #{rid}"
+            )
+    return titles
+
+
+def local_time(value: datetime | None, tz: tzinfo) -> str:
+    """A datetime in the workspace's zone, to the minute."""
+    if value is None:
+        return ""
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=UTC)
+    return value.astimezone(tz).strftime("%Y-%m-%d %H:%M")
+
+
+def parse_time(value: Any) -> datetime | None:
+    """A datetime from a Python value or an ISO string (naive means UTC)."""
+    if isinstance(value, datetime):
+        return value
+    if isinstance(value, str):
+        try:
+            parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+        except ValueError:
+            return None
+        return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+    return None
+
+
+def option_label(f: Field, value: str) -> str:
+    """The label of a choice option in the request's language (its value if unlabeled)."""
+    for option in f.options:
+        if option.value == value:
+            return text(option.label) if option.label else option.value
+    return value
+
+
+def display(f: Field, value: Any, refs: References, tz: tzinfo) -> str:
+    """A field's value as plain text (templates escape it)."""
+    if value is None or value == "" or value == []:
+        return ""
+    kind = f.type
+    if kind is FieldType.CHOICE:
+        return option_label(f, str(value))
+    if kind is FieldType.MULTI_CHOICE and isinstance(value, list | tuple):
+        return "、".join(option_label(f, str(v)) for v in value)
+    if kind is FieldType.BOOLEAN:
+        return "✓" if value else "✗"
+    if kind is FieldType.LINK and f.target and isinstance(value, int):
+        return refs.title(f.target, value)
+    if kind is FieldType.USER and isinstance(value, int):
+        return refs.user(value)
+    if kind is FieldType.DATETIME:
+        return local_time(parse_time(value), tz)
+    if kind is FieldType.DATE and isinstance(value, date):
+        return value.isoformat()
+    if kind is FieldType.DURATION and isinstance(value, timedelta):
+        return _duration(value)
+    if kind is FieldType.LOCATION and isinstance(value, Location):
+        acc = f" ±{value.accuracy:.0f} m" if value.accuracy is not None else ""
+        return f"{value.lat:.5f}, {value.lng:.5f}{acc}"
+    if kind is FieldType.PERCENT and isinstance(value, Decimal):
+        return f"{value.normalize():f} %"
+    if kind is FieldType.MONEY and isinstance(value, Decimal):
+        return f"¥{value:,.2f}"
+    if kind is FieldType.RATING and isinstance(value, int):
+        top = int(f.max) if f.max is not None else 5
+        return "★" * value + "☆" * max(0, top - value)
+    if kind in (FieldType.PHOTO, FieldType.FILE) and isinstance(value, list | tuple):
+        return ", ".join(refs.files[v].filename if v in refs.files else f"#{v}" for v in value)
+    if isinstance(value, Decimal):
+        return f"{value.normalize():f}"
+    return str(value)
+
+
+def _duration(value: timedelta) -> str:
+    seconds = int(value.total_seconds())
+    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
+        if seconds and seconds % size == 0:
+            return f"{seconds // size}{unit}"
+    return f"{seconds}s"

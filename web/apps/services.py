@@ -1,0 +1,33 @@
+"""The runtime services a page request uses, built from the signed-in user explicitly."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from runtime.apps import PublishedApp, load_published
+from runtime.files import FileService, LocalDiskStorage
+from runtime.records import RecordService
+from web import db
+from web.login import call_context, signed_in
+
+
+def published(app_key: str) -> PublishedApp:
+    """The published app ``app_key`` of the user's workspace (NotFound in any other case)."""
+    return load_published(db.session(), signed_in().workspace.id, app_key)
+
+
+def records(app: PublishedApp) -> RecordService:
+    """The record service for this request, with the platform's write listeners."""
+    return RecordService(call_context(), app, listeners=db.platform().listeners)
+
+
+def files() -> FileService:
+    """The file service of the user's workspace, storing on local disk."""
+    settings = db.platform().settings
+    return FileService(
+        db.session(),
+        LocalDiskStorage(Path(settings.upload_dir)),
+        db.platform().clock,
+        workspace_id=signed_in().workspace.id,
+        max_bytes=settings.max_upload_mb * 1024 * 1024,
+    )

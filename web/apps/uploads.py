@@ -1,0 +1,72 @@
+"""File uploads of photo / file fields, and downloads restricted to the user's workspace.
+
+The form's script uploads each chosen file here at once and keeps only the returned id in
+the form, so a rep on a slow connection sees each photo land and a later save posts ids,
+not megabytes. The checks (name, size, content type sniffed from the bytes) are
+:class:`runtime.files.FileService`'s.
+"""
+
+from __future__ import annotations
+
+from flask import Response, abort, jsonify, request, send_file, url_for
+from flask_login import login_required
+
+from builder.model import FieldType
+from web.apps import bp
+from web.apps.services import files, published
+from web.apps.views import _accept
+from web.login import signed_in
+
+INLINE_TYPES = {"image/jpeg", "image/png", "image/gif", "image/webp"}
+
+
+@bp.post("/<app_key>/<entity_key>/upload/<field_key>")
+@login_required  # type: ignore[misc]
+def upload(app_key: str, entity_key: str, field_key: str) -> tuple[Response, int]:
+    """Stores the posted ``file`` for field ``field_key``; answers its id (201)."""
+    app = published(app_key)
+    entity = app.entity(entity_key)
+    field = entity.field(field_key)
+    if field is None or field.type not in (FieldType.PHOTO, FieldType.FILE):
+        abort(404)
+    storage = request.files.get("file")
+    if storage is None or not storage.filename:
+        abort(400, description="Send the file in the form part 'file'.")
+    row = files().store(
+        storage.filename,
+        storage.stream,
+        actor_id=signed_in().user.id,
+        accept=_accept(field),
+        max_bytes=(field.max_size_mb or 0) * 1024 * 1024 or None,
+    )
+    return (
+        jsonify(
+            id=row.id,
+            filename=row.filename,
+            content_type=row.content_type,
+            size=row.size,
+            url=url_for("apps.download", file_id=row.id),
+        ),
+        201,
+    )
+
+
+@bp.get("/files/<int:file_id>")
+@login_required  # type: ignore[misc]
+def download(file_id: int) -> Response:
+    """A file of the user's workspace (404 for any other); images inline, others attached."""
+    service = files()
+    row = service.get(file_id)
+    inline = row.content_type in INLINE_TYPES
+    response = send_file(
+        service.open(row),
+        mimetype=row.content_type,
+        as_attachment=not inline,
+        download_name=row.filename,
+        max_age=3600,
+        etag=row.sha256,
+    )
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    response.headers["Content-Security-Policy"] = "default-src 'none'; sandbox"
+    response.cache_control.private = True
+    return response

@@ -1,0 +1,506 @@
+"""Pages of published apps: lists, the record form with live step cards, detail, timeline.
+
+Every view builds its services from the signed-in user (:mod:`web.apps.services`) and lets
+the runtime decide: permissions (403), records of other workspaces or hidden by row rules
+(404), locked steps and invalid values (422), stale versions (409). The form-state
+endpoint answers with the runtime's own evaluation of steps, fields and stage exit
+criteria, so the page never re-implements a rule in JavaScript.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import timedelta
+from typing import Any
+
+from flask import (
+    Response,
+    flash,
+    jsonify,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
+from flask_babel import gettext as _
+from flask_login import login_required
+from werkzeug.datastructures import MultiDict
+
+from builder.model import Entity, Field, FieldType
+from builder.repository import DefinitionRepository
+from runtime.apps import PublishedApp
+from runtime.errors import Conflict, Invalid, NotFound
+from runtime.files import DEFAULT_ACCEPT, PHOTO_ACCEPT, FileRefused
+from runtime.records import RecordService, record_json
+from runtime.workspaces import IdentityService
+from web import db
+from web.apps import bp
+from web.apps.forms import PREFIX, RecordForm, display_value, posted_values, record_form
+from web.apps.present import display, local_time, parse_time, resolve, title_of
+from web.apps.services import files, published, records
+from web.apps.timeline import timeline_rows
+from web.errors import problem, wants_json
+from web.i18n import language, text
+from web.login import call_context, signed_in
+
+PAGE_SIZE = 50
+LIST_COLUMNS = 4
+FILTERABLE = (FieldType.CHOICE, FieldType.BOOLEAN, FieldType.USER)
+SORTABLE_TYPES = (
+    FieldType.TEXT, FieldType.NUMBER, FieldType.INTEGER, FieldType.MONEY, FieldType.PERCENT,
+    FieldType.DATE, FieldType.DATETIME, FieldType.CHOICE, FieldType.RATING,
+)  # fmt: skip
+
+
+# --------------------------------------------------------------------------- helpers
+
+
+def _tz() -> Any:
+    return call_context().tz
+
+
+def _users() -> list[tuple[int, str]]:
+    who = signed_in()
+    identity = IdentityService(db.session(), db.platform().clock)
+    return [(u.id, u.name) for u in identity.users(who.workspace.id) if u.is_active]
+
+
+def _groups(entity: Entity) -> list[dict[str, Any]]:
+    """The form's cards: fields outside any step first, then one card per step in order."""
+    in_steps = {k for s in entity.steps for k in s.fields}
+    loose = [f for f in entity.fields if f.key not in in_steps]
+    groups: list[dict[str, Any]] = []
+    if loose:
+        groups.append({"step": None, "fields": loose})
+    for step in entity.steps:
+        fields = [f for f in (entity.field(k) for k in step.fields) if f is not None]
+        groups.append({"step": step, "fields": fields})
+    return groups
+
+
+def _record_urls(app: PublishedApp, entity: Entity, record_id: int) -> dict[str, str]:
+    args: dict[str, Any] = {"app_key": app.key, "entity_key": entity.key, "record_id": record_id}
+    return {
+        "edit": url_for("apps.edit_record", **args),
+        "detail": url_for("apps.record_detail", **args),
+        "share": url_for("apps.record_detail", _external=True, **args),
+        "state": url_for("apps.form_state", app_key=app.key, entity_key=entity.key, record=record_id),
+        "stage": url_for("apps.move_stage", **args),
+    }
+
+
+def _pop_prompts() -> list[dict[str, Any]]:
+    prompts = session.pop("prompts", None)
+    return prompts if isinstance(prompts, list) else []
+
+
+def _sort_options(entity: Entity) -> list[tuple[str, str]]:
+    options = [("-id", _("Newest first")), ("id", _("Oldest first")), ("-updated_at", _("Recently updated"))]
+    for f in entity.fields:
+        if f.type in SORTABLE_TYPES and (f.index or f.unique or f.key == entity.title_field):
+            options.append((f.key, text(f.label) + " ↑"))
+            options.append(("-" + f.key, text(f.label) + " ↓"))
+    return options
+
+
+def _list_columns(entity: Entity) -> list[Field]:
+    skip = {FieldType.LONG_TEXT, FieldType.LOCATION, FieldType.PHOTO, FieldType.FILE}
+    return [f for f in entity.fields if f.type not in skip and f.key != entity.title_field][:LIST_COLUMNS]
+
+
+# --------------------------------------------------------------------------- apps and lists
+
+
+@bp.get("/")
+@login_required  # type: ignore[misc]
+def index() -> str:
+    """The workspace's published apps and their entities."""
+    who = signed_in()
+    apps = []
+    for row in DefinitionRepository(db.session(), who.workspace.id).apps():
+        if row.published_revision_id is None:
+            continue
+        try:
+            apps.append(published(row.key))
+        except NotFound:
+            continue
+    return render_template("apps/index.html", apps=apps)
+
+
+@bp.get("/<app_key>/<entity_key>/")
+@login_required  # type: ignore[misc]
+def list_records(app_key: str, entity_key: str) -> str | tuple[str, int]:
+    """One page of an entity's records: search, filters, sorting, keyset "more" link.
+
+    There is no total count: counting a large table on every page view costs a full scan,
+    and a rep needs the next page, not the number of pages.
+    """
+    app = published(app_key)
+    entity = app.entity(entity_key)
+    service = records(app)
+    sorts = _sort_options(entity)
+    sort = request.args.get("sort") or "-id"
+    if sort not in {s for s, _label in sorts}:
+        sort = "-id"
+    search = (request.args.get("q") or "").strip()[:100] or None
+    filters: dict[str, Any] = {}
+    for f in entity.fields:
+        raw = request.args.get("f." + f.key)
+        if f.type in FILTERABLE and raw not in (None, ""):
+            filters[f.key] = raw == "true" if f.type is FieldType.BOOLEAN else (
+                int(raw) if f.type is FieldType.USER and raw.isdigit() else raw
+            )
+    stage_filter = request.args.get("f.stage")
+    if entity.stages and stage_filter:
+        filters["stage"] = stage_filter
+    mine = request.args.get("mine") == "1"
+    if mine:
+        filters["owner"] = signed_in().user.id
+    after = request.args.get("after") or None
+    error = None
+    try:
+        page = service.list(entity_key, search=search, filters=filters, order_by=sort, after=after, limit=PAGE_SIZE)
+        items, next_cursor = page.items, page.next_cursor
+    except Invalid as exc:  # a bad cursor or filter value: say so above an empty list
+        items, next_cursor = [], None
+        error = exc.message if language() == "en" else exc.message_zh
+    refs = resolve(db.session(), app, entity, items, signed_in().workspace.id)
+    more_args: dict[str, Any] = request.args.to_dict()
+    more_args["after"] = next_cursor or ""
+    template = "apps/_rows.html" if request.headers.get("HX-Request") and after else "apps/list.html"
+    return render_template(
+        template,
+        app=app,
+        entity=entity,
+        items=items,
+        refs=refs,
+        columns=_list_columns(entity),
+        next_url=url_for("apps.list_records", app_key=app.key, entity_key=entity.key, **more_args) if next_cursor else None,
+        search=search or "",
+        sort=sort,
+        sorts=sorts,
+        filters=filters,
+        filter_fields=[f for f in entity.fields if f.type in FILTERABLE],
+        users=_users(),
+        mine=mine,
+        error=error,
+        tz=_tz(),
+        display=display,
+        title_of=title_of,
+        local_time=local_time,
+    ), (422 if error else 200)
+
+
+@bp.get("/<app_key>/<entity_key>/lookup")
+@login_required  # type: ignore[misc]
+def lookup(app_key: str, entity_key: str) -> Response:
+    """Records of an entity matching ``q``, for link pickers: ``{"items": [{id, title}]}``."""
+    app = published(app_key)
+    entity = app.entity(entity_key)
+    search = (request.args.get("q") or "").strip()[:100] or None
+    page = records(app).list(entity_key, search=search, limit=20)
+    return jsonify(items=[{"id": r["id"], "title": title_of(entity, r)} for r in page.items])
+
+
+# --------------------------------------------------------------------------- forms
+
+
+def _prefill(entity: Entity) -> MultiDict[str, str]:
+    """Form data from the query string of an entry link (``?customer=12``: S4 check-in links)."""
+    data: MultiDict[str, str] = MultiDict()
+    keys = {f.key for f in entity.fields if f.type is not FieldType.FORMULA}
+    for name, values in request.args.lists():
+        if name.split("__")[0] in keys:
+            for value in values:
+                data.add(PREFIX + name, value)
+    return data
+
+
+def _render_form(
+    app: PublishedApp,
+    entity: Entity,
+    form: RecordForm,
+    state: Mapping[str, Any],
+    record: Mapping[str, Any] | None,
+    *,
+    errors: Mapping[str, list[str]] | None = None,
+    message: str | None = None,
+    status: int = 200,
+) -> tuple[str, int]:
+    refs = resolve(db.session(), app, entity, [_draft_refs(entity, form, record)], signed_in().workspace.id)
+    record_id = record.get("id") if record else None
+    urls = (
+        _record_urls(app, entity, int(record_id))
+        if record_id
+        else {"state": url_for("apps.form_state", app_key=app.key, entity_key=entity.key)}
+    )
+    action = urls.get("edit") or url_for("apps.new_record", app_key=app.key, entity_key=entity.key)
+    return render_template(
+        "apps/form.html",
+        app=app,
+        entity=entity,
+        form=form,
+        state=state,
+        record=record,
+        groups=_groups(entity),
+        refs=refs,
+        users=_users(),
+        errors=errors or {},
+        message=message,
+        prompts=_pop_prompts(),
+        urls=urls,
+        action=action,
+        title=title_of(entity, record) if record else text(entity.label),
+        tz=_tz(),
+        display=display,
+        photo_accept=",".join(PHOTO_ACCEPT),
+        file_accept=",".join(DEFAULT_ACCEPT),
+        upload_url=lambda key: url_for("apps.upload", app_key=app.key, entity_key=entity.key, field_key=key),
+        lookup_url=lambda target: url_for("apps.lookup", app_key=app.key, entity_key=target),
+        file_url=lambda fid: url_for("apps.download", file_id=fid),
+    ), status
+
+
+def _draft_refs(entity: Entity, form: RecordForm, record: Mapping[str, Any] | None) -> dict[str, Any]:
+    """The values whose names the form shows (link titles, files), from the form's data."""
+    values: dict[str, Any] = dict(record or {})
+    for f in entity.fields:
+        wtf = form.field_for(f.key)
+        if wtf is not None and f.type in (FieldType.LINK, FieldType.PHOTO, FieldType.FILE, FieldType.USER):
+            values[f.key] = wtf.data
+    return values
+
+
+@bp.route("/<app_key>/<entity_key>/new", methods=["GET", "POST"])
+@login_required  # type: ignore[misc]
+def new_record(app_key: str, entity_key: str) -> Any:
+    """The form for a new record (the runtime refuses roles that may not create: 403)."""
+    app = published(app_key)
+    entity = app.entity(entity_key)
+    service = records(app)
+    if request.method == "POST":
+        return _save(app, entity, service, None)
+    prefill = _prefill(entity)
+    form = record_form(entity, tz=_tz(), formdata=prefill, use_request=False)
+    draft = posted_values(form, prefill, tz=_tz(), lang=language())
+    state = service.form_state(entity_key, None, draft.values)
+    return _render_form(app, entity, form, state, None)
+
+
+@bp.route("/<app_key>/<entity_key>/<int:record_id>/edit", methods=["GET", "POST"])
+@login_required  # type: ignore[misc]
+def edit_record(app_key: str, entity_key: str, record_id: int) -> Any:
+    """The form of a stored record."""
+    app = published(app_key)
+    entity = app.entity(entity_key)
+    service = records(app)
+    if request.method == "POST":
+        return _save(app, entity, service, record_id)
+    record = service.get(entity_key, record_id)
+    state = service.form_state(entity_key, record_id)
+    form = record_form(entity, record=record, tz=_tz(), use_request=False)
+    return _render_form(app, entity, form, state, record)
+
+
+def _save(app: PublishedApp, entity: Entity, service: RecordService, record_id: int | None) -> Any:
+    """Creates or updates from the posted form; JSON for the page's script, else redirect."""
+    tz = _tz()
+    lang = language()
+    current = service.get(entity.key, record_id) if record_id is not None else None
+    form = record_form(entity, record=current, tz=tz)
+    errors: dict[str, list[str]] = {}
+    _store_uploads(entity, form, errors)
+    posted = posted_values(form, request.form, tz=tz, lang=lang)
+    errors.update(posted.errors)
+    values = dict(posted.values)
+    if current is None:
+        values = {k: v for k, v in values.items() if v is not None and v != []}
+    else:
+        values = {k: v for k, v in values.items() if display_value(entity.field(k), current.get(k), tz) != v}  # type: ignore[arg-type]
+    if errors:
+        return _refused(app, entity, service, form, current, errors, _("Some fields need your attention."), 422)
+    try:
+        if record_id is None:
+            result = service.create(entity.key, values)
+        else:
+            version = request.form.get("_version", type=int)
+            result = service.update(entity.key, record_id, values, version=version)
+    except Conflict as exc:
+        return _refused(app, entity, service, form, current, exc.errors, exc.message if lang == "en" else exc.message_zh, 409)
+    except Invalid as exc:
+        return _refused(app, entity, service, form, current, exc.errors, exc.message if lang == "en" else exc.message_zh, exc.status)
+    saved_id = int(result.record["id"])
+    prompts = [p.as_json() for p in result.prompts]
+    urls = _record_urls(app, entity, saved_id)
+    if wants_json():
+        return jsonify(
+            record=record_json(result.record),
+            version=result.record["version"],
+            prompts=prompts,
+            completed_steps=result.completed_steps,
+            state=service.form_state(entity.key, saved_id),
+            urls=urls,
+            message=_("Saved."),
+        )
+    if prompts:
+        session["prompts"] = prompts
+    flash(_("Saved."), "success")
+    return redirect(urls["edit"])
+
+
+def _store_uploads(entity: Entity, form: RecordForm, errors: dict[str, list[str]]) -> None:
+    """Files posted without the page's script (``<key>__upload``) are stored and added."""
+    for f in entity.fields:
+        if f.type not in (FieldType.PHOTO, FieldType.FILE):
+            continue
+        wtf = form.field_for(f.key)
+        if wtf is None:
+            continue
+        for storage in request.files.getlist(wtf.name + "__upload"):
+            if not storage or not storage.filename:
+                continue
+            try:
+                row = files().store(
+                    storage.filename,
+                    storage.stream,
+                    actor_id=signed_in().user.id,
+                    accept=_accept(f),
+                    max_bytes=(f.max_size_mb or 0) * 1024 * 1024 or None,
+                )
+            except FileRefused as exc:
+                errors.setdefault(f.key, []).append(exc.message if language() == "en" else exc.message_zh)
+                continue
+            wtf.data = ([*wtf.data] if f.multiple else []) + [row.id]
+
+
+def _accept(f: Field) -> tuple[str, ...]:
+    if f.accept:
+        return f.accept
+    return PHOTO_ACCEPT if f.type is FieldType.PHOTO else DEFAULT_ACCEPT
+
+
+def _refused(
+    app: PublishedApp,
+    entity: Entity,
+    service: RecordService,
+    form: RecordForm,
+    current: Mapping[str, Any] | None,
+    errors: Mapping[str, list[str]],
+    message: str,
+    status: int,
+) -> Any:
+    """A refused save: problem+json for the script, the form again (with errors) otherwise."""
+    if wants_json():
+        return problem(status, "save_refused", "Save refused", message, detail_zh=message, errors=dict(errors))
+    record_id = current.get("id") if current else None
+    draft = posted_values(form, request.form, tz=_tz(), lang=language())
+    try:
+        state = service.form_state(entity.key, record_id, draft.values)
+    except Invalid:
+        state = service.form_state(entity.key, record_id)
+    return _render_form(app, entity, form, state, current, errors=dict(errors), message=message, status=status)
+
+
+@bp.post("/<app_key>/<entity_key>/state")
+@login_required  # type: ignore[misc]
+def form_state(app_key: str, entity_key: str) -> Response:
+    """Steps, field states and stage exit criteria for the form's current (unsaved) values.
+
+    The page posts its form here after every change; the answer comes from the same
+    evaluation a save uses, so a card unlocks the moment its condition holds.
+    """
+    app = published(app_key)
+    entity = app.entity(entity_key)
+    service = records(app)
+    record_id = request.args.get("record", type=int)
+    current = service.get(entity_key, record_id) if record_id is not None else None
+    form = record_form(entity, record=current, tz=_tz(), formdata=request.form, use_request=False)
+    draft = posted_values(form, request.form, tz=_tz(), lang=language())
+    state = service.form_state(entity_key, record_id, draft.values)
+    return jsonify(state=state, errors=draft.errors, lang=language())
+
+
+@bp.post("/<app_key>/<entity_key>/<int:record_id>/stage")
+@login_required  # type: ignore[misc]
+def move_stage(app_key: str, entity_key: str, record_id: int) -> Any:
+    """Moves the record to another stage; refused with the failing exit criteria named."""
+    app = published(app_key)
+    entity = app.entity(entity_key)
+    service = records(app)
+    service.get(entity_key, record_id)  # 404 before anything else says more
+    target = request.form.get("stage", "")
+    version = request.form.get("_version", type=int)
+    urls = _record_urls(app, entity, record_id)
+    try:
+        result = service.move_stage(entity_key, record_id, target, version=version)
+    except Invalid as exc:
+        message = exc.message if language() == "en" else exc.message_zh
+        if wants_json():
+            return problem(exc.status, exc.code, "Stage change refused", exc.message, detail_zh=exc.message_zh, errors=exc.errors)
+        flash(message, "error")
+        return redirect(urls["edit"])
+    except Conflict as exc:
+        flash(exc.message if language() == "en" else exc.message_zh, "error")
+        return redirect(urls["edit"])
+    if result.prompts:
+        session["prompts"] = [p.as_json() for p in result.prompts]
+    flash(_("Stage changed."), "success")
+    return redirect(urls["edit"])
+
+
+# --------------------------------------------------------------------------- detail
+
+
+@bp.get("/<app_key>/<entity_key>/<int:record_id>")
+@login_required  # type: ignore[misc]
+def record_detail(app_key: str, entity_key: str, record_id: int) -> str:
+    """A record with its steps and its timeline (its own and its related records' events, S24).
+
+    The page's address is the share link: whoever opens it must be signed in and allowed
+    to read the record (others get 404, as for a record that does not exist).
+    """
+    app = published(app_key)
+    entity = app.entity(entity_key)
+    service = records(app)
+    record = service.get(entity_key, record_id)
+    state = service.form_state(entity_key, record_id)
+    days = request.args.get("days", type=int)
+    since = call_context().now() - timedelta(days=days) if days and 0 < days <= 3660 else None
+    events = service.timeline(entity_key, record_id, since=since)
+    refs = resolve(db.session(), app, entity, [record], signed_in().workspace.id)
+    timeline = timeline_rows(db.session(), app, events, signed_in().workspace.id, _tz())
+    return render_template(
+        "apps/detail.html",
+        app=app,
+        entity=entity,
+        record=record,
+        state=state,
+        refs=refs,
+        timeline=timeline,
+        days=days if since else None,
+        urls=_record_urls(app, entity, record_id),
+        title=title_of(entity, record),
+        tz=_tz(),
+        display=display,
+        local_time=local_time,
+        file_url=lambda fid: url_for("apps.download", file_id=fid),
+        when=lambda value: local_time(parse_time(value), _tz()),
+        related=_related(app, entity, record_id),
+        prompts=_pop_prompts(),
+    )
+
+
+def _related(app: PublishedApp, entity: Entity, record_id: int) -> list[dict[str, str]]:
+    """"Add a commitment" links: new records of entities that link to this one, prefilled."""
+    links = []
+    for other in app.definition.entities:
+        if other.key in app.archived_entities:
+            continue
+        for f in other.fields:
+            if f.type is FieldType.LINK and f.target == entity.key:
+                label = text(f.related_label) if f.related_label else text(other.label)
+                prefill: dict[str, Any] = {f.key: record_id}
+                url = url_for("apps.new_record", app_key=app.key, entity_key=other.key, **prefill)
+                links.append({"label": label, "url": url})
+    return links
