@@ -26,6 +26,7 @@ import sqlalchemy as sa
 
 from builder.model import Entity, Field, FieldType
 from builder.repository import NAMING_CONVENTION, BigId
+from builder.scope import FIELD_TYPES
 from expressions import types as t
 from expressions.sqltypes import DurationSeconds, UTCDateTime, sql_type_for
 
@@ -64,27 +65,6 @@ def archived_column(field_key: str, revision: int) -> str:
     return bounded(f"_arch_{field_key}_r{revision}")
 
 
-FIELD_EXPR_TYPES: dict[FieldType, t.ExprType] = {
-    FieldType.TEXT: t.TEXT,
-    FieldType.LONG_TEXT: t.TEXT,
-    FieldType.CHOICE: t.TEXT,
-    FieldType.PHONE: t.TEXT,
-    FieldType.EMAIL: t.TEXT,
-    FieldType.URL: t.TEXT,
-    FieldType.NUMBER: t.DECIMAL,
-    FieldType.MONEY: t.DECIMAL,
-    FieldType.PERCENT: t.DECIMAL,
-    FieldType.INTEGER: t.INTEGER,
-    FieldType.RATING: t.INTEGER,
-    FieldType.BOOLEAN: t.BOOLEAN,
-    FieldType.DATE: t.DATE,
-    FieldType.DATETIME: t.DATETIME,
-    FieldType.DURATION: t.DURATION,
-    FieldType.MULTI_CHOICE: t.list_of(t.TEXT),
-    FieldType.USER: t.USER,
-    FieldType.PHOTO: t.list_of(t.FILE),
-    FieldType.FILE: t.list_of(t.FILE),
-}
 
 
 def column_type(field: Field, formula_type: t.ExprType | None = None) -> sa.types.TypeEngine[Any]:
@@ -93,7 +73,7 @@ def column_type(field: Field, formula_type: t.ExprType | None = None) -> sa.type
         return sa.BigInteger()
     if field.type is FieldType.FORMULA:
         return sql_type_for(formula_type or t.TEXT)
-    return sql_type_for(FIELD_EXPR_TYPES[field.type])
+    return sql_type_for(FIELD_TYPES[field.type])
 
 
 def field_columns(field: Field, formula_type: t.ExprType | None = None) -> list[sa.Column[Any]]:
