@@ -116,7 +116,20 @@ def build_spec() -> dict[str, Any]:
     spec.path(RECORDS + "/{record}/timeline", operations={"get": _op("Timeline with related records (S24)", {"200": {"description": "Events"}}, params=rec_p)})
     spec.path(RECORDS + "/{record}/form-state", operations={"post": _op("Evaluate steps, fields and stage for unsaved values", {"200": {"description": "Form state"}}, body="FormStateRequest", params=rec_p)})
     spec.path("/apps/{app}/entities/{entity}/form-state", operations={"post": _op("Form state of a new record", {"200": {"description": "Form state"}}, body="FormStateRequest", params=ent_p)})
+    _automation_paths(spec, app_p, rec_p)
     return spec.to_dict()
+
+
+def _automation_paths(spec: APISpec, app_p: list[dict[str, Any]], rec_p: list[dict[str, Any]]) -> None:
+    """Events, inbound webhooks, run history, rule health, the sandbox and the inbox."""
+    obj = {"type": "object"}
+    spec.path(RECORDS + "/{record}/events", operations={"post": _op("Post a named event to a record (S13)", {"202": {"description": "Event stored; matching triggers queued"}}, params=rec_p)})
+    spec.path("/hooks/{app}/{trigger}", operations={"post": {**_op("Inbound webhook: create or update a record by its dedup key (S10)", {"200": {"description": "Updated"}, "201": {"description": "Created"}}, params=_params("app", "trigger")), "requestBody": {"required": True, "content": {"application/json": {"schema": obj}}}}})
+    spec.path("/apps/{app}/automation/runs", operations={"get": _op("Trigger runs with their action runs (S34)", {"200": {"description": "Runs"}}, params=app_p)})
+    spec.path("/apps/{app}/automation/health", operations={"get": _op("Success rate per trigger; flagged below the threshold (S11)", {"200": {"description": "Health"}}, params=app_p)})
+    spec.path("/apps/{app}/automation/dry-run", operations={"post": {**_op("Rule sandbox: what a trigger would do on existing records, changing nothing (S16)", {"200": {"description": "Would-be effects"}}, params=app_p), "requestBody": {"required": True, "content": {"application/json": {"schema": obj}}}}})
+    spec.path("/inbox", operations={"get": _op("The caller's in-app notifications", {"200": {"description": "Notifications"}})})
+    spec.path("/inbox/{notification}/read", operations={"post": _op("Mark a notification read", {"200": {"description": "Marked"}}, params=_params("notification"))})
 
 
 @bp.get("/openapi.json")
