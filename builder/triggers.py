@@ -29,9 +29,17 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from marshmallow import Schema, ValidationError, fields, post_load, validates_schema
 
-from builder.automation_expressions import check_expression
+from builder.automation_rules import (  # noqa: F401  (re-exported: part of this module's API)
+    ASSIGNMENT_RULE_SCHEMA,
+    STRATEGIES,
+    AssignmentRule,
+    AssignmentRuleSchema,
+    Candidates,
+    HistoryMatch,
+    Weight,
+)
 from builder.errors import ROOT, Problem, join_path, problem
-from builder.model import App, Entity, FieldType, LocalizedText
+from builder.model import App, LocalizedText
 from builder.schemas import (
     MAX_TEXT_LENGTH,
     Coded,
@@ -743,157 +751,6 @@ class TriggerSchema(StrictSchema):
 
 TRIGGER_SCHEMA = TriggerSchema()
 
-# --------------------------------------------------------------------------- assignment rules
-
-STRATEGIES = ("round_robin", "least_loaded", "rule", "weighted")
-
-
-@dataclass(frozen=True, slots=True)
-class Candidates:
-    """Who may be assigned: active users of ``role``; with ``same_region``, only users whose
-    region equals the value of the ``region`` expression on the record."""
-
-    role: str | None = "rep"
-    region: str | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class HistoryMatch:
-    """A candidate matches when they own a record of ``entity`` that satisfies ``where``
-    and whose ``same`` fields equal the assigned record's (S11: a won deal in the same
-    industry in the last 30 days). ``user_field`` names the owner field (default owner)."""
-
-    entity: str
-    where: str | None = None
-    same: tuple[tuple[str, str], ...] = ()
-    user_field: str = "owner"
-
-
-@dataclass(frozen=True, slots=True)
-class Weight:
-    """One weighted criterion (S12): ``expression`` scored per candidate (``me()``)."""
-
-    key: str
-    label: LocalizedText
-    expression: str
-    weight: float
-
-
-@dataclass(frozen=True, slots=True)
-class AssignmentRule:
-    """How to choose a user for ``field`` of a record of ``entity``.
-
-    ``rule`` strategies keep candidates for which ``expression`` holds (``me()`` is the
-    candidate) and/or who match ``history``; ``least_loaded`` counts the candidate's
-    records of ``entity`` satisfying ``load_where``; ``weighted`` sums ``weights``. When a
-    strategy finds nobody, the ``fallback`` rules are tried in order.
-    """
-
-    key: str
-    label: LocalizedText
-    entity: str
-    field: str
-    strategy: str
-    candidates: Candidates = Candidates()
-    expression: str | None = None
-    history: HistoryMatch | None = None
-    load_where: str | None = None
-    weights: tuple[Weight, ...] = ()
-    fallback: tuple[str, ...] = ()
-
-
-class _CandidatesSchema(StrictSchema):
-    role = Identifier(load_default="rep", allow_none=True)
-    region = _opt_expr()
-
-    @post_load
-    def build(self, data: dict[str, Any], **kwargs: Any) -> Candidates:
-        return Candidates(**data)
-
-
-class _PairList(fields.Field):
-    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> Any:
-        if isinstance(value, Mapping):
-            items = list(value.items())
-        elif isinstance(value, list):
-            items = [(v, v) if isinstance(v, str) else tuple(v) if isinstance(v, list) else (None, None) for v in value]
-        else:
-            raise _fail("invalid_type", expected="an object")
-        out = []
-        for a, b in items:
-            if not isinstance(a, str) or not isinstance(b, str):
-                raise _fail("invalid_type", expected="an object")
-            out.append((a, b))
-        return tuple(out)
-
-
-class _HistorySchema(StrictSchema):
-    entity = Identifier(required=True)
-    where = _opt_expr()
-    same = _PairList(load_default=())
-    user_field = Identifier(load_default="owner")
-
-    @post_load
-    def build(self, data: dict[str, Any], **kwargs: Any) -> HistoryMatch:
-        return HistoryMatch(**data)
-
-
-class _Float(fields.Field):
-    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> float:
-        if isinstance(value, bool) or not isinstance(value, int | float) or not -1e6 <= value <= 1e6:
-            raise _fail("invalid_type", expected="a number")
-        return float(value)
-
-
-class _WeightSchema(StrictSchema):
-    key = Identifier(required=True)
-    label = Label(required=True)
-    expression = Expression(required=True)
-    weight = _Float(required=True)
-
-    @post_load
-    def build(self, data: dict[str, Any], **kwargs: Any) -> Weight:
-        return Weight(**data)
-
-
-class AssignmentRuleSchema(StrictSchema):
-    """One assignment rule of an app definition."""
-
-    key = Identifier(required=True, what="assignment rule")
-    label = Label(required=True)
-    entity = Identifier(required=True)
-    field = Identifier(required=True)
-    strategy = _Channel(STRATEGIES, required=True)
-    candidates = fields.Nested(_CandidatesSchema, load_default=Candidates())
-    expression = _opt_expr()
-    rule = _opt_expr()
-    history = fields.Nested(_HistorySchema, load_default=None, allow_none=True)
-    load_where = _opt_expr()
-    weights = _List(fields.Nested(_WeightSchema), load_default=())
-    fallback = _List(Identifier(), load_default=())
-
-    @validates_schema
-    def _check(self, data: dict[str, Any], **kwargs: Any) -> None:
-        strategy = data.get("strategy")
-        if strategy == "rule" and not (data.get("expression") or data.get("rule") or data.get("history")):
-            raise ValidationError(
-                {"expression": [Coded("invalid_value", reason="a rule strategy needs an expression or history")]}
-            )
-        if strategy == "weighted" and not data.get("weights"):
-            raise ValidationError({"weights": [Coded("invalid_value", reason="give at least one weight")]})
-
-    @post_load
-    def build(self, data: dict[str, Any], **kwargs: Any) -> AssignmentRule:
-        rule = data.pop("rule", None)
-        if data.get("expression") is None:
-            data["expression"] = rule
-        data["weights"] = tuple(data["weights"])
-        data["fallback"] = tuple(data["fallback"])
-        return AssignmentRule(**data)
-
-
-ASSIGNMENT_RULE_SCHEMA = AssignmentRuleSchema()
-
 # --------------------------------------------------------------------------- loading
 
 
@@ -1002,384 +859,47 @@ def load_automation(app: App) -> tuple[App, list[Problem]]:
     return loaded, problems
 
 
-# --------------------------------------------------------------------------- validation
-
-#: System timestamp columns an elapsed trigger may count from.
-SYSTEM_TIMESTAMPS = ("created_at", "updated_at", "stage_entered_at")
-_TIME_TYPES = frozenset({FieldType.DATETIME, FieldType.DATE})
-
-
-def _unknown(path: str, reason: str, reason_zh: str) -> Problem:
-    return problem(path, "unknown_reference", reason=reason, reason_zh=reason_zh)
-
-
-def _invalid(path: str, reason: str, reason_zh: str) -> Problem:
-    return problem(path, "invalid_option", reason=reason, reason_zh=reason_zh)
-
-
-def _field_exists(entity: Entity, key: str) -> bool:
-    return entity.field(key) is not None or key in {"owner", "created_by", "id", "created_at", "updated_at"}
+# Validation and the JSON form live in their own modules (which import this one); these
+# entry points delegate to them.
 
 
 def validate_triggers(
     app: App, triggers: Sequence[Trigger] | None = None, *, path: str = join_path(ROOT, "triggers")
 ) -> list[Problem]:
     """Every reference and expression problem of the (loaded) triggers of ``app``."""
-    problems: list[Problem] = []
-    rule_keys = {getattr(r, "key", None) for r in app.assignment_rules}
-    for index, trigger in enumerate(app.triggers if triggers is None else triggers):
-        if not isinstance(trigger, Trigger):
-            continue
-        tpath = join_path(path, index)
-        entity = app.entity(trigger.entity) if trigger.entity else None
-        if trigger.entity and entity is None:
-            problems.append(_unknown(join_path(tpath, "entity"), f"There is no entity {trigger.entity!r}.",
-                                     f"没有实体 {trigger.entity}。"))
-            continue
-        problems.extend(_check_on(app, trigger, entity, join_path(tpath, "on")))
-        if trigger.when and entity is not None:
-            problems.extend(check_expression(app, entity.key, trigger.when, join_path(tpath, "when"),
-                                             boolean=True))
-        for a_index, action in enumerate(trigger.actions):
-            problems.extend(
-                _check_action(app, trigger, entity, action, join_path(tpath, "actions", a_index), rule_keys)
-            )
-    return problems
+    from builder.automation_validation import validate_triggers as validate
 
-
-def _check_on(app: App, trigger: Trigger, entity: Entity | None, path: str) -> list[Problem]:
-    on = trigger.on
-    out: list[Problem] = []
-    if entity is None:
-        return out
-    if isinstance(on, OnUpdated):
-        for i, key in enumerate(on.fields):
-            if not _field_exists(entity, key):
-                out.append(_unknown(join_path(path, "fields", i), f"{entity.key} has no field {key!r}.",
-                                    f"{entity.key} 没有字段 {key}。"))
-    elif isinstance(on, OnFieldChanged):
-        if not _field_exists(entity, on.field):
-            out.append(_unknown(join_path(path, "field"), f"{entity.key} has no field {on.field!r}.",
-                                f"{entity.key} 没有字段 {on.field}。"))
-    elif isinstance(on, OnStepCompleted):
-        if entity.step(on.step) is None:
-            out.append(_unknown(join_path(path, "step"), f"{entity.key} has no step {on.step!r}.",
-                                f"{entity.key} 没有步骤 {on.step}。"))
-    elif isinstance(on, OnStageChanged):
-        if not entity.stages:
-            out.append(_invalid(path, f"{entity.key} has no stages.", f"{entity.key} 没有阶段。"))
-        for name, value in (("from", on.from_), ("to", on.to)):
-            if value is not None and entity.stages and entity.stage(value) is None:
-                out.append(_unknown(join_path(path, name), f"{entity.key} has no stage {value!r}.",
-                                    f"{entity.key} 没有阶段 {value}。"))
-    elif isinstance(on, OnElapsed):
-        out.extend(_check_since(entity, on.since, join_path(path, "since")))
-        out.extend(check_expression(app, entity.key, on.condition, join_path(path, "condition"),
-                                    boolean=True, sql=True))
-        if trigger.when:
-            out.extend(check_expression(app, entity.key, trigger.when, join_path(path, "when"),
-                                        boolean=True, sql=True, report_other=False))
-    elif isinstance(on, OnWebhook):
-        if on.dedup_key and entity.field(on.dedup_key) is None:
-            out.append(_unknown(join_path(path, "dedup_key"), f"{entity.key} has no field {on.dedup_key!r}.",
-                                f"{entity.key} 没有字段 {on.dedup_key}。"))
-        for payload_key, field_key in on.fields:
-            if entity.field(field_key) is None:
-                out.append(_unknown(join_path(path, "fields", payload_key),
-                                    f"{entity.key} has no field {field_key!r}.",
-                                    f"{entity.key} 没有字段 {field_key}。"))
-    return out
-
-
-def _check_since(entity: Entity, since: str, path: str) -> list[Problem]:
-    if since == "stage_entered_at":
-        if not entity.stages:
-            return [_invalid(path, f"{entity.key} has no stages, so no stage_entered_at.",
-                             f"{entity.key} 没有阶段,因此没有 stage_entered_at。")]
-        return []
-    if since in SYSTEM_TIMESTAMPS:
-        return []
-    if since.startswith("steps.") and since.endswith(".done_at"):
-        step = since[len("steps."):-len(".done_at")]
-        if entity.step(step) is None:
-            return [_unknown(path, f"{entity.key} has no step {step!r}.", f"{entity.key} 没有步骤 {step}。")]
-        return []
-    spec = entity.field(since)
-    if spec is None:
-        return [_unknown(path, f"{entity.key} has no field {since!r}.", f"{entity.key} 没有字段 {since}。")]
-    if spec.type not in _TIME_TYPES:
-        return [_invalid(path, f"{since!r} is not a date or datetime field.",
-                         f"{since} 不是日期或日期时间字段。")]
-    return []
-
-
-def _check_action(
-    app: App, trigger: Trigger, entity: Entity | None, action: Any, path: str, rule_keys: set[Any]
-) -> list[Problem]:
-    out: list[Problem] = []
-    needs_record = not isinstance(action, Report | Notify | HttpWebhook)
-    if entity is None and needs_record:
-        return [_invalid(path, f"A {action.type} action needs a trigger on an entity's records.",
-                         f"{action.type} 动作需要作用于实体记录的触发器。")]
-    ekey = entity.key if entity is not None else None
-    if isinstance(action, SetField) and entity is not None:
-        spec = entity.field(action.field)
-        if spec is None and action.field != "owner":
-            out.append(_unknown(join_path(path, "field"), f"{entity.key} has no field {action.field!r}.",
-                                f"{entity.key} 没有字段 {action.field}。"))
-        elif spec is not None and spec.type == FieldType.FORMULA:
-            out.append(_invalid(join_path(path, "field"), f"{action.field!r} is a formula and can't be set.",
-                                f"{action.field} 是公式字段,不能赋值。"))
-        out.extend(check_expression(app, entity.key, action.value, join_path(path, "value")))
-    elif isinstance(action, CreateRecord):
-        target = app.entity(action.entity)
-        if target is None:
-            out.append(_unknown(join_path(path, "entity"), f"There is no entity {action.entity!r}.",
-                                f"没有实体 {action.entity}。"))
-        else:
-            for key, source in action.values:
-                if not _field_exists(target, key):
-                    out.append(_unknown(join_path(path, "values", key),
-                                        f"{target.key} has no field {key!r}.", f"{target.key} 没有字段 {key}。"))
-                elif ekey is not None:
-                    out.extend(check_expression(app, ekey, source, join_path(path, "values", key)))
-            if action.due_field:
-                spec = target.field(action.due_field)
-                if spec is None or spec.type not in _TIME_TYPES:
-                    out.append(_invalid(join_path(path, "due_field"),
-                                        f"{action.due_field!r} is not a date or datetime field of {target.key}.",
-                                        f"{action.due_field} 不是 {target.key} 的日期或日期时间字段。"))
-    elif isinstance(action, Notify | Report):
-        if action.to and ekey is not None:
-            out.extend(check_expression(app, ekey, action.to, join_path(path, "to")))
-        if action.to_role and action.to_role not in app.roles:
-            out.append(_unknown(join_path(path, "to_role"), f"There is no role {action.to_role!r}.",
-                                f"没有角色 {action.to_role}。"))
-        if isinstance(action, Report):
-            target = app.entity(action.query.entity)
-            qpath = join_path(path, "query")
-            if target is None:
-                out.append(_unknown(join_path(qpath, "entity"), f"There is no entity {action.query.entity!r}.",
-                                    f"没有实体 {action.query.entity}。"))
-            else:
-                if action.query.where:
-                    out.extend(check_expression(app, target.key, action.query.where, join_path(qpath, "where"),
-                                                boolean=True, sql=True))
-                for i, key in enumerate(action.query.group_by):
-                    if not _field_exists(target, key) and key != "stage":
-                        out.append(_unknown(join_path(qpath, "group_by", i),
-                                            f"{target.key} has no field {key!r}.", f"{target.key} 没有字段 {key}。"))
-    elif isinstance(action, Assign):
-        if action.rule not in rule_keys:
-            out.append(_unknown(join_path(path, "rule"), f"There is no assignment rule {action.rule!r}.",
-                                f"没有分配规则 {action.rule}。"))
-        else:
-            rule = next(r for r in app.assignment_rules if getattr(r, "key", None) == action.rule)
-            if isinstance(rule, AssignmentRule) and rule.entity != ekey:
-                out.append(_invalid(join_path(path, "rule"),
-                                    f"Assignment rule {rule.key!r} assigns {rule.entity}, not {ekey}.",
-                                    f"分配规则 {rule.key} 作用于 {rule.entity},而不是 {ekey}。"))
-    elif isinstance(action, PromptAction):
-        if not isinstance(trigger.on, OnCreated | OnUpdated | OnFieldChanged | OnStepCompleted | OnStageChanged):
-            out.append(_invalid(path, "A prompt can only answer a person's write (created, updated, "
-                                "field_changed, step_completed or stage_changed).",
-                                "提示只能用于由人的写入触发的触发器(创建、更新、字段变化、步骤完成或阶段变化)。"))
-    return out
+    return validate(app, triggers, path=path)
 
 
 def validate_assignment_rules(
-    app: App, rules: Sequence[AssignmentRule] | None = None,
-    *, path: str = join_path(ROOT, "assignment_rules"),
+    app: App,
+    rules: Sequence[AssignmentRule] | None = None,
+    *,
+    path: str = join_path(ROOT, "assignment_rules"),
 ) -> list[Problem]:
     """Every reference and expression problem of the (loaded) assignment rules of ``app``."""
-    problems: list[Problem] = []
-    items = [r for r in (app.assignment_rules if rules is None else rules) if isinstance(r, AssignmentRule)]
-    keys = {r.key for r in items}
-    for index, rule in enumerate(items):
-        rpath = join_path(path, index)
-        entity = app.entity(rule.entity)
-        if entity is None:
-            problems.append(_unknown(join_path(rpath, "entity"), f"There is no entity {rule.entity!r}.",
-                                     f"没有实体 {rule.entity}。"))
-            continue
-        spec = entity.field(rule.field)
-        if rule.field != "owner" and (spec is None or spec.type != FieldType.USER):
-            problems.append(_invalid(join_path(rpath, "field"), f"{rule.field!r} is not a user field of {entity.key}.",
-                                     f"{rule.field} 不是 {entity.key} 的用户字段。"))
-        if rule.candidates.role and rule.candidates.role not in app.roles:
-            problems.append(_unknown(join_path(rpath, "candidates", "role"), f"There is no role {rule.candidates.role!r}.",
-                                     f"没有角色 {rule.candidates.role}。"))
-        if rule.candidates.region:
-            problems.extend(check_expression(app, entity.key, rule.candidates.region,
-                                             join_path(rpath, "candidates", "region")))
-        if rule.expression:
-            problems.extend(check_expression(app, entity.key, rule.expression, join_path(rpath, "expression"),
-                                             boolean=True, candidate=True))
-        if rule.load_where:
-            problems.extend(check_expression(app, entity.key, rule.load_where, join_path(rpath, "load_where"),
-                                             boolean=True, sql=True))
-        for w_index, weight in enumerate(rule.weights):
-            problems.extend(check_expression(app, entity.key, weight.expression,
-                                             join_path(rpath, "weights", w_index, "expression"), candidate=True))
-        if rule.history is not None:
-            hpath = join_path(rpath, "history")
-            hist = app.entity(rule.history.entity)
-            if hist is None:
-                problems.append(_unknown(join_path(hpath, "entity"), f"There is no entity {rule.history.entity!r}.",
-                                         f"没有实体 {rule.history.entity}。"))
-            else:
-                if rule.history.where:
-                    problems.extend(check_expression(app, hist.key, rule.history.where, join_path(hpath, "where"),
-                                                     boolean=True, sql=True))
-                for theirs, ours in rule.history.same:
-                    if not _field_exists(hist, theirs):
-                        problems.append(_unknown(join_path(hpath, "same", theirs),
-                                                 f"{hist.key} has no field {theirs!r}.", f"{hist.key} 没有字段 {theirs}。"))
-                    if not _field_exists(entity, ours):
-                        problems.append(_unknown(join_path(hpath, "same", theirs),
-                                                 f"{entity.key} has no field {ours!r}.", f"{entity.key} 没有字段 {ours}。"))
-        for f_index, key in enumerate(rule.fallback):
-            if key not in keys or key == rule.key:
-                problems.append(_unknown(join_path(rpath, "fallback", f_index),
-                                         f"There is no other assignment rule {key!r}.", f"没有其他分配规则 {key}。"))
-    problems.extend(_fallback_cycles(items, path))
-    return problems
+    from builder.automation_validation import validate_assignment_rules as validate
 
-
-def _fallback_cycles(rules: Sequence[AssignmentRule], path: str) -> list[Problem]:
-    by_key = {r.key: r for r in rules}
-    out: list[Problem] = []
-    for index, rule in enumerate(rules):
-        stack: list[tuple[str, tuple[str, ...]]] = [(rule.key, (rule.key,))]
-        while stack:
-            key, trail = stack.pop()
-            for nxt in by_key[key].fallback if key in by_key else ():
-                if nxt == rule.key and len(trail) > 1:
-                    out.append(problem(join_path(path, index, "fallback"), "dependency_cycle",
-                                       cycle=" → ".join((*trail, nxt))))
-                    stack.clear()
-                    break
-                if nxt not in trail and nxt in by_key:
-                    stack.append((nxt, (*trail, nxt)))
-    return out
-
-
-# --------------------------------------------------------------------------- dump
-
-
-def _dump_label(text: LocalizedText | None) -> Any:
-    from builder.schemas import dump_label
-
-    return None if text is None else dump_label(text)
-
-
-def dump_on(on: TriggerOn) -> Any:
-    """The JSON form of a trigger's ``on``."""
-    if isinstance(on, OnCreated | OnDeleted):
-        return on.type
-    out: dict[str, Any] = {"type": on.type}
-    if isinstance(on, OnUpdated):
-        if on.fields:
-            out["fields"] = list(on.fields)
-    elif isinstance(on, OnFieldChanged):
-        out["field"] = on.field
-        if on.has_from:
-            out["from"] = list(on.from_) if isinstance(on.from_, tuple) else on.from_
-        if on.has_to:
-            out["to"] = list(on.to) if isinstance(on.to, tuple) else on.to
-    elif isinstance(on, OnStepCompleted):
-        out["step"] = on.step
-    elif isinstance(on, OnStageChanged):
-        if on.from_ is not None:
-            out["from"] = on.from_
-        if on.to is not None:
-            out["to"] = on.to
-    elif isinstance(on, OnSchedule):
-        out["cron"] = on.cron
-        if on.timezone:
-            out["timezone"] = on.timezone
-    elif isinstance(on, OnElapsed):
-        out.update(condition=on.condition, since=on.since, after=on.after)
-    elif isinstance(on, OnEvent):
-        out.update(sequence=list(on.sequence), within=on.within)
-        if not on.ordered:
-            out["ordered"] = False
-    elif isinstance(on, OnWebhook):
-        if on.dedup_key:
-            out["dedup_key"] = on.dedup_key
-        if on.fields:
-            out["fields"] = dict(on.fields)
-    return out
-
-
-def dump_action(action: ActionConfig) -> dict[str, Any]:
-    """The JSON form of one action."""
-    out: dict[str, Any] = {"type": action.type}
-    for name in action.__dataclass_fields__:
-        value = getattr(action, name)
-        default = action.__dataclass_fields__[name].default
-        if value == default and name not in {"field", "entity", "url", "channel", "rule", "value"}:
-            continue
-        if isinstance(value, LocalizedText):
-            value = _dump_label(value)
-        elif isinstance(value, ReportQuery):
-            value = {k: v for k, v in (("entity", value.entity), ("where", value.where),
-                                       ("group_by", list(value.group_by)), ("limit", value.limit)) if v}
-        elif name == "values":
-            value = dict(value)
-        out[name] = value
-    return out
+    return validate(app, rules, path=path)
 
 
 def dump_trigger(trigger: Trigger) -> dict[str, Any]:
-    """The JSON form of ``trigger``; :func:`load_triggers` reads it back equal."""
-    out: dict[str, Any] = {"key": trigger.key, "label": _dump_label(trigger.label)}
-    if trigger.description is not None:
-        out["description"] = _dump_label(trigger.description)
-    if trigger.entity is not None:
-        out["entity"] = trigger.entity
-    out["on"] = dump_on(trigger.on)
-    if trigger.when:
-        out["when"] = trigger.when
-    if not trigger.enabled:
-        out["enabled"] = False
-    out["actions"] = [dump_action(a) for a in trigger.actions]
-    return out
+    """The JSON form of ``trigger`` (see :mod:`builder.automation_dump`)."""
+    from builder.automation_dump import dump_trigger as dump
+
+    return dump(trigger)
 
 
 def dump_assignment_rule(rule: AssignmentRule) -> dict[str, Any]:
-    """The JSON form of ``rule``; :func:`load_assignment_rules` reads it back equal."""
-    out: dict[str, Any] = {
-        "key": rule.key, "label": _dump_label(rule.label), "entity": rule.entity,
-        "field": rule.field, "strategy": rule.strategy,
-    }
-    if rule.candidates != Candidates():
-        out["candidates"] = {"role": rule.candidates.role, **({"region": rule.candidates.region}
-                                                             if rule.candidates.region else {})}
-    if rule.expression:
-        out["expression"] = rule.expression
-    if rule.history is not None:
-        out["history"] = {"entity": rule.history.entity, "user_field": rule.history.user_field,
-                          **({"where": rule.history.where} if rule.history.where else {}),
-                          **({"same": dict(rule.history.same)} if rule.history.same else {})}
-    if rule.load_where:
-        out["load_where"] = rule.load_where
-    if rule.weights:
-        out["weights"] = [{"key": w.key, "label": _dump_label(w.label), "expression": w.expression,
-                           "weight": w.weight} for w in rule.weights]
-    if rule.fallback:
-        out["fallback"] = list(rule.fallback)
-    return out
+    """The JSON form of ``rule`` (see :mod:`builder.automation_dump`)."""
+    from builder.automation_dump import dump_assignment_rule as dump
+
+    return dump(rule)
 
 
 def dump_automation(app: App) -> dict[str, Any]:
-    """The ``triggers`` / ``assignment_rules`` sections of ``app``'s document (non-empty ones)."""
-    out: dict[str, Any] = {}
-    if app.triggers:
-        out["triggers"] = [dump_trigger(t) if isinstance(t, Trigger) else dict(t) for t in app.triggers]
-    if app.assignment_rules:
-        out["assignment_rules"] = [
-            dump_assignment_rule(r) if isinstance(r, AssignmentRule) else dict(r)
-            for r in app.assignment_rules
-        ]
-    return out
+    """The ``triggers`` / ``assignment_rules`` sections of ``app``'s document."""
+    from builder.automation_dump import dump_automation as dump
+
+    return dump(app)

@@ -5,5 +5,6 @@ Alembic's environment and ``create_all`` in tests import this one module.
 
 from __future__ import annotations
 
-import runtime.automation.models  # noqa: F401,E402
+import runtime.assignment  # noqa: F401
+import runtime.automation.models  # noqa: F401
 import runtime.models  # noqa: F401

@@ -1,0 +1,407 @@
+"""Running one outbox job: the single code path of both execution modes.
+
+:func:`run_job` is called by the embedded worker (after it claimed due rows) and by the
+Celery task (which claims the row itself). A job runs the trigger's actions in order:
+
+* each action has the idempotency key ``"<outbox id>:<index>"``; an action whose run is
+  ``done`` is skipped, so a redelivered or re-claimed job never repeats a finished action;
+* an action's effect and its ``done`` action run commit in **one transaction** (the run row
+  is added to the session before the handler writes), so "effect happened" and "marked
+  done" can't diverge for database effects (records, inbox). External effects (HTTP,
+  robots, e-mail) are at-least-once and carry the idempotency key;
+* a claim is a lease: the worker holds ``claim_token`` until ``locked_until``; each action
+  transaction first renews the lease with ``UPDATE … WHERE claim_token = :mine`` (a row
+  lock on PostgreSQL; SQLite serialises writers), so a job whose lease expired and was
+  re-claimed elsewhere stops instead of running twice;
+* a :class:`TransientActionError` puts the job back to ``pending`` with exponential
+  backoff in ``available_at`` (never a Celery countdown); a permanent error, or too many
+  attempts, fails the job; both are recorded and feed rule health.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+import uuid
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.orm import Session
+
+from builder.triggers import INLINE_ACTIONS, HttpWebhook, Trigger
+from runtime.automation.actions.base import (
+    ActionContext,
+    ActionOutcome,
+    PermanentActionError,
+    TransientActionError,
+    handler_for,
+)
+from runtime.automation.history import action_run, trigger_run_for
+from runtime.automation.models import ActionRun, OutboxJob, TriggerRun
+from runtime.automation.outbox import jsonable
+from runtime.automation.registry import load_handlers
+from runtime.clock import from_naive_utc, to_naive_utc
+from runtime.context import Actor, CallContext
+from runtime.errors import CairnError, Conflict, NotFound
+from runtime.models import Workspace
+from runtime.platform import Platform
+
+log = logging.getLogger(__name__)
+
+DEFAULT_LEASE = timedelta(seconds=60)
+MAX_ATTEMPTS = 5
+BACKOFF_BASE = timedelta(seconds=10)
+BACKOFF_CAP = timedelta(hours=1)
+
+def _claimable(now: datetime) -> sa.ColumnElement[bool]:
+    """Rows a worker or the relay may take: due pending rows, and rows whose lease ran out."""
+    return sa.or_(
+        sa.and_(OutboxJob.status == "pending", OutboxJob.available_at <= now),
+        sa.and_(OutboxJob.status.in_(("running", "dispatched")), OutboxJob.locked_until < now),
+    )
+
+
+def _task_claimable(now: datetime) -> sa.ColumnElement[bool]:
+    # A task may take the row the relay dispatched to it at once, without waiting for the
+    # dispatch lease; a running row only once its holder's lease ran out.
+    return sa.or_(
+        OutboxJob.status == "dispatched",
+        sa.and_(OutboxJob.status == "pending", OutboxJob.available_at <= now),
+        sa.and_(OutboxJob.status == "running", OutboxJob.locked_until < now),
+    )
+
+
+def backoff(attempt: int) -> timedelta:
+    """The wait before attempt ``attempt + 1``: 10 s, 20 s, 40 s … at most an hour."""
+    delay = BACKOFF_BASE * (2 ** max(0, attempt - 1))
+    return min(delay, BACKOFF_CAP)
+
+
+def new_token() -> str:
+    """A fresh claim token."""
+    return uuid.uuid4().hex
+
+
+def claim_due(
+    session: Session, now: datetime, *, token: str, lease: timedelta = DEFAULT_LEASE, limit: int = 20
+) -> list[int]:
+    """Claims up to ``limit`` runnable rows for ``token`` and commits; returns their ids.
+
+    On PostgreSQL, rows locked by another claimer are skipped (``FOR UPDATE SKIP LOCKED``);
+    SQLite serialises writers, so the plain ``UPDATE`` is safe there.
+    """
+    at = to_naive_utc(now)
+    pick = (
+        sa.select(OutboxJob.id)
+        .where(_claimable(at))
+        .order_by(OutboxJob.id)
+        .limit(limit)
+    )
+    if session.get_bind().dialect.name == "postgresql":
+        pick = pick.with_for_update(skip_locked=True)
+    ids = list(session.scalars(pick))
+    if not ids:
+        session.rollback()
+        return []
+    claimed = list(
+        session.scalars(
+            sa.update(OutboxJob)
+            .where(OutboxJob.id.in_(ids), _claimable(at))
+            .values(
+                status="running",
+                claim_token=token,
+                locked_until=at + lease,
+                attempts=OutboxJob.attempts + 1,
+            )
+            .returning(OutboxJob.id),
+            execution_options={"synchronize_session": False},
+        )
+    )
+    session.commit()
+    return sorted(claimed)
+
+
+def claim_one(
+    session: Session, outbox_id: int, now: datetime, *, token: str, lease: timedelta = DEFAULT_LEASE
+) -> bool:
+    """Claims the row ``outbox_id`` if it is runnable (the Celery task's claim); commits."""
+    at = to_naive_utc(now)
+    result = session.execute(
+        sa.update(OutboxJob)
+        .where(OutboxJob.id == outbox_id, _task_claimable(at))
+        .values(
+            status="running",
+            claim_token=token,
+            locked_until=at + lease,
+            attempts=OutboxJob.attempts + 1,
+        ),
+        execution_options={"synchronize_session": False},
+    )
+    session.commit()
+    return bool(result.rowcount == 1)  # type: ignore[attr-defined]
+
+
+def _renew(session: Session, outbox_id: int, token: str, until: datetime) -> bool:
+    result = session.execute(
+        sa.update(OutboxJob)
+        .where(OutboxJob.id == outbox_id, OutboxJob.claim_token == token, OutboxJob.status == "running")
+        .values(locked_until=to_naive_utc(until)),
+        execution_options={"synchronize_session": False},
+    )
+    return bool(result.rowcount == 1)  # type: ignore[attr-defined]
+
+
+@dataclass
+class JobResult:
+    """What :func:`run_job` did with one job."""
+
+    outbox_id: int
+    status: str
+    actions_run: list[int] = field(default_factory=list)
+    error: str | None = None
+
+
+def _max_attempts(action: Any) -> int:
+    if isinstance(action, HttpWebhook):
+        return action.retries + 1
+    return MAX_ATTEMPTS
+
+
+def _load_record(session: Session, app: Any, job: OutboxJob) -> dict[str, Any] | None:
+    from runtime.evaluation import record_from_row
+
+    if job.entity is None or job.record_id is None:
+        return None
+    try:
+        table = app.table(job.entity)
+        entity = app.entity(job.entity)
+    except NotFound:
+        return None
+    row = session.execute(sa.select(table).where(table.c.id == job.record_id)).mappings().first()
+    if row is None:
+        snapshot = job.payload.get("record") if isinstance(job.payload, dict) else None
+        return dict(snapshot) if isinstance(snapshot, dict) else None
+    return record_from_row(entity, row)
+
+
+def run_job(
+    platform: Platform,
+    outbox_id: int,
+    *,
+    token: str | None = None,
+    lease: timedelta = DEFAULT_LEASE,
+) -> JobResult:
+    """Runs the actions of outbox job ``outbox_id`` (claiming it first unless ``token`` says
+    the caller already holds the claim). Safe to call any number of times for one job."""
+    load_handlers()
+    with platform.session() as session:
+        if token is None:
+            token = new_token()
+            if not claim_one(session, outbox_id, platform.clock.now(), token=token, lease=lease):
+                return JobResult(outbox_id, "not_claimed")
+        try:
+            return _run_claimed(platform, session, outbox_id, token, lease)
+        except OperationalError as exc:  # database gone mid-job: the lease will expire
+            session.rollback()
+            log.warning("outbox job %s interrupted by a database error: %s", outbox_id, exc)
+            return JobResult(outbox_id, "interrupted", error=str(exc))
+
+
+def _run_claimed(
+    platform: Platform, session: Session, outbox_id: int, token: str, lease: timedelta
+) -> JobResult:
+    from runtime.apps import load_published
+
+    clock = platform.clock
+    job = session.get(OutboxJob, outbox_id)
+    if job is None or job.claim_token != token or job.status != "running":
+        session.rollback()
+        return JobResult(outbox_id, "not_claimed")
+    started = time.monotonic()
+    run = trigger_run_for(session, job, clock.now())
+    run.status = "running"
+    run.attempts = job.attempts
+    run.started_at = to_naive_utc(clock.now())
+    session.commit()
+
+    workspace = session.get(Workspace, job.workspace_id)
+    try:
+        app = load_published(session, job.workspace_id, job.app_id)
+    except NotFound as exc:
+        return _finish(session, job, run, "skipped", started, clock.now(), error=exc.message)
+    trigger = next(
+        (t for t in app.definition.triggers if isinstance(t, Trigger) and t.key == job.trigger_key),
+        None,
+    )
+    if trigger is None or workspace is None:
+        return _finish(session, job, run, "skipped", started, clock.now(),
+                       error="the trigger is no longer published")
+
+    result = JobResult(outbox_id, "running")
+    for index, action in enumerate(trigger.actions):
+        if action.type in INLINE_ACTIONS:
+            continue
+        key = f"{job.id}:{index}"
+        existing = action_run(session, key)
+        if existing is not None and existing.status in ("done", "skipped"):
+            continue
+        now = clock.now()
+        if not _renew(session, job.id, token, now + lease):
+            session.rollback()
+            return JobResult(outbox_id, "lost_claim")
+        record = _load_record(session, app, job)
+        call = CallContext(
+            session=session,
+            workspace=workspace,
+            actor=Actor.system(job.workspace_id),
+            clock=clock,
+            depth=job.depth + 1,
+            extras={"listeners": platform.listeners, "platform": platform},
+        )
+        ctx = ActionContext(
+            call=call,
+            app=app,
+            settings=platform.settings,
+            trigger_key=trigger.key,
+            entity=job.entity or "",
+            record_id=job.record_id,
+            record=record,
+            idempotency_key=key,
+            payload=job.payload or {},
+        )
+        row = existing or ActionRun(
+            workspace_id=job.workspace_id,
+            app_id=job.app_id,
+            outbox_id=job.id,
+            trigger_key=job.trigger_key,
+            action_index=index,
+            action_type=action.type,
+            idempotency_key=key,
+            attempts=0,
+        )
+        # Marked done *before* the effect, in the effect's transaction: both commit or neither.
+        row.status = "done"
+        row.attempts = (row.attempts or 0) + 1
+        row.started_at = to_naive_utc(now)
+        row.error = None
+        a_started = time.monotonic()
+        try:
+            session.add(row)
+            session.flush()
+            outcome = _run_action(ctx, action)
+            row.status = "skipped" if outcome.status == "skipped" else "done"
+            row.detail = jsonable(dict(outcome.detail))
+            row.finished_at = to_naive_utc(clock.now())
+            row.duration_ms = int((time.monotonic() - a_started) * 1000)
+            session.commit()
+            result.actions_run.append(index)
+        except IntegrityError:
+            session.rollback()
+            # Another holder recorded this action first: it is theirs, stop here.
+            return JobResult(outbox_id, "lost_claim")
+        except Exception as exc:  # every failure is recorded; nothing escapes the job
+            session.rollback()
+            committed = action_run(session, key)
+            if committed is not None and committed.status == "done":
+                continue  # the effect committed before the error (e.g. inside a service)
+            transient = isinstance(exc, TransientActionError | Conflict | OperationalError)
+            if not isinstance(exc, CairnError | TransientActionError | PermanentActionError):
+                log.exception("action %s of trigger %s failed", key, job.trigger_key)
+            message = _error_text(exc)
+            job = session.get(OutboxJob, outbox_id)  # type: ignore[assignment]
+            assert job is not None
+            run = trigger_run_for(session, job, clock.now())
+            failed_row = committed or ActionRun(
+                workspace_id=job.workspace_id,
+                app_id=job.app_id,
+                outbox_id=job.id,
+                trigger_key=job.trigger_key,
+                action_index=index,
+                action_type=action.type,
+                idempotency_key=key,
+                attempts=0,
+                started_at=to_naive_utc(now),
+            )
+            failed_row.attempts = (failed_row.attempts or 0) + 1
+            failed_row.finished_at = to_naive_utc(clock.now())
+            failed_row.duration_ms = int((time.monotonic() - a_started) * 1000)
+            failed_row.error = message
+            retry = transient and job.attempts < _max_attempts(action)
+            failed_row.status = "retrying" if retry else "failed"
+            session.add(failed_row)
+            if retry:
+                job.status = "pending"
+                job.claim_token = None
+                job.locked_until = None
+                job.available_at = to_naive_utc(clock.now() + backoff(job.attempts))
+                job.last_error = message
+                run.status = "retrying"
+                run.error = message
+                run.duration_ms = int((time.monotonic() - started) * 1000)
+                session.commit()
+                return JobResult(outbox_id, "retrying", result.actions_run, message)
+            return _finish(session, job, run, "failed", started, clock.now(), error=message)
+    job = session.get(OutboxJob, outbox_id)  # type: ignore[assignment]
+    assert job is not None
+    return _finish(session, job, trigger_run_for(session, job, clock.now()), "succeeded", started,
+                   clock.now(), actions=result.actions_run)
+
+
+def _run_action(ctx: ActionContext, action: Any) -> ActionOutcome:
+    try:
+        handler = handler_for(action.type)
+    except KeyError:
+        raise PermanentActionError(f"no handler is installed for action type {action.type!r}") from None
+    return handler.run(ctx, action)
+
+
+def _error_text(exc: BaseException) -> str:
+    code = getattr(exc, "code", None) or exc.__class__.__name__
+    message = getattr(exc, "message", None) or str(exc) or exc.__class__.__name__
+    return f"{code}: {message}"[:2000]
+
+
+def _finish(
+    session: Session,
+    job: OutboxJob,
+    run: TriggerRun,
+    status: str,
+    started: float,
+    now: datetime,
+    *,
+    error: str | None = None,
+    actions: list[int] | None = None,
+) -> JobResult:
+    at = to_naive_utc(now)
+    job.status = {"succeeded": "done", "skipped": "done"}.get(status, status)
+    job.finished_at = at
+    job.locked_until = None
+    job.last_error = error
+    run.status = status
+    run.finished_at = at
+    run.error = error
+    run.duration_ms = int((time.monotonic() - started) * 1000)
+    session.commit()
+    if status == "failed":
+        from runtime.automation.health import flag_repeated_failures
+
+        try:
+            flag_repeated_failures(session, job.workspace_id, job.app_id, job.trigger_key, now)
+            session.commit()
+        except Exception:  # health bookkeeping must never fail the job
+            session.rollback()
+            log.exception("could not update the health of trigger %s", job.trigger_key)
+    return JobResult(job.id, status, actions or [], error)
+
+
+def due_count(session: Session, now: datetime) -> int:
+    """How many outbox rows are runnable at ``now`` (monitoring and tests)."""
+    return int(session.scalar(sa.select(sa.func.count()).where(_claimable(to_naive_utc(now)))) or 0)
+
+
+def available_at(job: OutboxJob) -> datetime | None:
+    """When a pending job becomes due (aware UTC)."""
+    return from_naive_utc(job.available_at)

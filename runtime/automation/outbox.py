@@ -1,0 +1,79 @@
+"""Writing outbox rows: the transactional half of the trigger engine.
+
+Rows are added to the caller's session and never committed here: they commit with the
+write that caused them, or vanish with it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import date, datetime, timedelta
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from expressions.scope import Location
+from runtime.automation.models import OutboxJob
+from runtime.clock import to_naive_utc
+
+
+def jsonable(value: Any) -> Any:
+    """A JSON-safe copy of a record value (for payloads and run details)."""
+    if value is None or isinstance(value, str | int | float | bool):
+        return value
+    if isinstance(value, Decimal):
+        return str(value)
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    if isinstance(value, timedelta):
+        return value.total_seconds()
+    if isinstance(value, Location):
+        return {"lat": value.lat, "lng": value.lng, "accuracy": value.accuracy}
+    if isinstance(value, Mapping):
+        return {str(k): jsonable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple | set | frozenset):
+        return [jsonable(v) for v in value]
+    return str(value)
+
+
+def enqueue(
+    session: Session,
+    *,
+    workspace_id: int,
+    app_id: int,
+    app_key: str,
+    trigger_key: str,
+    kind: str,
+    entity: str | None,
+    record_id: int | None,
+    now: datetime,
+    depth: int = 0,
+    payload: Mapping[str, Any] | None = None,
+    dedup_key: str | None = None,
+    status: str = "pending",
+    error: str | None = None,
+) -> OutboxJob:
+    """Adds one outbox job to ``session`` (flushed, not committed) and returns it."""
+    at = to_naive_utc(now)
+    job = OutboxJob(
+        workspace_id=workspace_id,
+        app_id=app_id,
+        app_key=app_key,
+        trigger_key=trigger_key,
+        kind=kind,
+        entity=entity,
+        record_id=record_id,
+        payload=jsonable(dict(payload or {})),
+        depth=depth,
+        status=status,
+        attempts=0,
+        available_at=at,
+        dedup_key=dedup_key,
+        last_error=error,
+        created_at=at,
+        finished_at=at if status not in ("pending",) else None,
+    )
+    session.add(job)
+    session.flush()
+    return job

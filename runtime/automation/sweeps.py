@@ -1,0 +1,255 @@
+"""Time rules: elapsed-trigger sweeps, cron schedules, and the rule-health check.
+
+**Elapsed** triggers ("need confirmation not done 48 h after stage entry") are found by one
+indexed SQL query per trigger: the compiled condition (``CompiledExpression.to_sql``) and
+``since > lower AND since <= now - after`` on the timestamp column, where ``lower`` is how
+far the previous sweep got minus an overlap. The range predicate is sargable, so the
+database reads the index range of records that became due since the last sweep — the cost
+grows with the due records, not with the table. Each firing adds an
+:class:`~runtime.automation.models.ElapsedMark` keyed by the episode's timestamp, so a
+record fires once per episode (again only when its timestamp moves, e.g. it re-enters the
+stage). The first sweep of a trigger looks back :data:`INITIAL_LOOKBACK`.
+
+**Schedule** triggers fire once per due cron time in their time zone (missed times while
+nothing ran are coalesced into one firing). Both write outbox rows with a unique
+``dedup_key``; nothing here uses Celery ETA/countdown — the sweep runs every
+:data:`SWEEP_INTERVAL` seconds from the embedded scheduler or Celery beat.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import sqlalchemy as sa
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from builder.model import FieldType
+from builder.triggers import OnElapsed, OnSchedule, Trigger
+from expressions import BOOLEAN, SqlContext, compile_expression
+from runtime.automation.models import ElapsedMark, ScheduleState
+from runtime.automation.outbox import enqueue
+from runtime.clock import from_naive_utc, to_naive_utc
+from runtime.models import AppRow, Workspace
+
+log = logging.getLogger(__name__)
+
+SWEEP_INTERVAL = 30.0
+INITIAL_LOOKBACK = timedelta(days=30)
+OVERLAP = timedelta(hours=1)
+BATCH = 500
+
+
+@dataclass
+class SweepReport:
+    """What one sweep fired."""
+
+    elapsed: int = 0
+    scheduled: int = 0
+    alerts: int = 0
+    errors: list[str] = field(default_factory=list)
+
+
+def since_column(app: Any, table: sa.Table, entity_key: str, since: str) -> sa.ColumnElement[Any]:
+    """The timestamp column an elapsed trigger counts from."""
+    if since.startswith("steps.") and since.endswith(".done_at"):
+        return app.binding.step_done_at(table, entity_key, since[len("steps."):-len(".done_at")])  # type: ignore[no-any-return]
+    return table.c[since]  # type: ignore[no-any-return]
+
+
+def _state(session: Session, app: Any, trigger_key: str, now: datetime) -> ScheduleState:
+    query = sa.select(ScheduleState).where(
+        ScheduleState.app_id == app.app_id, ScheduleState.trigger_key == trigger_key
+    )
+    if session.get_bind().dialect.name == "postgresql":
+        query = query.with_for_update()
+    state = session.scalars(query).one_or_none()
+    if state is None:
+        state = ScheduleState(
+            workspace_id=app.workspace_id, app_id=app.app_id, trigger_key=trigger_key,
+            updated_at=to_naive_utc(now),
+        )
+        session.add(state)
+        session.flush()
+    return state
+
+
+def elapsed_query(
+    app: Any,
+    trigger: Trigger,
+    now: datetime,
+    lower: datetime | None,
+    tz: Any,
+    dialect: str,
+    *,
+    limit: int = BATCH,
+) -> sa.Select[Any]:
+    """The sweep's query: due records of ``trigger`` not yet fired in their episode."""
+    on = trigger.on
+    assert isinstance(on, OnElapsed) and trigger.entity is not None
+    entity = app.entity(trigger.entity)
+    table = app.table(trigger.entity)
+    since = since_column(app, table, trigger.entity, on.since)
+    sql_ctx = SqlContext(now=now, tz=tz, dialect=dialect, actor=None)
+    scope = app.scope(trigger.entity)
+    condition = compile_expression(on.condition, scope, expect=BOOLEAN).to_sql(app.binding, sql_ctx, table)
+    cutoff = now - on.after_delta
+    where: list[sa.ColumnElement[bool]] = [since <= cutoff, condition]
+    if lower is not None:
+        where.insert(0, since > lower)
+    if trigger.when:
+        where.append(compile_expression(trigger.when, scope, expect=BOOLEAN).to_sql(app.binding, sql_ctx, table))
+    spec = entity.field(on.since)
+    mark = sa.select(ElapsedMark.id).where(
+        ElapsedMark.app_id == app.app_id,
+        ElapsedMark.trigger_key == trigger.key,
+        ElapsedMark.record_id == table.c.id,
+    )
+    if spec is None or spec.type is not FieldType.DATE:
+        mark = mark.where(ElapsedMark.since == since)
+    where.append(~mark.exists())
+    return sa.select(table.c.id, since.label("since")).where(*where).order_by(since, table.c.id).limit(limit)
+
+
+def sweep_elapsed(
+    session: Session, app: Any, trigger: Trigger, now: datetime, tz: Any, *, limit: int = BATCH
+) -> int:
+    """Fires ``trigger`` for every record that became due; returns how many (no commit)."""
+    on = trigger.on
+    assert isinstance(on, OnElapsed) and trigger.entity is not None
+    state = _state(session, app, trigger.key, now)
+    cutoff = now - on.after_delta
+    swept = from_naive_utc(state.swept_until)
+    lower = (swept if swept is not None else cutoff - INITIAL_LOOKBACK) - OVERLAP
+    rows = session.execute(elapsed_query(
+        app, trigger, now, lower, tz, session.get_bind().dialect.name, limit=limit
+    )).all()
+    fired = 0
+    for record_id, since in rows:
+        since_naive = to_naive_utc(_as_datetime(since))
+        session.add(
+            ElapsedMark(
+                workspace_id=app.workspace_id, app_id=app.app_id, trigger_key=trigger.key,
+                record_id=record_id, since=since_naive, fired_at=to_naive_utc(now),
+            )
+        )
+        enqueue(
+            session,
+            workspace_id=app.workspace_id, app_id=app.app_id, app_key=app.key,
+            trigger_key=trigger.key, kind="elapsed", entity=trigger.entity, record_id=record_id,
+            now=now, payload={"since": since_naive.isoformat(), "after": on.after},
+            dedup_key=f"elapsed:{app.app_id}:{trigger.key}:{record_id}:{since_naive.isoformat()}",
+        )
+        fired += 1
+    if len(rows) < limit:
+        state.swept_until = to_naive_utc(cutoff)
+    elif rows:
+        state.swept_until = to_naive_utc(_as_datetime(rows[-1][1]))
+    state.updated_at = to_naive_utc(now)
+    return fired
+
+
+def _as_datetime(value: Any) -> datetime:
+    if isinstance(value, datetime):
+        return value if value.tzinfo else value.replace(tzinfo=UTC)
+    return datetime(value.year, value.month, value.day, tzinfo=UTC)
+
+
+def next_fire(cron: str, after: datetime, tz: Any) -> datetime:
+    """The first time of ``cron`` (in zone ``tz``) strictly after ``after`` (aware UTC)."""
+    from croniter import croniter
+
+    local = after.astimezone(tz)
+    nxt: datetime = croniter(cron, local).get_next(datetime)
+    return nxt.astimezone(UTC)
+
+
+def sweep_schedule(session: Session, app: Any, trigger: Trigger, now: datetime, tz: Any) -> int:
+    """Fires a schedule trigger once if one of its times passed since the last fire."""
+    on = trigger.on
+    assert isinstance(on, OnSchedule)
+    zone = ZoneInfo(on.timezone) if on.timezone else tz
+    state = _state(session, app, trigger.key, now)
+    last = from_naive_utc(state.last_fire_at)
+    if last is None:  # first sight: start counting from now, don't fire for the past
+        state.last_fire_at = to_naive_utc(now)
+        state.updated_at = to_naive_utc(now)
+        return 0
+    due = next_fire(on.cron, last, zone)
+    if due > now:
+        return 0
+    latest = due
+    for _ in range(10_000):  # coalesce missed fires into the latest one
+        following = next_fire(on.cron, latest, zone)
+        if following > now:
+            break
+        latest = following
+    state.last_fire_at = to_naive_utc(latest)
+    state.updated_at = to_naive_utc(now)
+    enqueue(
+        session,
+        workspace_id=app.workspace_id, app_id=app.app_id, app_key=app.key,
+        trigger_key=trigger.key, kind="schedule", entity=trigger.entity, record_id=None,
+        now=now, payload={"fire_at": latest.isoformat()},
+        dedup_key=f"schedule:{app.app_id}:{trigger.key}:{latest.isoformat()}",
+    )
+    return 1
+
+
+def _published_apps(session: Session) -> list[tuple[int, int, str]]:
+    return [
+        (row.workspace_id, row.id, tz)
+        for row, tz in session.execute(
+            sa.select(AppRow, Workspace.timezone)
+            .join(Workspace, Workspace.id == AppRow.workspace_id)
+            .where(AppRow.published_revision_id.is_not(None))
+            .order_by(AppRow.id)
+        ).all()
+    ]
+
+
+def run_sweeps(platform: Any, *, health: bool = True) -> SweepReport:
+    """One pass over every published app: elapsed, schedule and health. Commits per trigger."""
+    from runtime.apps import load_published
+    from runtime.automation.health import check_health
+
+    report = SweepReport()
+    now = platform.clock.now()
+    with platform.session() as session:
+        for workspace_id, app_id, tz_name in _published_apps(session):
+            tz = ZoneInfo(tz_name)
+            try:
+                app = load_published(session, workspace_id, app_id)
+            except Exception as exc:  # one broken app must not stop the others
+                report.errors.append(f"app {app_id}: {exc}")
+                session.rollback()
+                continue
+            for trigger in app.definition.triggers:
+                if not isinstance(trigger, Trigger) or not trigger.enabled:
+                    continue
+                try:
+                    if isinstance(trigger.on, OnElapsed):
+                        report.elapsed += sweep_elapsed(session, app, trigger, now, tz)
+                    elif isinstance(trigger.on, OnSchedule):
+                        report.scheduled += sweep_schedule(session, app, trigger, now, tz)
+                    else:
+                        continue
+                    session.commit()
+                except IntegrityError:  # another sweeper fired the same rows first
+                    session.rollback()
+                except Exception as exc:
+                    session.rollback()
+                    log.exception("sweep of trigger %s.%s failed", app.key, trigger.key)
+                    report.errors.append(f"{app.key}.{trigger.key}: {exc}")
+            if health:
+                try:
+                    report.alerts += len(check_health(session, workspace_id, app_id, now))
+                    session.commit()
+                except Exception as exc:
+                    session.rollback()
+                    report.errors.append(f"health of app {app_id}: {exc}")
+    return report

@@ -1,0 +1,89 @@
+"""An elapsed sweep over 1,000,000 records with 100 due reads an index, not the table."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import pytest
+import sqlalchemy as sa
+
+from runtime.automation.sweeps import INITIAL_LOOKBACK, OVERLAP, elapsed_query, sweep_elapsed
+from tests.integration.automation.conftest import make_world
+
+pytestmark = [pytest.mark.slow, pytest.mark.postgres]
+
+ROWS = 1_000_000
+DUE = 100
+
+TICKETS: dict[str, Any] = {
+    "format": "cairn.app/1",
+    "key": "support",
+    "label": "Support",
+    "entities": [
+        {"key": "ticket", "label": "Ticket", "fields": [
+            {"key": "title", "type": "text", "label": "Title"},
+            {"key": "due_at", "type": "datetime", "label": "Due", "index": True},
+            {"key": "closed", "type": "boolean", "label": "Closed"},
+        ]},
+    ],
+    "triggers": [
+        {"key": "late", "label": "Late", "entity": "ticket",
+         "on": {"type": "elapsed", "condition": "not closed", "since": "due_at", "after": "12h"},
+         "actions": [{"type": "set_field", "field": "title", "value": '"late"'}]},
+    ],
+}
+
+
+def _explain(session: Any, query: sa.Select[Any]) -> str:
+    compiled = query.compile(dialect=session.get_bind().dialect)
+    params = {}
+    for key, value in compiled.params.items():
+        if isinstance(value, datetime) and value.tzinfo is not None:
+            value = value.astimezone(UTC).replace(tzinfo=None)
+        params[key] = value
+    rows = session.connection().exec_driver_sql("EXPLAIN " + str(compiled), params).all()
+    return "\n".join(r[0] for r in rows)
+
+
+def test_elapsed_sweep_uses_the_index(pg_url: str, tmp_path: Path) -> None:
+    world = make_world(pg_url, tmp_path / "instance", "embedded", None)
+    app = world.publish(TICKETS)
+    table = app.table("ticket").name
+    now = world.clock.now()
+    naive_now = now.astimezone(UTC).replace(tzinfo=None)
+    with world.platform.session() as session:
+        # 100 tickets became due (12–13 h past their due time, open); of the rest, half were
+        # due long ago (closed) and half are due in the future.
+        session.connection().exec_driver_sql(
+            f'INSERT INTO "{table}" (created_at, updated_at, version, title, due_at, closed) '
+            "SELECT %(now)s, %(now)s, 1, 't' || g, "
+            "CASE WHEN g <= %(due)s THEN %(now)s - interval '12 hours 30 minutes' - g * interval '1 second' "
+            "     WHEN g %% 2 = 0 THEN %(now)s - interval '60 days' - g * interval '1 second' "
+            "     ELSE %(now)s + interval '1 day' + g * interval '1 second' END, "
+            "CASE WHEN g <= %(due)s THEN false WHEN g %% 2 = 0 THEN true ELSE false END "
+            "FROM generate_series(1, %(rows)s) AS g",
+            {"now": naive_now, "due": DUE, "rows": ROWS},
+        )
+        session.commit()
+        session.connection().exec_driver_sql(f'ANALYZE "{table}"')
+        session.commit()
+
+        trigger = app.definition.triggers[0]
+        cutoff = now - timedelta(hours=12)
+        lower = cutoff - INITIAL_LOOKBACK - OVERLAP
+        plan = _explain(session, elapsed_query(app, trigger, now, lower, ZoneInfo("Asia/Shanghai"), "postgresql"))
+        session.rollback()
+    assert f"ix_{table}_due_at" in plan, plan
+    assert f'Seq Scan on "{table}"' not in plan and f"Seq Scan on {table}" not in plan, plan
+
+    with world.platform.session() as session:
+        fired = sweep_elapsed(session, app, trigger, now, ZoneInfo("Asia/Shanghai"))
+        session.commit()
+        assert fired == DUE
+        again = sweep_elapsed(session, app, trigger, now + timedelta(minutes=1), ZoneInfo("Asia/Shanghai"))
+        session.commit()
+        assert again == 0
+    world.platform.dispose()
