@@ -18,6 +18,7 @@ Whatever the input, the only exception that leaves :func:`load_definition` is
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import replace
 from typing import Any
 
 from marshmallow import ValidationError
@@ -51,7 +52,31 @@ def load_definition(doc: Any) -> App:
     problems += validate_app(app)
     if problems:
         raise DefinitionInvalid(problems)
-    return app
+    return index_time_rule_fields(app)
+
+
+def index_time_rule_fields(app: App) -> App:
+    """``app`` with every field an elapsed trigger measures from marked ``index``.
+
+    Time-based sweeps scan by that timestamp; indexing it is what keeps their cost
+    proportional to the due records rather than to the table.
+    """
+    wanted: dict[str, set[str]] = {}
+    for trigger in app.triggers:
+        since = getattr(trigger.on, "since", None)
+        if getattr(trigger.on, "type", None) == "elapsed" and since:
+            wanted.setdefault(trigger.entity, set()).add(since)
+    if not wanted:
+        return app
+    entities = []
+    for entity in app.entities:
+        keys = wanted.get(entity.key, set())
+        fields = tuple(
+            replace(f, index=True) if f.key in keys and not (f.index or f.unique) else f
+            for f in entity.fields
+        )
+        entities.append(replace(entity, fields=fields) if fields != entity.fields else entity)
+    return replace(app, entities=tuple(entities))
 
 
 def validate_app(app: App) -> list[Problem]:

@@ -93,13 +93,15 @@ def _drop_schema(url: str, schema: str) -> None:
 
 @pytest.fixture(scope="session")
 def redis_url() -> str:
-    """URL of the test Redis database (db 15), flushed before use."""
+    """URL of the test Redis database (db 15); tests use their own keys and queues.
+
+    It is not flushed: parallel test processes share it, and one may run a worker.
+    """
     try:
         import redis
 
         client = redis.Redis.from_url(REDIS_TEST_URL, socket_connect_timeout=2)
         client.ping()
-        client.flushdb()
     except Exception as exc:
         need_service("Redis", f"{REDIS_TEST_URL}: {exc.__class__.__name__}: {exc}")
         raise

@@ -107,11 +107,6 @@ class Bench:
 
 def make_bench(database_url: str) -> Bench:
     """A fresh platform on ``database_url`` (migrated) with the trigger engine installed."""
-    import runtime.apps
-
-    # load_published caches by revision id, which repeats across fresh databases.
-    with runtime.apps._CACHE_LOCK:
-        runtime.apps._CACHE.clear()
     settings = Settings(database_url=database_url, secret_key="bench",
                         instance_path=Path(tempfile.mkdtemp(prefix="cairn-bench-")), embedded_worker=False)
     platform = Platform.from_settings(settings, clock=SystemClock())

@@ -120,9 +120,6 @@ def browser() -> Iterator[Any]:
 @pytest.fixture(scope="module")
 def live(tmp_path_factory: pytest.TempPathFactory, browser: Any) -> Iterator[LiveServer]:
     """A live server on a random port with a fresh database (one per test module)."""
-    from runtime import apps
-
-    apps._CACHE.clear()  # see tests/unit/web/conftest.py: the cache key repeats across databases
     tmp = tmp_path_factory.mktemp("live")
     app = make_app(tmp)
     tenant = make_tenant(app)

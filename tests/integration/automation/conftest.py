@@ -21,7 +21,6 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 
-import runtime.apps as apps_module
 from runtime.apps import AppService, PublishedApp, load_published
 from runtime.automation.embedded import EmbeddedWorker
 from runtime.automation.engine import install
@@ -229,20 +228,10 @@ class _Records:
             return [record_from_row(app.entity(entity), r) for r in rows]
 
 
-@pytest.fixture(autouse=True)
-def _fresh_published_app_cache() -> None:
-    """load_published caches by revision id, which restarts at 1 in every fresh test
-    database; each test starts with an empty cache (reported to the lead)."""
-    with apps_module._CACHE_LOCK:
-        apps_module._CACHE.clear()
-
-
 def make_world(
     database_url: str, instance: Path, mode: str, rig: CeleryRig | None, clock: Any = None
 ) -> World:
     """A migrated platform with the trigger engine installed and one tenant."""
-    with apps_module._CACHE_LOCK:  # see _fresh_published_app_cache
-        apps_module._CACHE.clear()
     clock = clock or FrozenClock(START)
     settings = Settings(
         database_url=database_url, secret_key="test-secret", instance_path=instance,

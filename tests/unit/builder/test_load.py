@@ -224,3 +224,23 @@ def test_unknown_keys_with_odd_names_get_bracketed_paths() -> None:
     with pytest.raises(DefinitionInvalid) as caught:
         load_definition(doc)
     assert caught.value.problems[0].path == '$.entities[0]["a b"]'
+
+
+def test_fields_measured_by_elapsed_triggers_get_an_index() -> None:
+    from builder import load_definition
+    from tests.unit.builder.fixtures import visit_app_definition
+
+    doc = visit_app_definition()
+    doc["triggers"] = [
+        {
+            "key": "follow_up_overdue",
+            "label": {"zh": "跟进逾期", "en": "Follow-up overdue"},
+            "entity": "visit",
+            "on": {"type": "elapsed", "condition": "steps.next_follow_up.done == false", "since": "next_follow_up_at", "after": "12h"},
+            "actions": [{"type": "set_field", "field": "competitor_note", "value": '"逾期"'}],
+        }
+    ]
+    app = load_definition(doc)
+    visit = app.entity("visit")
+    assert visit is not None and visit.field("next_follow_up_at").index is True  # type: ignore[union-attr]
+    assert load_definition(visit_app_definition()).entity("visit").field("next_follow_up_at").index is False  # type: ignore[union-attr]

@@ -15,20 +15,6 @@ from tests.unit.web.support import PASSWORD, Tenant, make_app, make_tenant
 _META = re.compile(r'<meta name="csrf-token" content="([^"]+)"')
 
 
-@pytest.fixture(autouse=True)
-def _fresh_published_app_cache() -> None:
-    """Forget published apps cached by earlier tests.
-
-    ``runtime.apps`` caches a published app by revision id and table names, which repeat
-    across the fresh databases of different tests (revision 1 of app 1, ``e1_visit``), so
-    a definition published by another test could be served here. Until the cache key
-    names its database, every web test starts with an empty cache.
-    """
-    from runtime import apps
-
-    apps._CACHE.clear()
-
-
 @pytest.fixture
 def app(tmp_path: Path) -> Flask:
     """A Cairn app on a fresh, migrated SQLite database."""
