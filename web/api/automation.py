@@ -6,18 +6,16 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
-import sqlalchemy as sa
 from flask import jsonify, request
 
 from runtime.apps import load_published
 from runtime.automation.events import post_event, receive_webhook
 from runtime.automation.health import DEFAULT_THRESHOLD, rule_health
 from runtime.automation.history import list_runs
-from runtime.automation.models import InboxNotification
+from runtime.automation.inbox import InboxService
 from runtime.automation.sandbox import dry_run, dry_run_condition
-from runtime.clock import to_naive_utc
 from runtime.context import CallContext
-from runtime.errors import Forbidden, Invalid, NotFound
+from runtime.errors import Forbidden, Invalid
 from web.api import bp
 from web.api.auth import call_context
 from web.api.body import json_body
@@ -133,35 +131,13 @@ def automation_dry_run(app_ref: str) -> Any:
 @bp.get("/inbox")
 def inbox() -> Any:
     """The caller's in-app notifications, newest first (``unread=1`` for unread only)."""
-    ctx = call_context()
-    if ctx.actor.id is None:
-        raise NotFound("No inbox.", message_zh="没有收件箱。")
-    query = sa.select(InboxNotification).where(
-        InboxNotification.workspace_id == ctx.workspace_id, InboxNotification.user_id == ctx.actor.id
-    )
-    if request.args.get("unread") in ("1", "true"):
-        query = query.where(InboxNotification.read_at.is_(None))
-    rows = ctx.session.scalars(query.order_by(InboxNotification.id.desc()).limit(_int_arg("limit", 50, 1, 200)))
-    return jsonify(items=[
-        {"id": n.id, "title": n.title, "message": n.message, "level": n.level, "app_id": n.app_id,
-         "entity": n.entity, "record_id": n.record_id, "trigger": n.trigger_key,
-         "created_at": n.created_at.isoformat() + "Z",
-         "read_at": n.read_at.isoformat() + "Z" if n.read_at else None}
-        for n in rows
-    ])
+    service = InboxService(call_context())
+    unread = request.args.get("unread") in ("1", "true")
+    return jsonify(items=service.notifications(unread_only=unread, limit=_int_arg("limit", 50, 1, 200)))
 
 
 @bp.post("/inbox/<int:notification_id>/read")
 def mark_read(notification_id: int) -> Any:
     """Marks one of the caller's notifications as read."""
-    ctx = call_context()
-    row = ctx.session.scalars(sa.select(InboxNotification).where(
-        InboxNotification.id == notification_id, InboxNotification.user_id == ctx.actor.id,
-        InboxNotification.workspace_id == ctx.workspace_id,
-    )).one_or_none()
-    if row is None:
-        raise NotFound("No such notification.", message_zh="没有该通知。")
-    if row.read_at is None:
-        row.read_at = to_naive_utc(ctx.now())
-    ctx.session.commit()
-    return jsonify(id=row.id, read=True)
+    row = InboxService(call_context()).mark_read(notification_id)
+    return jsonify(id=row["id"], read=True)
