@@ -42,6 +42,44 @@ def record_from_row(entity: Entity, row: Mapping[Any, Any]) -> dict[str, Any]:
     return record
 
 
+def _comment(rest: str) -> str | None:
+    """The text of a ``#`` comment in ``rest`` (outside string literals), if any."""
+    quote: str | None = None
+    escaped = False
+    for i, ch in enumerate(rest):
+        if quote:
+            if escaped:
+                escaped = False
+            elif ch == "\\":
+                escaped = True
+            elif ch == quote:
+                quote = None
+        elif ch in "\"'":
+            quote = ch
+        elif ch == "#":
+            return rest[i + 1 :].strip() or None
+    return None
+
+
+def part_labels(source: str, parts: Sequence[tuple[int, int, str]]) -> list[str | None]:
+    """A human label per explained part: the comment ending the line the part ends on.
+
+    ``budget_range != null   # 预算范围已确认`` labels that part "预算范围已确认". A comment
+    is only a part's label when no other part starts after it on the same line.
+    """
+    lines = source.splitlines()
+    labels: list[str | None] = []
+    for index, (line, column, text) in enumerate(parts):
+        end_line = line + text.count("\n")
+        end_column = (column + len(text)) if end_line == line else len(text.rsplit("\n", 1)[-1]) + 1
+        following = parts[index + 1] if index + 1 < len(parts) else None
+        if (following is not None and following[0] == end_line) or not 0 < end_line <= len(lines):
+            labels.append(None)
+            continue
+        labels.append(_comment(lines[end_line - 1][end_column - 1 :]))
+    return labels
+
+
 class RecordResolver:
     """Loads what expressions reach beyond one record (a ``DataResolver``)."""
 
@@ -137,9 +175,13 @@ class RecordEvaluator:
         """Which top-level parts of condition ``source`` held: ``{"ok", "parts"}``."""
         compiled = compile_expression(source, self.app.scope(entity.key), expect=BOOLEAN)
         explanation = compiled.explain(record, self.context)
+        labels = part_labels(source, [(p.line, p.column, p.source) for p in explanation.parts])
         return {
             "ok": explanation.value is True,
-            "parts": [{"source": p.source, "held": bool(p.held)} for p in explanation.parts],
+            "parts": [
+                {"source": p.source, "held": bool(p.held), "label": label}
+                for p, label in zip(explanation.parts, labels, strict=True)
+            ],
         }
 
     # -- steps ---------------------------------------------------------------------------

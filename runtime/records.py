@@ -551,7 +551,7 @@ class RecordService:
         if leaving is not None and leaving.exit_when and forward:
             explanation = self.evaluator.explain(entity, leaving.exit_when, after)
             if not explanation["ok"]:
-                failing = [p["source"] for p in explanation["parts"] if not p["held"]]
+                failing = [p["label"] or p["source"] for p in explanation["parts"] if not p["held"]]
                 raise StageExitRefused(
                     f"Exit criteria of stage {leaving.label.get('en')} are not met: " + "; ".join(failing),
                     message_zh=f"未满足阶段「{leaving.label.get('zh')}」的退出条件:" + ";".join(failing),

@@ -112,3 +112,18 @@ def test_stage_exit_criteria_name_the_failing_parts(admin_api: Api) -> None:
     moved = admin_api.post(f"{base}/{opp['id']}/stage", json={"stage": "proposal", "version": 3})
     assert moved.status_code == 200, moved.get_json()
     assert moved.get_json()["record"]["stage"] == "proposal"
+
+
+def test_exit_criteria_parts_carry_their_comment_labels(admin_api: Api) -> None:
+    import json
+    from pathlib import Path
+
+    template = json.loads((Path(__file__).parents[2] / "app_templates/store_sales/app.json").read_text(encoding="utf-8"))
+    install(admin_api, template)
+    base = "/apps/store_sales/entities/opportunity/records"
+    opp = admin_api.post(base, json={"title": "框架合同", "contact_channel": "扫码"}).get_json()["record"]
+    admin_api.post(f"{base}/{opp['id']}/stage", json={"stage": "need_confirmation", "version": 1})
+    refused = admin_api.post(f"{base}/{opp['id']}/stage", json={"stage": "proposal", "version": 2}).get_json()
+    parts = refused["detail_data"]["exit"]["parts"]
+    assert [(p["label"], p["held"]) for p in parts] == [("预算范围已确认", False), ("至少两位决策人参与", False)]
+    assert "预算范围已确认" in refused["detail_zh"] and "至少两位决策人参与" in refused["detail_zh"]

@@ -138,7 +138,11 @@
       var li = el("li", { "class": part.held ? "held" : "failed" });
       li.appendChild(el("span", { "class": "mark" }, part.held ? "✓" : "✗"));
       li.appendChild(document.createTextNode(" "));
-      li.appendChild(el("code", {}, part.source));
+      if (part.label) {
+        li.appendChild(el("span", { "title": part.source }, part.label));
+      } else {
+        li.appendChild(el("code", {}, part.source));
+      }
       list.appendChild(li);
     });
   }
