@@ -127,3 +127,20 @@ def test_exit_criteria_parts_carry_their_comment_labels(admin_api: Api) -> None:
     parts = refused["detail_data"]["exit"]["parts"]
     assert [(p["label"], p["held"]) for p in parts] == [("预算范围已确认", False), ("至少两位决策人参与", False)]
     assert "预算范围已确认" in refused["detail_zh"] and "至少两位决策人参与" in refused["detail_zh"]
+
+
+def test_template_prompts_budget_question_on_keywords(admin_api: Api) -> None:
+    import json
+    from pathlib import Path
+
+    template = json.loads((Path(__file__).parents[2] / "app_templates/store_sales/app.json").read_text(encoding="utf-8"))
+    install(admin_api, template)
+    base = "/apps/store_sales/entities"
+    customer = admin_api.post(f"{base}/customer/records", json={"name": "华联超市"}).get_json()["record"]
+    visit = admin_api.post(f"{base}/visit/records", json={"customer": customer["id"], "competitor_note": "竞品A"}).get_json()["record"]
+    plain = admin_api.patch(f"{base}/visit/records/{visit['id']}", json={"version": 1, "transcript": "客户关心价格"})
+    assert plain.status_code == 200 and plain.get_json()["prompts"] == []
+    signal = admin_api.patch(f"{base}/visit/records/{visit['id']}", json={"version": 2, "transcript": "客户说领导重视这个项目"})
+    prompts = signal.get_json()["prompts"]
+    assert [p["trigger"] for p in prompts] == ["budget_prompt"]
+    assert "预算" in prompts[0]["message"]["zh"]
