@@ -10,21 +10,16 @@ its own short transaction, so the trail shows every attempt's outcome.
 
 from __future__ import annotations
 
-import base64
 import builtins
 import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime
-from decimal import Decimal
+from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
 
 from builder.model import Entity, FieldType
-from expressions import compile_expression
-from expressions.errors import ExpressionInvalid
-from expressions.types import BOOLEAN
 from runtime.apps import PublishedApp
 from runtime.changes import Prompt, RecordChange, WriteListener
 from runtime.clock import to_naive_utc
@@ -40,11 +35,12 @@ from runtime.errors import (
     StepLocked,
 )
 from runtime.evaluation import RecordEvaluator, record_from_row
-from runtime.models import AuditEvent, FileRow, StageHistory, User
+from runtime.models import AuditEvent, FileRow, StageHistory
+from runtime.record_list import RecordLister
+from runtime.record_views import RecordViews
 from runtime.tables import step_column
 from runtime.values import ValueProblem, coerce, is_blank, to_json, to_row
 
-PAGE_LIMIT = 200
 SYSTEM_WRITABLE = {"owner", "stage"}
 
 
@@ -160,7 +156,6 @@ class RecordService:
         entity = self.app.entity(entity_key)
         self._require(entity, "read")
         return self._load(entity, record_id)
-
     def list(
         self,
         entity_key: str,
@@ -177,145 +172,8 @@ class RecordService:
         ``where`` is an expression (compiled to SQL), ``search`` matches text fields,
         ``filters`` are equality filters by field key. There is never a count query.
         """
-        entity = self.app.entity(entity_key)
-        self._require(entity, "read")
-        table = self.app.table(entity_key)
-        limit = max(1, min(int(limit), PAGE_LIMIT))
-        query = sa.select(table)
-        conditions: builtins.list[sa.ColumnElement[bool]] = []
-        if where:
-            conditions.append(self._where(entity_key, table, where))
-        read_when = self._row_condition(entity, "read_when")
-        if read_when:
-            compiled = compile_expression(read_when, self.app.scope(entity_key), expect=BOOLEAN)
-            conditions.append(compiled.to_sql(self.app.binding, self._sql_context(), table))
-        if filters:
-            for key, raw in filters.items():
-                conditions.append(self._filter(entity, table, key, raw))
-        if search:
-            text_fields = [
-                f for f in entity.fields if f.type in (FieldType.TEXT, FieldType.LONG_TEXT, FieldType.PHONE, FieldType.EMAIL, FieldType.CHOICE)
-            ]
-            if text_fields:
-                needle = search[:100]
-                conditions.append(
-                    sa.or_(*(sa.func.instr(table.c[f.key], needle) > 0 if self._is_sqlite() else sa.func.strpos(table.c[f.key], needle) > 0 for f in text_fields))
-                )
-        descending = order_by.startswith("-")
-        order_key = order_by.lstrip("-") or "id"
-        if order_key not in table.c or order_key.startswith("_") or entity.field(order_key) and entity.field(order_key).type is FieldType.LOCATION:  # type: ignore[union-attr]
-            raise Invalid(
-                f"Can't sort by {order_key!r}.",
-                message_zh=f"不能按 {order_key} 排序。",
-                errors={"order_by": ["unknown or unsortable field"]},
-            )
-        column = table.c[order_key]
-        if after:
-            last_value, last_id = self._decode_cursor(after, column)
-            if order_key == "id":
-                conditions.append(table.c.id < last_id if descending else table.c.id > last_id)
-            elif last_value is None:
-                # Nulls sort last in both directions here; only later nulls remain.
-                conditions.append(sa.and_(column.is_(None), table.c.id < last_id if descending else table.c.id > last_id))
-            else:
-                beyond = column < last_value if descending else column > last_value
-                same = sa.and_(column == last_value, table.c.id < last_id if descending else table.c.id > last_id)
-                conditions.append(sa.or_(beyond, same, column.is_(None)))
-        if conditions:
-            query = query.where(*conditions)
-        if order_key == "id":
-            query = query.order_by(table.c.id.desc() if descending else table.c.id.asc())
-        else:
-            primary = column.desc() if descending else column.asc()
-            query = query.order_by(column.is_(None), primary, table.c.id.desc() if descending else table.c.id.asc())
-        rows = list(self.session.execute(query.limit(limit + 1)).mappings())
-        items = [record_from_row(entity, r) for r in rows[:limit]]
-        cursor = None
-        if len(rows) > limit:
-            last = rows[limit - 1]
-            cursor = self._encode_cursor(last[order_key], last["id"])
-        return Page(items=items, next_cursor=cursor)
-
-    def _where(self, entity_key: str, table: sa.Table, source: str) -> sa.ColumnElement[bool]:
-        """A caller's filter expression as SQL; its diagnostics become a 422."""
-        try:
-            compiled = compile_expression(source, self.app.scope(entity_key), expect=BOOLEAN)
-            return compiled.to_sql(self.app.binding, self._sql_context(), table)
-        except ExpressionInvalid as error:
-            raise Invalid(
-                f"The filter expression is not valid: {error}",
-                message_zh="筛选表达式无效:" + "; ".join(d.message_zh for d in error.diagnostics),
-                errors={"where": [f"{d.line}:{d.column} {d.message}" for d in error.diagnostics]},
-                detail={
-                    "diagnostics": [
-                        {"code": d.code, "message": d.message, "message_zh": d.message_zh, "line": d.line, "column": d.column, "suggestion": d.suggestion}
-                        for d in error.diagnostics
-                    ]
-                },
-                code="invalid_expression",
-            ) from None
-
-    def _is_sqlite(self) -> bool:
-        return self.session.get_bind().dialect.name == "sqlite"
-
-    def _filter(self, entity: Entity, table: sa.Table, key: str, raw: Any) -> sa.ColumnElement[bool]:
-        if key in ("owner", "created_by", "id"):
-            try:
-                return table.c[key] == int(raw)
-            except (TypeError, ValueError):
-                raise Invalid(f"Filter {key} needs a number.", message_zh=f"筛选 {key} 需要数字。", errors={key: ["expected a number"]}) from None
-        if key == "stage" and entity.stages:
-            return table.c.stage == str(raw)
-        f = entity.field(key)
-        if f is None or f.type in (FieldType.LOCATION, FieldType.MULTI_CHOICE, FieldType.PHOTO, FieldType.FILE):
-            raise Invalid(f"Can't filter by {key!r}.", message_zh=f"不能按 {key} 筛选。", errors={key: ["unknown or unfilterable field"]})
-        try:
-            value = coerce(f, raw, self.ctx.tz) if f.type is not FieldType.FORMULA else raw
-        except ValueProblem as problem:
-            raise Invalid(problem.message, message_zh=problem.message_zh, errors={key: [problem.message]}) from None
-        return table.c[key] == value if value is not None else table.c[key].is_(None)
-
-    @staticmethod
-    def _encode_cursor(value: Any, record_id: int) -> str:
-        raw = json.dumps([to_json(value), record_id], default=str)
-        return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
-
-    def _decode_cursor(self, cursor: str, column: sa.Column[Any]) -> tuple[Any, int]:
-        try:
-            padded = cursor + "=" * (-len(cursor) % 4)
-            value, record_id = json.loads(base64.urlsafe_b64decode(padded.encode()))
-            if not isinstance(record_id, int):
-                raise ValueError
-        except (ValueError, TypeError, json.JSONDecodeError):
-            raise Invalid("The page cursor is not valid; start from the first page.", message_zh="分页游标无效,请从第一页开始。", errors={"after": ["invalid cursor"]}) from None
-        if value is not None:
-            value = self._cursor_value(column, value)
-        return value, record_id
-
-    @staticmethod
-    def _cursor_value(column: sa.Column[Any], value: Any) -> Any:
-        """The cursor's JSON value in the Python type of the sort column."""
-        from expressions.sqltypes import ExactDecimal, UTCDateTime
-
-        try:
-            if isinstance(column.type, ExactDecimal):
-                return Decimal(str(value))
-            if isinstance(column.type, UTCDateTime):
-                return datetime.fromisoformat(str(value))
-            if isinstance(column.type, sa.Date):
-                return date.fromisoformat(str(value))
-        except (ArithmeticError, ValueError):
-            raise Invalid("The page cursor is not valid; start from the first page.", message_zh="分页游标无效,请从第一页开始。", errors={"after": ["invalid cursor"]}) from None
-        return value
-
-    def _sql_context(self) -> Any:
-        from expressions.scope import SqlContext
-
-        return SqlContext(
-            now=self.ctx.now(),
-            tz=self.ctx.tz,
-            dialect=self.session.get_bind().dialect.name,
-            actor=self.ctx.actor.attributes(),
+        return RecordLister(self).page(
+            entity_key, where=where, search=search, filters=filters, order_by=order_by, after=after, limit=limit
         )
 
     # -- writes ---------------------------------------------------------------------------
@@ -753,154 +611,20 @@ class RecordService:
         )
 
     # -- form state and history -------------------------------------------------------------
+    # -- form state and history -------------------------------------------------------------
 
     def form_state(self, entity_key: str, record_id: int | None, draft: Mapping[str, Any] | None = None) -> dict[str, Any]:
-        """What the form should show for a record with unsaved ``draft`` values applied.
-
-        Steps (unlocked / done / locked message), per-field visible / required / read-only,
-        and the stage with its exit criteria explained — computed with the same server-side
-        evaluation a save uses.
-        """
-        entity = self.app.entity(entity_key)
-        if record_id is not None:
-            self._require(entity, "read")
-            record = self._load(entity, record_id)
-        else:
-            self._require(entity, "create")
-            record = {f.key: None for f in entity.fields}
-            record.update({"id": None, "owner": self.ctx.actor.id, "created_by": self.ctx.actor.id, "version": 0})
-            for step in entity.steps:
-                record[step_column(step.key)] = None
-            if entity.stages:
-                record["stage"] = entity.stages[0].key
-                record["stage_entered_at"] = self.ctx.now()
-        state = dict(record)
-        if draft:
-            for key, raw in draft.items():
-                f = entity.field(key)
-                if f is None or f.formula is not None:
-                    continue
-                try:
-                    state[key] = coerce(f, raw, self.ctx.tz)
-                except ValueProblem:
-                    continue
-        self._compute_formulas(entity, state)
-        now = self.ctx.now()
-        for step in entity.steps:
-            column = step_column(step.key)
-            if state.get(column) is None and self.evaluator.step_done_now(entity, step, state):
-                state[column] = now
-        steps = []
-        for step in entity.steps:
-            st = self.evaluator.step_state(entity, state, step.key)
-            steps.append(
-                {
-                    "key": step.key,
-                    "label": {"zh": step.label.zh, "en": step.label.en},
-                    "unlocked": st.unlocked,
-                    "done": st.done,
-                    "done_at": to_json(st.done_at),
-                    "locked_message": {"zh": step.locked_message.zh, "en": step.locked_message.en} if step.locked_message else None,
-                    "fields": list(step.fields),
-                }
-            )
-        fields = {
-            f.key: {
-                "visible": self.evaluator.visible(entity, f, state),
-                "required": self.evaluator.required(entity, f, state),
-                "read_only": self.evaluator.read_only(entity, f, state),
-            }
-            for f in entity.fields
-        }
-        stage = None
-        if entity.stages:
-            current = entity.stage(str(state.get("stage"))) if state.get("stage") else None
-            exit_info = self.evaluator.explain(entity, current.exit_when, state) if current and current.exit_when else {"ok": True, "parts": []}
-            stage = {
-                "current": current.key if current else None,
-                "entered_at": to_json(state.get("stage_entered_at")),
-                "stages": [{"key": s.key, "label": {"zh": s.label.zh, "en": s.label.en}, "guidance": {"zh": s.guidance.zh, "en": s.guidance.en} if s.guidance else None} for s in entity.stages],
-                "exit": exit_info,
-            }
-        formulas = {f.key: to_json(state.get(f.key)) for f in entity.fields if f.formula is not None}
-        return {"steps": steps, "fields": fields, "stage": stage, "formulas": formulas}
+        """Steps, fields and stage of a record with unsaved ``draft`` values (see RecordViews)."""
+        return RecordViews(self).form_state(entity_key, record_id, draft)
 
     def step_states(self, entity_key: str, record_id: int) -> builtins.list[dict[str, Any]]:
         """The steps of a stored record: unlocked, done, done_at, locked message."""
-        return list(self.form_state(entity_key, record_id)["steps"])
+        return RecordViews(self).step_states(entity_key, record_id)
 
     def history(self, entity_key: str, record_id: int) -> builtins.list[dict[str, Any]]:
         """The audit trail of one record, oldest first (refused attempts included)."""
-        entity = self.app.entity(entity_key)
-        if record_id is not None:
-            self._require(entity, "read")
-        rows = self.session.scalars(
-            sa.select(AuditEvent)
-            .where(
-                AuditEvent.workspace_id == self.ctx.workspace_id,
-                AuditEvent.app_id == self.app.app_id,
-                AuditEvent.entity_key == entity_key,
-                AuditEvent.record_id == record_id,
-            )
-            .order_by(AuditEvent.at, AuditEvent.id)
-        )
-        return [_audit_json(row) for row in rows]
+        return RecordViews(self).history(entity_key, record_id)
 
     def timeline(self, entity_key: str, record_id: int, since: datetime | None = None, limit: int = 500) -> builtins.list[dict[str, Any]]:
         """The record's events and those of its related records, in time order (S24)."""
-        entity = self.app.entity(entity_key)
-        self._require(entity, "read")
-        self._load(entity, record_id)
-        scope_entity = self.app.scope(entity_key).entity_spec()
-        pairs: builtins.list[sa.ColumnElement[bool]] = [
-            sa.and_(AuditEvent.entity_key == entity_key, AuditEvent.record_id == record_id)
-        ]
-        for collection in scope_entity.collections if scope_entity else ():
-            child_entity = self.app.definition.entity(collection.entity)
-            if child_entity is None or collection.entity in self.app.archived_entities:
-                continue
-            table = self.app.table(collection.entity)
-            ids = list(
-                self.session.scalars(
-                    sa.select(table.c.id).where(table.c[collection.link_field] == record_id).order_by(table.c.id.desc()).limit(200)
-                )
-            )
-            if ids:
-                pairs.append(sa.and_(AuditEvent.entity_key == collection.entity, AuditEvent.record_id.in_(ids)))
-        query = sa.select(AuditEvent).where(
-            AuditEvent.workspace_id == self.ctx.workspace_id,
-            AuditEvent.app_id == self.app.app_id,
-            sa.or_(*pairs),
-        )
-        if since is not None:
-            query = query.where(AuditEvent.at >= to_naive_utc(since))
-        rows = self.session.scalars(query.order_by(AuditEvent.at.desc(), AuditEvent.id.desc()).limit(limit))
-        events = [_audit_json(row) for row in rows]
-        names = self._user_names({e["actor_id"] for e in events if e["actor_id"]})
-        for event in events:
-            event["actor_name"] = names.get(event["actor_id"])
-        return list(reversed(events))
-
-    def _user_names(self, ids: set[int]) -> dict[int, str]:
-        if not ids:
-            return {}
-        rows = self.session.execute(
-            sa.select(User.id, User.name).where(User.workspace_id == self.ctx.workspace_id, User.id.in_(ids))
-        )
-        return {row.id: row.name for row in rows}
-
-
-def _audit_json(row: AuditEvent) -> dict[str, Any]:
-    return {
-        "id": row.id,
-        "entity": row.entity_key,
-        "record_id": row.record_id,
-        "action": row.action,
-        "outcome": row.outcome,
-        "error_code": row.error_code,
-        "message": row.message,
-        "changes": row.changes,
-        "actor_id": row.actor_id,
-        "at": row.at.isoformat() + "Z",
-    }
-
+        return RecordViews(self).timeline(entity_key, record_id, since, limit)

@@ -1,0 +1,195 @@
+"""Listing records: expression filters, search, equality filters and keyset pages.
+
+There is never a count query: a page asks for one row more than it shows to know whether
+another page follows, and the cursor carries the last row's sort value and id.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+from collections.abc import Mapping
+from datetime import date, datetime
+from decimal import Decimal
+from typing import TYPE_CHECKING, Any
+
+import sqlalchemy as sa
+
+from builder.model import Entity, FieldType
+from expressions import compile_expression
+from expressions.errors import ExpressionInvalid
+from expressions.scope import SqlContext
+from expressions.types import BOOLEAN
+from runtime.errors import Invalid
+from runtime.evaluation import record_from_row
+from runtime.values import ValueProblem, coerce, to_json
+
+if TYPE_CHECKING:
+    from runtime.records import Page, RecordService
+
+PAGE_LIMIT = 200
+
+
+class RecordLister:
+    """Pages of one entity's records as the service's actor may see them."""
+
+    def __init__(self, service: RecordService) -> None:
+        self.service = service
+
+    def page(
+        self,
+        entity_key: str,
+        *,
+        where: str | None = None,
+        search: str | None = None,
+        filters: Mapping[str, Any] | None = None,
+        order_by: str = "-id",
+        after: str | None = None,
+        limit: int = 50,
+    ) -> Page:
+        """A page of records, newest first by default, with keyset pagination.
+
+        ``where`` is an expression (compiled to SQL), ``search`` matches text fields,
+        ``filters`` are equality filters by field key. There is never a count query.
+        """
+        entity = self.service.app.entity(entity_key)
+        self.service._require(entity, "read")
+        table = self.service.app.table(entity_key)
+        limit = max(1, min(int(limit), PAGE_LIMIT))
+        query = sa.select(table)
+        conditions: list[sa.ColumnElement[bool]] = []
+        if where:
+            conditions.append(self._where(entity_key, table, where))
+        read_when = self.service._row_condition(entity, "read_when")
+        if read_when:
+            compiled = compile_expression(read_when, self.service.app.scope(entity_key), expect=BOOLEAN)
+            conditions.append(compiled.to_sql(self.service.app.binding, self._sql_context(), table))
+        if filters:
+            for key, raw in filters.items():
+                conditions.append(self._filter(entity, table, key, raw))
+        if search:
+            text_fields = [
+                f for f in entity.fields if f.type in (FieldType.TEXT, FieldType.LONG_TEXT, FieldType.PHONE, FieldType.EMAIL, FieldType.CHOICE)
+            ]
+            if text_fields:
+                needle = search[:100]
+                conditions.append(
+                    sa.or_(*(sa.func.instr(table.c[f.key], needle) > 0 if self._is_sqlite() else sa.func.strpos(table.c[f.key], needle) > 0 for f in text_fields))
+                )
+        descending = order_by.startswith("-")
+        order_key = order_by.lstrip("-") or "id"
+        if order_key not in table.c or order_key.startswith("_") or entity.field(order_key) and entity.field(order_key).type is FieldType.LOCATION:  # type: ignore[union-attr]
+            raise Invalid(
+                f"Can't sort by {order_key!r}.",
+                message_zh=f"不能按 {order_key} 排序。",
+                errors={"order_by": ["unknown or unsortable field"]},
+            )
+        column = table.c[order_key]
+        if after:
+            last_value, last_id = self._decode_cursor(after, column)
+            if order_key == "id":
+                conditions.append(table.c.id < last_id if descending else table.c.id > last_id)
+            elif last_value is None:
+                # Nulls sort last in both directions here; only later nulls remain.
+                conditions.append(sa.and_(column.is_(None), table.c.id < last_id if descending else table.c.id > last_id))
+            else:
+                beyond = column < last_value if descending else column > last_value
+                same = sa.and_(column == last_value, table.c.id < last_id if descending else table.c.id > last_id)
+                conditions.append(sa.or_(beyond, same, column.is_(None)))
+        if conditions:
+            query = query.where(*conditions)
+        if order_key == "id":
+            query = query.order_by(table.c.id.desc() if descending else table.c.id.asc())
+        else:
+            primary = column.desc() if descending else column.asc()
+            query = query.order_by(column.is_(None), primary, table.c.id.desc() if descending else table.c.id.asc())
+        rows = list(self.service.session.execute(query.limit(limit + 1)).mappings())
+        items = [record_from_row(entity, r) for r in rows[:limit]]
+        cursor = None
+        if len(rows) > limit:
+            last = rows[limit - 1]
+            cursor = self._encode_cursor(last[order_key], last["id"])
+        from runtime.records import Page
+
+        return Page(items=items, next_cursor=cursor)
+
+    def _where(self, entity_key: str, table: sa.Table, source: str) -> sa.ColumnElement[bool]:
+        """A caller's filter expression as SQL; its diagnostics become a 422."""
+        try:
+            compiled = compile_expression(source, self.service.app.scope(entity_key), expect=BOOLEAN)
+            return compiled.to_sql(self.service.app.binding, self._sql_context(), table)
+        except ExpressionInvalid as error:
+            raise Invalid(
+                f"The filter expression is not valid: {error}",
+                message_zh="筛选表达式无效:" + "; ".join(d.message_zh for d in error.diagnostics),
+                errors={"where": [f"{d.line}:{d.column} {d.message}" for d in error.diagnostics]},
+                detail={
+                    "diagnostics": [
+                        {"code": d.code, "message": d.message, "message_zh": d.message_zh, "line": d.line, "column": d.column, "suggestion": d.suggestion}
+                        for d in error.diagnostics
+                    ]
+                },
+                code="invalid_expression",
+            ) from None
+
+    def _is_sqlite(self) -> bool:
+        return self.service.session.get_bind().dialect.name == "sqlite"
+
+    def _filter(self, entity: Entity, table: sa.Table, key: str, raw: Any) -> sa.ColumnElement[bool]:
+        if key in ("owner", "created_by", "id"):
+            try:
+                return table.c[key] == int(raw)
+            except (TypeError, ValueError):
+                raise Invalid(f"Filter {key} needs a number.", message_zh=f"筛选 {key} 需要数字。", errors={key: ["expected a number"]}) from None
+        if key == "stage" and entity.stages:
+            return table.c.stage == str(raw)
+        f = entity.field(key)
+        if f is None or f.type in (FieldType.LOCATION, FieldType.MULTI_CHOICE, FieldType.PHOTO, FieldType.FILE):
+            raise Invalid(f"Can't filter by {key!r}.", message_zh=f"不能按 {key} 筛选。", errors={key: ["unknown or unfilterable field"]})
+        try:
+            value = coerce(f, raw, self.service.ctx.tz) if f.type is not FieldType.FORMULA else raw
+        except ValueProblem as problem:
+            raise Invalid(problem.message, message_zh=problem.message_zh, errors={key: [problem.message]}) from None
+        return table.c[key] == value if value is not None else table.c[key].is_(None)
+
+    @staticmethod
+    def _encode_cursor(value: Any, record_id: int) -> str:
+        raw = json.dumps([to_json(value), record_id], default=str)
+        return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
+
+    def _decode_cursor(self, cursor: str, column: sa.Column[Any]) -> tuple[Any, int]:
+        try:
+            padded = cursor + "=" * (-len(cursor) % 4)
+            value, record_id = json.loads(base64.urlsafe_b64decode(padded.encode()))
+            if not isinstance(record_id, int):
+                raise ValueError
+        except (ValueError, TypeError, json.JSONDecodeError):
+            raise Invalid("The page cursor is not valid; start from the first page.", message_zh="分页游标无效,请从第一页开始。", errors={"after": ["invalid cursor"]}) from None
+        if value is not None:
+            value = self._cursor_value(column, value)
+        return value, record_id
+
+    @staticmethod
+    def _cursor_value(column: sa.Column[Any], value: Any) -> Any:
+        """The cursor's JSON value in the Python type of the sort column."""
+        from expressions.sqltypes import ExactDecimal, UTCDateTime
+
+        try:
+            if isinstance(column.type, ExactDecimal):
+                return Decimal(str(value))
+            if isinstance(column.type, UTCDateTime):
+                return datetime.fromisoformat(str(value))
+            if isinstance(column.type, sa.Date):
+                return date.fromisoformat(str(value))
+        except (ArithmeticError, ValueError):
+            raise Invalid("The page cursor is not valid; start from the first page.", message_zh="分页游标无效,请从第一页开始。", errors={"after": ["invalid cursor"]}) from None
+        return value
+
+    def _sql_context(self) -> Any:
+        return SqlContext(
+            now=self.service.ctx.now(),
+            tz=self.service.ctx.tz,
+            dialect=self.service.session.get_bind().dialect.name,
+            actor=self.service.ctx.actor.attributes(),
+        )
+

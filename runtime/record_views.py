@@ -1,0 +1,175 @@
+"""What a record looks like to a form and to a reader: form state, history, timeline."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+import sqlalchemy as sa
+
+from runtime.clock import to_naive_utc
+from runtime.models import AuditEvent, User
+from runtime.tables import step_column
+from runtime.values import ValueProblem, coerce, to_json
+
+if TYPE_CHECKING:
+    from runtime.records import RecordService
+
+
+class RecordViews:
+    """Read-side views of one entity's records for the service's actor."""
+
+    def __init__(self, service: RecordService) -> None:
+        self.service = service
+
+    def form_state(self, entity_key: str, record_id: int | None, draft: Mapping[str, Any] | None = None) -> dict[str, Any]:
+        """What the form should show for a record with unsaved ``draft`` values applied.
+
+        Steps (unlocked / done / locked message), per-field visible / required / read-only,
+        and the stage with its exit criteria explained — computed with the same server-side
+        evaluation a save uses.
+        """
+        entity = self.service.app.entity(entity_key)
+        if record_id is not None:
+            self.service._require(entity, "read")
+            record = self.service._load(entity, record_id)
+        else:
+            self.service._require(entity, "create")
+            record = {f.key: None for f in entity.fields}
+            record.update({"id": None, "owner": self.service.ctx.actor.id, "created_by": self.service.ctx.actor.id, "version": 0})
+            for step in entity.steps:
+                record[step_column(step.key)] = None
+            if entity.stages:
+                record["stage"] = entity.stages[0].key
+                record["stage_entered_at"] = self.service.ctx.now()
+        state = dict(record)
+        if draft:
+            for key, raw in draft.items():
+                f = entity.field(key)
+                if f is None or f.formula is not None:
+                    continue
+                try:
+                    state[key] = coerce(f, raw, self.service.ctx.tz)
+                except ValueProblem:
+                    continue
+        self.service._compute_formulas(entity, state)
+        now = self.service.ctx.now()
+        for step in entity.steps:
+            column = step_column(step.key)
+            if state.get(column) is None and self.service.evaluator.step_done_now(entity, step, state):
+                state[column] = now
+        steps = []
+        for step in entity.steps:
+            st = self.service.evaluator.step_state(entity, state, step.key)
+            steps.append(
+                {
+                    "key": step.key,
+                    "label": {"zh": step.label.zh, "en": step.label.en},
+                    "unlocked": st.unlocked,
+                    "done": st.done,
+                    "done_at": to_json(st.done_at),
+                    "locked_message": {"zh": step.locked_message.zh, "en": step.locked_message.en} if step.locked_message else None,
+                    "fields": list(step.fields),
+                }
+            )
+        fields = {
+            f.key: {
+                "visible": self.service.evaluator.visible(entity, f, state),
+                "required": self.service.evaluator.required(entity, f, state),
+                "read_only": self.service.evaluator.read_only(entity, f, state),
+            }
+            for f in entity.fields
+        }
+        stage = None
+        if entity.stages:
+            current = entity.stage(str(state.get("stage"))) if state.get("stage") else None
+            exit_info = self.service.evaluator.explain(entity, current.exit_when, state) if current and current.exit_when else {"ok": True, "parts": []}
+            stage = {
+                "current": current.key if current else None,
+                "entered_at": to_json(state.get("stage_entered_at")),
+                "stages": [{"key": s.key, "label": {"zh": s.label.zh, "en": s.label.en}, "guidance": {"zh": s.guidance.zh, "en": s.guidance.en} if s.guidance else None} for s in entity.stages],
+                "exit": exit_info,
+            }
+        formulas = {f.key: to_json(state.get(f.key)) for f in entity.fields if f.formula is not None}
+        return {"steps": steps, "fields": fields, "stage": stage, "formulas": formulas}
+
+    def step_states(self, entity_key: str, record_id: int) -> list[dict[str, Any]]:
+        """The steps of a stored record: unlocked, done, done_at, locked message."""
+        return list(self.form_state(entity_key, record_id)["steps"])
+
+    def history(self, entity_key: str, record_id: int) -> list[dict[str, Any]]:
+        """The audit trail of one record, oldest first (refused attempts included)."""
+        entity = self.service.app.entity(entity_key)
+        if record_id is not None:
+            self.service._require(entity, "read")
+        rows = self.service.session.scalars(
+            sa.select(AuditEvent)
+            .where(
+                AuditEvent.workspace_id == self.service.ctx.workspace_id,
+                AuditEvent.app_id == self.service.app.app_id,
+                AuditEvent.entity_key == entity_key,
+                AuditEvent.record_id == record_id,
+            )
+            .order_by(AuditEvent.at, AuditEvent.id)
+        )
+        return [_audit_json(row) for row in rows]
+
+    def timeline(self, entity_key: str, record_id: int, since: datetime | None = None, limit: int = 500) -> list[dict[str, Any]]:
+        """The record's events and those of its related records, in time order (S24)."""
+        entity = self.service.app.entity(entity_key)
+        self.service._require(entity, "read")
+        self.service._load(entity, record_id)
+        scope_entity = self.service.app.scope(entity_key).entity_spec()
+        pairs: list[sa.ColumnElement[bool]] = [
+            sa.and_(AuditEvent.entity_key == entity_key, AuditEvent.record_id == record_id)
+        ]
+        for collection in scope_entity.collections if scope_entity else ():
+            child_entity = self.service.app.definition.entity(collection.entity)
+            if child_entity is None or collection.entity in self.service.app.archived_entities:
+                continue
+            table = self.service.app.table(collection.entity)
+            ids = list(
+                self.service.session.scalars(
+                    sa.select(table.c.id).where(table.c[collection.link_field] == record_id).order_by(table.c.id.desc()).limit(200)
+                )
+            )
+            if ids:
+                pairs.append(sa.and_(AuditEvent.entity_key == collection.entity, AuditEvent.record_id.in_(ids)))
+        query = sa.select(AuditEvent).where(
+            AuditEvent.workspace_id == self.service.ctx.workspace_id,
+            AuditEvent.app_id == self.service.app.app_id,
+            sa.or_(*pairs),
+        )
+        if since is not None:
+            query = query.where(AuditEvent.at >= to_naive_utc(since))
+        rows = self.service.session.scalars(query.order_by(AuditEvent.at.desc(), AuditEvent.id.desc()).limit(limit))
+        events = [_audit_json(row) for row in rows]
+        names = self._user_names({e["actor_id"] for e in events if e["actor_id"]})
+        for event in events:
+            event["actor_name"] = names.get(event["actor_id"])
+        return list(reversed(events))
+
+    def _user_names(self, ids: set[int]) -> dict[int, str]:
+        if not ids:
+            return {}
+        rows = self.service.session.execute(
+            sa.select(User.id, User.name).where(User.workspace_id == self.service.ctx.workspace_id, User.id.in_(ids))
+        )
+        return {row.id: row.name for row in rows}
+
+
+
+def _audit_json(row: AuditEvent) -> dict[str, Any]:
+    return {
+        "id": row.id,
+        "entity": row.entity_key,
+        "record_id": row.record_id,
+        "action": row.action,
+        "outcome": row.outcome,
+        "error_code": row.error_code,
+        "message": row.message,
+        "changes": row.changes,
+        "actor_id": row.actor_id,
+        "at": row.at.isoformat() + "Z",
+    }
