@@ -230,6 +230,7 @@ class RecordService:
             self._check_row_write(entity, before)
             if version is not None and before["version"] != version:
                 raise self._conflict(entity, record_id)
+            self._refuse_if_linked(entity, record_id)
             table = self.app.table(entity_key)
             self.session.execute(sa.delete(table).where(table.c.id == record_id))
             self._audit(entity, record_id, "delete", "ok", {k: [to_json(v), None] for k, v in before.items() if not k.startswith("_")})
@@ -239,6 +240,28 @@ class RecordService:
             return WriteResult(record=before, prompts=prompts)
 
         self._guarded(entity, record_id, "delete", {}, run)
+
+    def _refuse_if_linked(self, entity: Entity, record_id: int) -> None:
+        """A record other records link to can't be deleted (links would point nowhere)."""
+        spec = self.app.scope(entity.key).entity_spec()
+        users: dict[str, int] = {}
+        for collection in spec.collections if spec else ():
+            if collection.entity in self.app.archived_entities:
+                continue
+            child = self.app.table(collection.entity)
+            linked = self.session.execute(
+                sa.select(child.c.id).where(child.c[collection.link_field] == record_id).limit(1)
+            ).first()
+            if linked is not None:
+                users[collection.name] = linked.id
+        if users:
+            names = ", ".join(sorted(users))
+            raise Conflict(
+                f"This {entity.label.get('en')} record is still linked from {names}; delete or relink those records first.",
+                message_zh=f"仍有{names}关联到此{entity.label.get('zh')}记录,请先删除或改关联这些记录。",
+                detail={"linked_from": sorted(users)},
+                code="record_in_use",
+            )
 
     def _guarded(self, entity: Entity, record_id: int | None, action: str, values: Mapping[str, Any], run: Any) -> WriteResult:
         """Runs a write; on a refusal rolls back, audits the refused attempt, re-raises."""

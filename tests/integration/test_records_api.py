@@ -112,3 +112,16 @@ def test_keyset_pages_by_decimal_and_datetime_columns(admin_api: Api) -> None:
         assert sorted(titles) == sorted(f"商机{i}" for i in range(6)), order
     by_amount = [r["amount"] for p in _pages(admin_api, f"{opp}?order_by=-amount&limit=2") for r in p]
     assert by_amount == ["3000.25", "100.5", "20", "20", "7", None]
+
+
+def test_a_linked_record_cannot_be_deleted(admin_api: Api) -> None:
+    install(admin_api, visit_app_definition())
+    customer = admin_api.post(f"{BASE}/customer/records", json={"name": "华联"}).get_json()["record"]
+    visit = admin_api.post(f"{BASE}/visit/records", json={"customer": customer["id"]}).get_json()["record"]
+    refused = admin_api.delete(f"{BASE}/customer/records/{customer['id']}")
+    assert refused.status_code == 409
+    assert refused.get_json()["code"] == "record_in_use"
+    assert refused.get_json()["detail_data"]["linked_from"] == ["visits"]
+    assert admin_api.delete(f"{BASE}/visit/records/{visit['id']}").status_code == 204
+    assert admin_api.delete(f"{BASE}/customer/records/{customer['id']}").status_code == 204
+    assert admin_api.get(f"{BASE}/customer/records/{customer['id']}").status_code == 404
