@@ -1,7 +1,7 @@
 """Validation of loaded triggers and assignment rules against their app.
 
 References (entities, fields, steps, stages, roles, rules, fallback chains) and every
-expression (checked with :mod:`builder.automation_expressions` in the scope of its entity)
+expression (checked with :mod:`builder.triggers.expressions` in the scope of its entity)
 give :class:`~builder.errors.Problem` objects with JSON paths; nothing is raised.
 """
 
@@ -10,15 +10,18 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from builder.automation_expressions import check_expression
 from builder.errors import ROOT, Problem, join_path, problem
 from builder.model import App, Entity, FieldType
-from builder.triggers import (
+from builder.triggers.actions import (
     Assign,
-    AssignmentRule,
     CreateRecord,
     HttpWebhook,
     Notify,
+    PromptAction,
+    Report,
+    SetField,
+)
+from builder.triggers.events import (
     OnCreated,
     OnElapsed,
     OnFieldChanged,
@@ -26,11 +29,10 @@ from builder.triggers import (
     OnStepCompleted,
     OnUpdated,
     OnWebhook,
-    PromptAction,
-    Report,
-    SetField,
-    Trigger,
 )
+from builder.triggers.expressions import check_expression
+from builder.triggers.rules import AssignmentRule
+from builder.triggers.trigger import Trigger
 
 #: System timestamp columns an elapsed trigger may count from.
 SYSTEM_TIMESTAMPS = ("created_at", "updated_at", "stage_entered_at")

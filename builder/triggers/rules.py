@@ -8,38 +8,14 @@ weighted expressions), with a ``fallback`` chain. They are loaded by
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from marshmallow import ValidationError, fields, post_load, validates_schema
 
 from builder.model import LocalizedText
-from builder.schemas import Coded, Expression, Identifier, Label, StrictSchema, _List, _Str
-
-
-def _fail(code: str, **params: Any) -> ValidationError:
-    return ValidationError([Coded(code, **params)])
-
-
-def _opt_expr() -> Expression:
-    return Expression(load_default=None, allow_none=True)
-
-
-class _Channel(_Str):
-    """One of a fixed set of names."""
-
-    def __init__(self, choices: tuple[str, ...], **kwargs: Any) -> None:
-        super().__init__(**kwargs)
-        self.choices = choices
-
-    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> str:
-        text = super()._deserialize(value, attr, data, **kwargs)
-        if text not in self.choices:
-            raise _fail("invalid_value", reason="use one of " + ", ".join(self.choices))
-        return text
-
-
+from builder.schemas import Coded, Expression, Identifier, Label, StrictSchema, _List
+from builder.triggers.fields import _Channel, _Float, _opt_expr, _PairList
 
 STRATEGIES = ("round_robin", "least_loaded", "rule", "weighted")
 
@@ -107,22 +83,6 @@ class _CandidatesSchema(StrictSchema):
         return Candidates(**data)
 
 
-class _PairList(fields.Field):
-    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> Any:
-        if isinstance(value, Mapping):
-            items = list(value.items())
-        elif isinstance(value, list):
-            items = [(v, v) if isinstance(v, str) else tuple(v) if isinstance(v, list) else (None, None) for v in value]
-        else:
-            raise _fail("invalid_type", expected="an object")
-        out = []
-        for a, b in items:
-            if not isinstance(a, str) or not isinstance(b, str):
-                raise _fail("invalid_type", expected="an object")
-            out.append((a, b))
-        return tuple(out)
-
-
 class _HistorySchema(StrictSchema):
     entity = Identifier(required=True)
     where = _opt_expr()
@@ -132,13 +92,6 @@ class _HistorySchema(StrictSchema):
     @post_load
     def build(self, data: dict[str, Any], **kwargs: Any) -> HistoryMatch:
         return HistoryMatch(**data)
-
-
-class _Float(fields.Field):
-    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> float:
-        if isinstance(value, bool) or not isinstance(value, int | float) or not -1e6 <= value <= 1e6:
-            raise _fail("invalid_type", expected="a number")
-        return float(value)
 
 
 class _WeightSchema(StrictSchema):

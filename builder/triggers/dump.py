@@ -4,11 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from builder.automation_rules import Candidates
 from builder.model import App, LocalizedText
-from builder.triggers import (
-    ActionConfig,
-    AssignmentRule,
+from builder.triggers.actions import ActionConfig, ReportQuery
+from builder.triggers.events import (
     OnCreated,
     OnDeleted,
     OnElapsed,
@@ -19,10 +17,10 @@ from builder.triggers import (
     OnStepCompleted,
     OnUpdated,
     OnWebhook,
-    ReportQuery,
-    Trigger,
     TriggerOn,
 )
+from builder.triggers.rules import AssignmentRule, Candidates
+from builder.triggers.trigger import Trigger
 
 
 def _dump_label(text: LocalizedText | None) -> Any:

@@ -1,17 +1,11 @@
-"""Assignment: choosing the user for a record's user field, and recording why.
+"""The assignment service: runs a rule's chain for a record and logs the decision.
 
-Strategies are pure functions over :class:`Candidate` values (:func:`round_robin`,
-:func:`least_loaded`, :func:`matching`, :func:`weighted`). :class:`AssignmentService`
-loads the candidates of a rule (active users of the workspace, filtered by role and
-region), their current load (one grouped SQL count of the records they own) and their
-history matches (one grouped SQL count, S11), runs the rule's strategy, walks the fallback
-chain when it finds nobody, and writes one :class:`AssignmentLog` row with the reason:
-the rules tried, each one's outcome, and for weighted scoring every candidate's score
-broken down by criterion ("why this rep", S12, S34).
-
-Expressions see the candidate as ``me()``: ``me().id / name / role / region / manager``
-plus ``me().load`` (open records owned) and ``me().history_matches`` (records matching the
-rule's ``history``). The assignment service never commits; the action's job does.
+:class:`AssignmentService` loads the candidates of a rule (active users of the workspace,
+filtered by role and region), their current load (one grouped SQL count of the records they
+own) and their history matches (one grouped SQL count, S11), runs the rule's strategy
+(:mod:`runtime.assignment.strategies`), walks the fallback chain when it finds nobody, and
+writes one :class:`~runtime.assignment.models.AssignmentLog` row with the reason. It never
+commits; the action's job does.
 """
 
 from __future__ import annotations
@@ -19,223 +13,27 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
-from decimal import Decimal
 from typing import Any, Protocol
 
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Mapped, Session, mapped_column
+from sqlalchemy.orm import Session
 
-from builder.repository import BigId, PlatformBase
+from runtime.assignment.models import AssignmentCursor, AssignmentLog
+from runtime.assignment.strategies import (
+    Candidate,
+    CandidateScore,
+    Pick,
+    WeightSpec,
+    least_loaded,
+    matching,
+    round_robin,
+    weighted,
+)
 from runtime.clock import to_naive_utc
 from runtime.models import User
 
 MAX_CHAIN = 10
-
-# ----------------------------------------------------------------------------- tables
-
-
-class AssignmentLog(PlatformBase):
-    """One assignment decision: who got the record, by which rule, and why."""
-
-    __tablename__ = "assignment_log"
-    __table_args__ = (
-        sa.Index("ix_assignment_log_record", "app_id", "entity", "record_id", "at"),
-        sa.Index("ix_assignment_log_rule", "app_id", "rule_key", "at"),
-    )
-
-    id: Mapped[int] = mapped_column(BigId, primary_key=True)
-    workspace_id: Mapped[int] = mapped_column(
-        sa.ForeignKey("workspaces.id", ondelete="CASCADE"), index=True
-    )
-    app_id: Mapped[int] = mapped_column(sa.ForeignKey("apps.id", ondelete="CASCADE"))
-    entity: Mapped[str] = mapped_column(sa.String(63))
-    record_id: Mapped[int | None] = mapped_column(sa.BigInteger)
-    field: Mapped[str] = mapped_column(sa.String(63))
-    rule_key: Mapped[str] = mapped_column(sa.String(63))
-    decided_by: Mapped[str | None] = mapped_column(sa.String(63))
-    strategy: Mapped[str | None] = mapped_column(sa.String(32))
-    assignee_id: Mapped[int | None] = mapped_column(sa.BigInteger)
-    trigger_key: Mapped[str | None] = mapped_column(sa.String(63))
-    idempotency_key: Mapped[str | None] = mapped_column(sa.String(100), unique=True)
-    summary: Mapped[str] = mapped_column(sa.Text)
-    reason: Mapped[dict[str, Any]] = mapped_column(sa.JSON, default=dict)
-    at: Mapped[datetime] = mapped_column(sa.DateTime)
-
-
-class AssignmentCursor(PlatformBase):
-    """The round-robin position of one rule: the user who got the last record."""
-
-    __tablename__ = "assignment_cursors"
-    __table_args__ = (sa.UniqueConstraint("app_id", "rule_key"),)
-
-    id: Mapped[int] = mapped_column(BigId, primary_key=True)
-    workspace_id: Mapped[int] = mapped_column(
-        sa.ForeignKey("workspaces.id", ondelete="CASCADE"), index=True
-    )
-    app_id: Mapped[int] = mapped_column(sa.ForeignKey("apps.id", ondelete="CASCADE"))
-    rule_key: Mapped[str] = mapped_column(sa.String(63))
-    last_user_id: Mapped[int | None] = mapped_column(sa.BigInteger)
-    updated_at: Mapped[datetime] = mapped_column(sa.DateTime)
-
-
-# ----------------------------------------------------------------------------- pure strategies
-
-
-@dataclass(frozen=True)
-class Candidate:
-    """A user who may be assigned, with the figures strategies compare."""
-
-    id: int
-    name: str = ""
-    role: str | None = None
-    region: str | None = None
-    manager: int | None = None
-    load: int = 0
-    history_matches: int = 0
-
-    def attributes(self) -> dict[str, Any]:
-        """What expressions see through ``me()`` while judging this candidate."""
-        return {
-            "id": self.id,
-            "name": self.name,
-            "role": self.role,
-            "region": self.region,
-            "manager": self.manager,
-            "load": self.load,
-            "history_matches": self.history_matches,
-        }
-
-
-@dataclass(frozen=True)
-class ScorePart:
-    """One criterion's contribution to a weighted score: ``points = value * weight``."""
-
-    key: str
-    label: str
-    value: float
-    weight: float
-    points: float
-
-
-@dataclass(frozen=True)
-class CandidateScore:
-    """A candidate's weighted total and its breakdown."""
-
-    user_id: int
-    total: float
-    parts: tuple[ScorePart, ...]
-    load: int = 0
-
-    def as_json(self) -> dict[str, Any]:
-        """The JSON form kept in the assignment log."""
-        return {
-            "user_id": self.user_id,
-            "total": round(self.total, 6),
-            "load": self.load,
-            "parts": [
-                {"key": p.key, "label": p.label, "value": round(p.value, 6),
-                 "weight": p.weight, "points": round(p.points, 6)}
-                for p in self.parts
-            ],
-        }
-
-
-@dataclass(frozen=True)
-class Pick:
-    """What one strategy decided: the user (or None) and a note saying why."""
-
-    user_id: int | None
-    note: str
-    scores: tuple[CandidateScore, ...] = ()
-
-
-@dataclass(frozen=True)
-class WeightSpec:
-    """A weighted criterion (``builder.triggers.Weight`` has the same attributes)."""
-
-    key: str
-    label: str
-    weight: float
-
-
-def _lowest_load(candidates: Sequence[Candidate]) -> Candidate:
-    # Ties go to the lowest user id, so the same data always gives the same answer.
-    return min(candidates, key=lambda c: (c.load, c.id))
-
-
-def round_robin(candidates: Sequence[Candidate], last_user_id: int | None) -> Pick:
-    """The candidate after ``last_user_id`` in user-id order (wrapping round)."""
-    if not candidates:
-        return Pick(None, "no candidates")
-    ordered = sorted(candidates, key=lambda c: c.id)
-    if last_user_id is not None:
-        for candidate in ordered:
-            if candidate.id > last_user_id:
-                return Pick(candidate.id, f"next in turn after user {last_user_id}")
-    return Pick(ordered[0].id, "first in turn" if last_user_id is None else "turn wrapped round")
-
-
-def least_loaded(candidates: Sequence[Candidate]) -> Pick:
-    """The candidate owning the fewest open records (ties: lowest user id)."""
-    if not candidates:
-        return Pick(None, "no candidates")
-    best = _lowest_load(candidates)
-    return Pick(best.id, f"lowest load {best.load} of {len(candidates)} candidates")
-
-
-def matching(
-    candidates: Sequence[Candidate], predicate: Callable[[Candidate], bool], what: str
-) -> Pick:
-    """Among the candidates for which ``predicate`` holds, the least loaded one."""
-    matched = [c for c in candidates if predicate(c)]
-    if not matched:
-        return Pick(None, f"nobody matched: {what}" if candidates else "no candidates")
-    best = _lowest_load(matched)
-    return Pick(
-        best.id,
-        f"{len(matched)} of {len(candidates)} candidates matched: {what}; "
-        f"lowest load {best.load} among them",
-    )
-
-
-def as_number(value: Any) -> float:
-    """A criterion's value as a number: true → 1, false / null / non-numbers → 0."""
-    if isinstance(value, bool):
-        return 1.0 if value else 0.0
-    if isinstance(value, int | float | Decimal):
-        return float(value)
-    return 0.0
-
-
-def score(
-    candidate: Candidate,
-    weights: Sequence[WeightSpec],
-    value: Callable[[WeightSpec, Candidate], Any],
-) -> CandidateScore:
-    """``candidate``'s weighted score with one :class:`ScorePart` per criterion."""
-    parts = []
-    for spec in weights:
-        number = as_number(value(spec, candidate))
-        parts.append(ScorePart(spec.key, spec.label, number, spec.weight, number * spec.weight))
-    return CandidateScore(candidate.id, sum(p.points for p in parts), tuple(parts), candidate.load)
-
-
-def weighted(
-    candidates: Sequence[Candidate],
-    weights: Sequence[WeightSpec],
-    value: Callable[[WeightSpec, Candidate], Any],
-) -> Pick:
-    """The candidate with the highest weighted score (ties: lower load, then lower id)."""
-    if not candidates:
-        return Pick(None, "no candidates")
-    scores = sorted(
-        (score(c, weights, value) for c in candidates),
-        key=lambda s: (-s.total, s.load, s.user_id),
-    )
-    best = scores[0]
-    parts = ", ".join(f"{p.key} {p.points:+.2f}" for p in best.parts)
-    return Pick(best.user_id, f"highest score {best.total:.2f} ({parts})", tuple(scores))
 
 
 # ----------------------------------------------------------------------------- service seams
@@ -663,52 +461,3 @@ def _result_of(log: AssignmentLog) -> AssignmentResult:
         repeated=False,
         reason=reason,
     )
-
-
-# ----------------------------------------------------------------------------- the app's expressions
-
-
-def assignment_scope(scope: Any) -> Any:
-    """``scope`` with ``me().load`` and ``me().history_matches`` (the builder checks rules
-    against the same scope: ``builder.automation_expressions.candidate_scope``)."""
-    from builder.automation_expressions import candidate_scope
-
-    return candidate_scope(scope)
-
-
-class AppExpressions:
-    """The :class:`ExpressionRunner` over a published app's expression scopes."""
-
-    def __init__(self, call: Any, app: Any) -> None:
-        from runtime.evaluation import RecordEvaluator
-
-        self.call = call
-        self.app = app
-        self.evaluator = RecordEvaluator(call, app)
-
-    def evaluate(
-        self, entity: str, source: str, record: Mapping[str, Any], actor: Mapping[str, Any] | None
-    ) -> Any:
-        """The value of ``source`` on ``record`` with ``me()`` = ``actor`` (the candidate)."""
-        import dataclasses
-
-        from expressions import compile_expression
-
-        compiled = compile_expression(source, assignment_scope(self.app.scope(entity)))
-        context = self.evaluator.context
-        if actor is not None:
-            context = dataclasses.replace(context, actor=actor)
-        return compiled.evaluate(record, context)
-
-    def where(self, entity: str, source: str, table: sa.Table) -> sa.ColumnElement[bool]:
-        """``source`` compiled to SQL over ``table`` (the acting user is ``me()``)."""
-        from expressions import BOOLEAN, SqlContext, compile_expression
-
-        compiled = compile_expression(source, self.app.scope(entity), expect=BOOLEAN)
-        ctx = SqlContext(
-            now=self.call.now(),
-            tz=self.call.tz,
-            dialect=self.call.session.get_bind().dialect.name,
-            actor=self.call.actor.attributes(),
-        )
-        return compiled.to_sql(self.app.binding, ctx, table)  # type: ignore[no-any-return]

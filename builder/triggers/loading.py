@@ -1,0 +1,125 @@
+"""Loading the raw ``triggers`` and ``assignment_rules`` of an app into frozen models.
+
+Shape problems come from the marshmallow schemas (:func:`problems_from_messages` turns
+their messages into :class:`~builder.errors.Problem` objects at JSON paths); with the app
+at hand, references and expressions are checked by :mod:`builder.triggers.validation`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from marshmallow import ValidationError
+
+from builder.errors import ROOT, Problem, join_path, problem
+from builder.model import App
+from builder.schemas import Coded
+from builder.triggers.rules import ASSIGNMENT_RULE_SCHEMA, AssignmentRule
+from builder.triggers.trigger import TRIGGER_SCHEMA, Trigger
+from builder.triggers.validation import validate_assignment_rules, validate_triggers
+
+
+def problems_from_messages(messages: Any, path: str) -> list[Problem]:
+    """Turns marshmallow's nested error messages under ``path`` into problems."""
+    out: list[Problem] = []
+    if isinstance(messages, Mapping):
+        for key, value in messages.items():
+            if key == "_schema":
+                out.extend(problems_from_messages(value, path))
+            elif isinstance(key, int) or (isinstance(key, str) and key.isdigit()):
+                out.extend(problems_from_messages(value, join_path(path, int(key))))
+            else:
+                out.extend(problems_from_messages(value, join_path(path, str(key))))
+    elif isinstance(messages, list | tuple):
+        for item in messages:
+            out.extend(problems_from_messages(item, path))
+    elif isinstance(messages, Coded):
+        out.append(problem(path, messages.code, **messages.params))
+    else:
+        text = str(messages)
+        code, _, expected = text.partition("|")
+        if code == "unknown_key":
+            out.append(problem(path, "unknown_key", name=path.rsplit(".", 1)[-1]))
+        elif expected:
+            out.append(problem(path, code, expected=expected))
+        elif code in {"required", "invalid_type", "unknown_key"}:
+            out.append(problem(path, code, expected="a valid value"))
+        else:
+            out.append(problem(path, "invalid_value", reason=text))
+    return out
+
+
+def load_triggers(
+    raw: Sequence[Mapping[str, Any]], app: App | None = None, *, path: str = join_path(ROOT, "triggers")
+) -> tuple[tuple[Trigger, ...], list[Problem]]:
+    """Loads the raw trigger objects; with ``app``, also validates them against it.
+
+    Returns the triggers that loaded (those with shape problems are left out) and every
+    problem found.
+    """
+    triggers: list[Trigger] = []
+    problems: list[Problem] = []
+    seen: dict[str, str] = {}
+    for index, item in enumerate(raw):
+        if isinstance(item, Trigger):
+            triggers.append(item)
+            continue
+        item_path = join_path(path, index)
+        try:
+            trigger: Trigger = TRIGGER_SCHEMA.load(item)
+        except ValidationError as exc:
+            problems.extend(problems_from_messages(exc.messages, item_path))
+            continue
+        if trigger.key in seen:
+            problems.append(problem(join_path(item_path, "key"), "duplicate_key", what="trigger",
+                                    what_zh="触发器", value=trigger.key, first=seen[trigger.key]))
+            continue
+        seen[trigger.key] = item_path
+        triggers.append(trigger)
+    if app is not None:
+        problems.extend(validate_triggers(app, tuple(triggers), path=path))
+    return tuple(triggers), problems
+
+
+def load_assignment_rules(
+    raw: Sequence[Mapping[str, Any]], app: App | None = None,
+    *, path: str = join_path(ROOT, "assignment_rules"),
+) -> tuple[tuple[AssignmentRule, ...], list[Problem]]:
+    """Loads the raw assignment rules; with ``app``, also validates them against it."""
+    rules: list[AssignmentRule] = []
+    problems: list[Problem] = []
+    seen: dict[str, str] = {}
+    for index, item in enumerate(raw):
+        if isinstance(item, AssignmentRule):
+            rules.append(item)
+            continue
+        item_path = join_path(path, index)
+        try:
+            rule: AssignmentRule = ASSIGNMENT_RULE_SCHEMA.load(item)
+        except ValidationError as exc:
+            problems.extend(problems_from_messages(exc.messages, item_path))
+            continue
+        if rule.key in seen:
+            problems.append(problem(join_path(item_path, "key"), "duplicate_key", what="assignment rule",
+                                    what_zh="分配规则", value=rule.key, first=seen[rule.key]))
+            continue
+        seen[rule.key] = item_path
+        rules.append(rule)
+    if app is not None:
+        problems.extend(validate_assignment_rules(app, tuple(rules), path=path))
+    return tuple(rules), problems
+
+
+def load_automation(app: App) -> tuple[App, list[Problem]]:
+    """``app`` with its raw ``triggers`` / ``assignment_rules`` loaded, and their problems."""
+    from dataclasses import replace
+
+    rules, rule_problems = load_assignment_rules(app.assignment_rules)
+    loaded = replace(app, assignment_rules=rules)
+    triggers, trigger_problems = load_triggers(app.triggers)
+    loaded = replace(loaded, triggers=triggers)
+    problems = rule_problems + trigger_problems
+    problems.extend(validate_assignment_rules(loaded, rules))
+    problems.extend(validate_triggers(loaded, triggers))
+    return loaded, problems
