@@ -56,15 +56,27 @@ def _is_deep_root(node: t.TNode) -> bool:
     return not node.sql and all(c.sql for c in t.children(node)) and sql_depth(node) > MAX_SQL_DEPTH
 
 
+_SQL_LEAVES = frozenset({t.TLiteral, t.TField, t.TStep, t.TMe})  # no children, cost 1
+
+
 def sql_depth(node: t.TNode) -> int:
     """How deeply the SQL form of ``node`` nests (SQLite's parser allows about 30)."""
-    if isinstance(node, t.TChain):
+    kind = type(node)
+    if kind in _SQL_LEAVES:
+        return 1
+    if kind is t.TChain:
+        assert isinstance(node, t.TChain)
         depth = sql_depth(node.first)
         for _, operand, _ in node.steps:
-            depth = max(depth, sql_depth(operand)) + 2
+            inner = sql_depth(operand)
+            depth = (depth if depth > inner else inner) + 2
         return depth
-    inner = max((sql_depth(c) for c in t.children(node)), default=0)
-    return inner + _SQL_COST.get(type(node), 1)
+    deepest = 0
+    for child in t.children(node):
+        inner = sql_depth(child)
+        if inner > deepest:
+            deepest = inner
+    return deepest + _SQL_COST.get(kind, 1)
 
 
 def _describe(node: t.TNode) -> str:

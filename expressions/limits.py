@@ -40,6 +40,17 @@ def prescan(source: str) -> list[Diagnostic]:
         return [
             diagnostics.make("too_complex.length", span, length=len(source), limit=MAX_SOURCE_CHARS)
         ]
+    # Every level of depth is opened by one of these characters or by the word ``not``,
+    # so when there are at most MAX_DEPTH of them in all the depth cannot be exceeded.
+    if (
+        source.count("(")
+        + source.count("[")
+        + source.count("-")
+        + source.count(".")
+        + source.count("not")
+        <= MAX_DEPTH
+    ):
+        return []
     levels: list[int] = [0]  # pending prefix operators per bracket level
     depth = 0
     previous = ""  # "operand", "operator" or "" (start)

@@ -1,8 +1,11 @@
-"""Source text to syntax tree: the lark LALR parser (built once) and its transformer."""
+"""Source text to syntax tree: the lark LALR parser (built once), building the tree as it parses."""
 
 from __future__ import annotations
 
+import io
+import re
 import unicodedata
+from collections.abc import Iterator
 from datetime import timedelta
 from decimal import Decimal, InvalidOperation
 from functools import lru_cache
@@ -44,28 +47,10 @@ _TOKEN_NAMES = {
 }
 
 
-@lru_cache(maxsize=1)
-def _parser() -> lark.Lark:
-    grammar = resources.files("expressions").joinpath("grammar.lark").read_text("utf-8")
-    return lark.Lark(
-        grammar,
-        parser="lalr",
-        lexer="basic",
-        propagate_positions=True,
-        maybe_placeholders=True,
-    )
-
-
 class _SyntaxProblem(Exception):
     def __init__(self, diagnostic: Diagnostic) -> None:
         super().__init__(diagnostic.message)
         self.diagnostic = diagnostic
-
-
-def _span(meta: Any) -> a.Span:
-    return a.Span(
-        meta.line, meta.column, meta.end_line, meta.end_column, meta.start_pos, meta.end_pos
-    )
 
 
 def _tspan(token: Token) -> a.Span:
@@ -108,70 +93,124 @@ def _unescape(body: str, span: a.Span) -> str:
     return "".join(out)
 
 
-class _ToAst:
-    """Builds :mod:`expressions.ast` nodes; raises _SyntaxProblem for bad literals.
+class _Paren:
+    """``( node )``: the node, and the span of the whole including the brackets.
 
-    Each method takes the rule's position metadata and its already-built children. The
-    walk (:meth:`build`) is a plain recursive dispatch on the rule name, cheaper than
-    lark's generic Transformer; its depth is bounded by :func:`expressions.limits.prescan`.
+    A parenthesised operand widens its parent's span to the brackets, so it travels up
+    wrapped until the rule that uses it; the node itself keeps the span without them.
     """
 
-    def build(self, tree: lark.Tree[Token]) -> Any:
-        """The node for ``tree``."""
-        children = [self.build(c) if isinstance(c, lark.Tree) else c for c in tree.children]
-        method = getattr(self, str(tree.data))
-        return method(tree.meta, children)
+    __slots__ = ("node", "span")
 
-    def or_test(self, meta: Any, children: list[a.Node]) -> a.Node:
-        return a.BoolOp(_span(meta), "or", tuple(children))
+    def __init__(self, node: a.Node, span: a.Span) -> None:
+        self.node = node
+        self.span = span
 
-    def and_test(self, meta: Any, children: list[a.Node]) -> a.Node:
-        return a.BoolOp(_span(meta), "and", tuple(children))
 
-    def not_(self, meta: Any, children: list[a.Node]) -> a.Node:
-        return a.Unary(_span(meta), "not", children[0])
+def _inner(value: Any) -> Any:
+    return value.node if type(value) is _Paren else value
 
-    def compare(self, meta: Any, children: list[Any]) -> a.Node:
-        return a.Compare(_span(meta), str(children[1]), children[0], children[2])
 
-    def in_(self, meta: Any, children: list[a.Node]) -> a.Node:
-        return a.Compare(_span(meta), "in", children[0], children[1])
+def _cover(first: Any, last: Any) -> a.Span:
+    """From the start of ``first`` to the end of ``last`` (nodes or bracketed nodes)."""
+    s = first.span
+    e = last.span
+    return a.Span(s.line, s.column, e.end_line, e.end_column, s.start, e.end)
 
-    def not_in(self, meta: Any, children: list[a.Node]) -> a.Node:
-        return a.Compare(_span(meta), "not in", children[0], children[1])
 
-    def _chain(self, meta: Any, children: list[Any]) -> a.Node:
-        rest = tuple((str(children[i]), children[i + 1]) for i in range(1, len(children), 2))
-        return a.Chain(_span(meta), children[0], rest)
+def _from_token(token: Any, last: Any) -> a.Span:
+    """From the start of ``token`` to the end of ``last``."""
+    e = last.span
+    return a.Span(token.line, token.column, e.end_line, e.end_column, token.start_pos, e.end)
+
+
+def _tokens(first: Any, last: Any) -> a.Span:
+    """From the start of token ``first`` to the end of token ``last``."""
+    return a.Span(
+        first.line, first.column, last.end_line, last.end_column, first.start_pos, last.end_pos
+    )
+
+
+class _Builder:
+    """Builds :mod:`expressions.ast` nodes while lark parses (an inline transformer).
+
+    Lark calls the method named after a rule (or its alias) with the rule's children as
+    each reduction happens, so no intermediate parse tree is made and nothing recurses.
+    A node's span runs from the first to the last token of its rule, brackets around an
+    operand included (what lark's ``propagate_positions`` computed before): the rules
+    marked ``!`` in the grammar keep their keyword and bracket tokens for this.
+    Bad literals raise _SyntaxProblem.
+    """
+
+    def or_test(self, children: list[Any]) -> a.Node:
+        return a.BoolOp(
+            _cover(children[0], children[-1]), "or", tuple([_inner(c) for c in children])
+        )
+
+    def and_test(self, children: list[Any]) -> a.Node:
+        return a.BoolOp(
+            _cover(children[0], children[-1]), "and", tuple([_inner(c) for c in children])
+        )
+
+    def not_(self, children: list[Any]) -> a.Node:
+        return a.Unary(_from_token(children[0], children[1]), "not", _inner(children[1]))
+
+    def compare(self, children: list[Any]) -> a.Node:
+        left, op, right = children
+        return a.Compare(_cover(left, right), str(op), _inner(left), _inner(right))
+
+    def in_(self, children: list[Any]) -> a.Node:
+        left, right = children
+        return a.Compare(_cover(left, right), "in", _inner(left), _inner(right))
+
+    def not_in(self, children: list[Any]) -> a.Node:
+        left, right = children
+        return a.Compare(_cover(left, right), "not in", _inner(left), _inner(right))
+
+    def _chain(self, children: list[Any]) -> a.Node:
+        rest = tuple(
+            [(str(children[i]), _inner(children[i + 1])) for i in range(1, len(children), 2)]
+        )
+        return a.Chain(_cover(children[0], children[-1]), _inner(children[0]), rest)
 
     arith = _chain
     term = _chain
 
-    def neg(self, meta: Any, children: list[Any]) -> a.Node:
-        return a.Unary(_span(meta), "-", children[1])
+    def neg(self, children: list[Any]) -> a.Node:
+        return a.Unary(_from_token(children[0], children[1]), "-", _inner(children[1]))
 
-    def member(self, meta: Any, children: list[Any]) -> a.Node:
-        return a.Member(_span(meta), children[0], str(children[1]), _tspan(children[1]))
+    def member(self, children: list[Any]) -> a.Node:
+        base, _, name = children
+        s = base.span
+        span = a.Span(s.line, s.column, name.end_line, name.end_column, s.start, name.end_pos)
+        return a.Member(span, _inner(base), str(name), _tspan(name))
 
-    def call(self, meta: Any, children: list[Any]) -> a.Node:
-        name: Token = children[0]
-        args = tuple(children[1]) if children[1] is not None else ()
-        return a.Call(_span(meta), str(name), _tspan(name), args)
+    def call(self, children: list[Any]) -> a.Node:
+        name, _, arglist, close = children
+        args = tuple(arglist) if arglist is not None else ()
+        return a.Call(_tokens(name, close), str(name), _tspan(name), args)
 
-    def arglist(self, meta: Any, children: list[Any]) -> list[a.Node]:
-        return [c for c in children if c is not None]
+    def arglist(self, children: list[Any]) -> list[a.Node]:
+        return [_inner(c) for c in children if c is not None]
 
     exprlist = arglist
 
-    def where_arg(self, meta: Any, children: list[a.Node]) -> a.Node:
-        return a.Where(_span(meta), children[0], children[1])
+    def where_arg(self, children: list[Any]) -> a.Node:
+        collection, condition = children
+        return a.Where(_cover(collection, condition), _inner(collection), _inner(condition))
 
-    def name(self, meta: Any, children: list[Token]) -> a.Node:
-        return a.Name(_span(meta), str(children[0]))
+    def atom(self, children: list[Any]) -> _Paren:
+        """``( expr )``."""
+        return _Paren(_inner(children[1]), _tokens(children[0], children[2]))
 
-    def int_lit(self, meta: Any, children: list[Token]) -> a.Node:
-        span = _span(meta)
-        text = str(children[0])
+    def name(self, children: list[Token]) -> a.Node:
+        token = children[0]
+        return a.Name(_tokens(token, token), str(token))
+
+    def int_lit(self, children: list[Token]) -> a.Node:
+        token = children[0]
+        span = _tokens(token, token)
+        text = str(token)
         digits = text.replace("_", "")
         if len(digits) > 19 or int(digits) > MAX_INTEGER:
             raise _SyntaxProblem(
@@ -179,9 +218,10 @@ class _ToAst:
             )
         return a.Literal(span, int(digits), "integer")
 
-    def dec_lit(self, meta: Any, children: list[Token]) -> a.Node:
-        span = _span(meta)
-        text = str(children[0])
+    def dec_lit(self, children: list[Token]) -> a.Node:
+        token = children[0]
+        span = _tokens(token, token)
+        text = str(token)
         digits = text.replace("_", "")
         significant = digits.replace(".", "").lstrip("0")
         if len(significant) > MAX_DECIMAL_DIGITS:
@@ -200,9 +240,10 @@ class _ToAst:
             ) from None
         return a.Literal(span, value, "decimal")
 
-    def dur_lit(self, meta: Any, children: list[Token]) -> a.Node:
-        span = _span(meta)
-        text = str(children[0])
+    def dur_lit(self, children: list[Token]) -> a.Node:
+        token = children[0]
+        span = _tokens(token, token)
+        text = str(token)
         digits = text[:-1].replace("_", "")
         if len(digits) > 12:
             raise _SyntaxProblem(
@@ -215,31 +256,140 @@ class _ToAst:
             )
         return a.Literal(span, timedelta(seconds=seconds), "duration")
 
-    def str_lit(self, meta: Any, children: list[Token]) -> a.Node:
-        span = _span(meta)
-        raw = str(children[0])
+    def str_lit(self, children: list[Token]) -> a.Node:
+        token = children[0]
+        span = _tokens(token, token)
+        raw = str(token)
         if len(raw) > MAX_TEXT_LITERAL + 2:
             raise _SyntaxProblem(diagnostics.make("too_complex.text", span, limit=MAX_TEXT_LITERAL))
         return a.Literal(span, _unescape(raw[1:-1], span), "text")
 
-    def true_lit(self, meta: Any, children: list[Any]) -> a.Node:
-        return a.Literal(_span(meta), True, "boolean")
+    def true_lit(self, children: list[Token]) -> a.Node:
+        return a.Literal(_tokens(children[0], children[0]), True, "boolean")
 
-    def false_lit(self, meta: Any, children: list[Any]) -> a.Node:
-        return a.Literal(_span(meta), False, "boolean")
+    def false_lit(self, children: list[Token]) -> a.Node:
+        return a.Literal(_tokens(children[0], children[0]), False, "boolean")
 
-    def null_lit(self, meta: Any, children: list[Any]) -> a.Node:
-        return a.Literal(_span(meta), None, "null")
+    def null_lit(self, children: list[Token]) -> a.Node:
+        return a.Literal(_tokens(children[0], children[0]), None, "null")
 
-    def list_lit(self, meta: Any, children: list[Any]) -> a.Node:
-        span = _span(meta)
-        items = tuple(children[1]) if children[1] is not None else ()
+    def list_lit(self, children: list[Any]) -> a.Node:
+        open_, exprlist, close = children
+        span = _tokens(open_, close)
+        items = tuple(exprlist) if exprlist is not None else ()
         if len(items) > MAX_LIST_ITEMS:
             raise _SyntaxProblem(diagnostics.make("too_complex.list", span, limit=MAX_LIST_ITEMS))
         return a.ListLiteral(span, items)
 
 
-_TRANSFORMER = _ToAst()
+class _Lexer(lark.lexer.Lexer):
+    """Lark's basic lexer in one tight loop: same terminals, order, keywords and positions.
+
+    Built from the grammar's terminals by lark's own rules: terminals tried by priority,
+    then longest possible match, then longest pattern, then name, in a single regular
+    expression; a string terminal that a pattern terminal of the same priority also
+    matches (a keyword such as ``and`` against ``NAME``) becomes a retyping of that
+    pattern's tokens. ``tests/unit/expressions`` pins the diagnostics it feeds.
+    """
+
+    def __init__(self, conf: Any) -> None:
+        flags = conf.g_regex_flags
+        terminals = sorted(
+            conf.terminals,
+            key=lambda t: (-t.priority, -t.pattern.max_width, -len(t.pattern.value), t.name),
+        )
+        strings = [t for t in terminals if isinstance(t.pattern, lark.lexer.PatternStr)]
+        self.keywords: dict[str, dict[str, str]] = {}
+        embedded = set()
+        for pattern in terminals:
+            if not isinstance(pattern.pattern, lark.lexer.PatternRE):
+                continue
+            regexp = pattern.pattern.to_regexp()
+            for string in strings:
+                text = string.pattern.value
+                if string.priority != pattern.priority:
+                    continue
+                found = re.match(regexp, text, flags)
+                if found is not None and found.group(0) == text:
+                    self.keywords.setdefault(pattern.name, {})[text] = string.name
+                    if string.pattern.flags <= pattern.pattern.flags:
+                        embedded.add(string.name)
+        kept = [t for t in terminals if t.name not in embedded]
+        self.regex = re.compile(
+            "|".join(f"(?P<{t.name}>{t.pattern.to_regexp()})" for t in kept), flags
+        )
+        self.ignore = frozenset(conf.ignore)
+        self.multiline = frozenset(t.name for t in kept if _may_span_lines(t.pattern.to_regexp()))
+        self.allowed = {t.name for t in kept} - self.ignore
+
+    def lex(self, text: str, parser_state: Any = None) -> Iterator[Token]:  # type: ignore[override]
+        match = self.regex.match
+        ignore = self.ignore
+        multiline = self.multiline
+        keywords = self.keywords
+        pos = 0
+        line = 1
+        line_start = 0
+        length = len(text)
+        while pos < length:
+            found = match(text, pos)
+            if found is None:
+                raise lark.exceptions.UnexpectedCharacters(
+                    text, pos, line, pos - line_start + 1, allowed=self.allowed
+                )
+            kind: Any = found.lastgroup
+            value = found.group(0)
+            end = found.end()
+            column = pos - line_start + 1
+            start_line = line
+            if kind in multiline:
+                newlines = value.count("\n")
+                if newlines:
+                    line += newlines
+                    line_start = pos + value.rindex("\n") + 1
+            if kind not in ignore:
+                if kind in keywords:
+                    kind = keywords[kind].get(value, kind)
+                yield Token(kind, value, pos, start_line, column, line, end - line_start + 1, end)
+            pos = end
+
+
+def _may_span_lines(regexp: str) -> bool:
+    """Lark's test for a terminal that may contain a line break."""
+    return (
+        "\n" in regexp
+        or "\\n" in regexp
+        or "\\s" in regexp
+        or "[^" in regexp
+        or ("(?s" in regexp and "." in regexp)
+    )
+
+
+def _grammar() -> str:
+    return resources.files("expressions").joinpath("grammar.lark").read_text("utf-8")
+
+
+@lru_cache(maxsize=1)
+def _parser() -> lark.Lark:
+    """The LALR parser that builds the syntax tree as it goes (built once per process).
+
+    The freshly built parser is saved and loaded back, in memory (20-40 ms more, once): the
+    loaded tables are keyed by plain strings where the built ones hold lark ``Token``
+    objects, whose Python-level ``__eq__`` runs on every reduction (about 10% of a parse).
+    """
+    built = lark.Lark(
+        _grammar(), parser="lalr", lexer=_Lexer, maybe_placeholders=True, transformer=_Builder()
+    )
+    buffer = io.BytesIO()
+    built.save(buffer)
+    buffer.seek(0)
+    return lark.Lark.load(buffer)
+
+
+@lru_cache(maxsize=1)
+def _plain_parser() -> lark.Lark:
+    """The same parser building nothing: to look for a syntax error past a bad literal."""
+    return lark.Lark(_grammar(), parser="lalr", lexer="basic", maybe_placeholders=True)
 
 
 def _describe_expected(expected: set[str]) -> str:
@@ -295,17 +445,21 @@ def _syntax_diagnostic(source: str, err: lark.exceptions.UnexpectedInput) -> Dia
 
 def parse(source: str) -> tuple[a.Node | None, tuple[Diagnostic, ...]]:
     """Parse ``source`` (already within the limits of :mod:`expressions.limits`)."""
-    if not source.strip() or all(
-        line.strip().startswith("#") or not line.strip() for line in source.splitlines()
+    if not source.strip() or (
+        "#" in source
+        and all(line.strip().startswith("#") or not line.strip() for line in source.splitlines())
     ):
         return None, (diagnostics.make("syntax.empty", a.Span.at(source, 0, len(source))),)
     try:
-        tree = _parser().parse(source)
+        node = _inner(_parser().parse(source))
     except lark.exceptions.UnexpectedInput as err:
         return None, (_syntax_diagnostic(source, err),)
-    try:
-        node = _TRANSFORMER.build(tree)
     except _SyntaxProblem as problem:
+        # A syntax error anywhere takes precedence over a bad literal before it.
+        try:
+            _plain_parser().parse(source)
+        except lark.exceptions.UnexpectedInput as err:
+            return None, (_syntax_diagnostic(source, err),)
         return None, (problem.diagnostic,)
     if not isinstance(node, a.Node):  # pragma: no cover - every rule builds a node
         raise TypeError("unexpected parse result")
