@@ -156,6 +156,7 @@ class RecordService:
         entity = self.app.entity(entity_key)
         self._require(entity, "read")
         return self._load(entity, record_id)
+
     def list(
         self,
         entity_key: str,
