@@ -137,3 +137,24 @@ def test_the_users_own_language_setting_wins_over_the_browser(app: Flask, tenant
     sign_in(client, "acme-rep")
     page = client.get("/a/", headers={"Accept-Language": "zh-CN"}).get_data(as_text=True)
     assert "Sign out" in page and "退出" not in page
+
+
+def test_repeated_failed_sign_ins_are_throttled(app: Flask, tenant: Tenant) -> None:
+    from datetime import UTC, datetime, timedelta
+
+    from runtime.clock import FrozenClock
+
+    clock = FrozenClock(datetime(2026, 11, 23, 9, 0, tzinfo=UTC))
+    platform_of(app).clock = clock
+    client = app.test_client()
+    token = csrf_token(client)
+    for _ in range(5):
+        assert client.post("/login", data={"username": "acme-rep", "password": "guess-123", "csrf_token": token}).status_code == 401
+    blocked = client.post("/login", data={"username": "acme-rep", "password": PASSWORD, "csrf_token": token}, headers={"Accept-Language": "zh-CN"})
+    assert blocked.status_code == 429
+    assert "登录失败次数过多" in blocked.get_data(as_text=True)
+    other = client.post("/login", data={"username": "acme-manager", "password": "guess-123", "csrf_token": token})
+    assert other.status_code == 401  # another name is not blocked
+    clock.advance(timedelta(minutes=16))
+    again = client.post("/login", data={"username": "acme-rep", "password": PASSWORD, "csrf_token": token})
+    assert again.status_code == 302
