@@ -120,6 +120,18 @@ class RecordService:
                 message_zh=f"您的角色无权{ {'create': '创建', 'read': '查看', 'update': '修改', 'delete': '删除'}[action] }{entity.label.get('zh')}记录。",
             )
 
+    def can(self, entity_key: str, action: str) -> bool:
+        """Whether the actor's role may ``action`` (create/read/update/delete) the entity at all.
+
+        Row-level conditions still apply per record; pages use this to hide what would be
+        refused anyway.
+        """
+        try:
+            self._require(self.app.entity(entity_key), action)
+        except Forbidden:
+            return False
+        return True
+
     def _row_condition(self, entity: Entity, which: str) -> str | None:
         permission = self._permission(entity)
         if not permission:

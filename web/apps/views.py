@@ -185,6 +185,7 @@ def list_records(app_key: str, entity_key: str) -> str | tuple[str, int]:
         users=_users(),
         mine=mine,
         error=error,
+        can_create=service.can(entity_key, "create"),
         tz=_tz(),
         display=display,
         title_of=title_of,

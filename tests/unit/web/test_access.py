@@ -104,3 +104,15 @@ def test_row_level_rules_hide_other_reps_records(app: Flask, tenant: Tenant, cli
     other_rep = client_for("acme-rep2")  # visits: read_when owner == me()
     assert other_rep.get(f"/a/store_visits/visit/{visit['id']}").status_code == 404
     assert client_for("acme-manager").get(f"/a/store_visits/visit/{visit['id']}").status_code == 200
+
+
+def test_the_new_button_shows_only_to_roles_that_may_create(app: Flask, tenant: Tenant, client_for: Callable[[str], FlaskClient]) -> None:
+    doc = visit_app()
+    for entity in doc["entities"]:
+        if entity["key"] == "customer":
+            entity["permissions"] = [{"role": "rep", "create": False, "delete": False}, {"role": "manager"}]
+    publish(app, tenant, doc)
+    rep_page = client_for("acme-rep").get("/a/store_visits/customer/").get_data(as_text=True)
+    manager_page = client_for("acme-manager").get("/a/store_visits/customer/").get_data(as_text=True)
+    assert 'data-testid="new-record"' not in rep_page
+    assert 'data-testid="new-record"' in manager_page
