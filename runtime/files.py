@@ -19,6 +19,7 @@ import tempfile
 import unicodedata
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from pathlib import Path, PurePosixPath
 from typing import IO, BinaryIO, Protocol
 
@@ -364,3 +365,44 @@ def _copy_limited(source: IO[bytes], target: IO[bytes], limit: int) -> tuple[int
     if size == 0:
         raise FileRefused("The file is empty.", message_zh="文件为空。", errors={"file": ["empty"]})
     return size, digest.hexdigest(), head
+
+
+UNATTACHED_GRACE = timedelta(hours=24)
+PURGE_BATCH = 500
+
+
+def purge_unattached(
+    session: Session,
+    storage: FileStorage,
+    now: datetime,
+    *,
+    grace: timedelta = UNATTACHED_GRACE,
+    limit: int = PURGE_BATCH,
+) -> int:
+    """Deletes uploads no record ever referred to, ``grace`` after they were uploaded.
+
+    A form uploads a photo before the record is saved; when the record is never saved the
+    file would stay forever. The rows go first (committed), then the bytes: a failed
+    delete of bytes leaves an unreferenced object behind, never a row without its bytes.
+    Returns how many files were purged; reads an index, not the whole table.
+    """
+    cutoff = to_naive_utc(now - grace)
+    rows = list(
+        session.scalars(
+            sa.select(FileRow)
+            .where(FileRow.attached_at.is_(None), FileRow.created_at < cutoff)
+            .order_by(FileRow.created_at)
+            .limit(limit)
+        )
+    )
+    if not rows:
+        return 0
+    keys = [row.storage_key for row in rows]
+    session.execute(sa.delete(FileRow).where(FileRow.id.in_([row.id for row in rows])))
+    session.commit()
+    for key in keys:
+        try:
+            storage.delete(key)
+        except OSError:  # already gone, or the disk refused: the row is gone either way
+            continue
+    return len(rows)

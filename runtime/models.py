@@ -158,9 +158,14 @@ class StageHistory(PlatformBase):
 
 
 class FileRow(PlatformBase):
-    """An uploaded file; its bytes live behind a storage backend under ``storage_key``."""
+    """An uploaded file; its bytes live behind a storage backend under ``storage_key``.
+
+    ``attached_at`` is set when a record first refers to the file; files never attached
+    are purged a day after upload (:func:`runtime.files.purge_unattached`).
+    """
 
     __tablename__ = "files"
+    __table_args__ = (sa.Index("ix_files_unattached", "attached_at", "created_at"),)
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     workspace_id: Mapped[int] = mapped_column(
@@ -173,3 +178,4 @@ class FileRow(PlatformBase):
     sha256: Mapped[str] = mapped_column(sa.String(64))
     created_by: Mapped[int | None] = mapped_column(sa.BigInteger)
     created_at: Mapped[datetime] = mapped_column(sa.DateTime)
+    attached_at: Mapped[datetime | None] = mapped_column(sa.DateTime)

@@ -481,6 +481,21 @@ class RecordService:
                 )
             )
 
+    def _attach_files(self, entity: Entity, values: Mapping[str, Any]) -> None:
+        """Marks files a write refers to as attached (unattached uploads get purged)."""
+        ids = {
+            file_id
+            for key, value in values.items()
+            if (f := entity.field(key)) is not None and f.type in (FieldType.PHOTO, FieldType.FILE) and value
+            for file_id in value
+        }
+        if ids:
+            self.session.execute(
+                sa.update(FileRow)
+                .where(FileRow.workspace_id == self.ctx.workspace_id, FileRow.id.in_(ids), FileRow.attached_at.is_(None))
+                .values(attached_at=to_naive_utc(self.ctx.now()))
+            )
+
     def _row_values(self, entity: Entity, record: Mapping[str, Any], keys: set[str]) -> dict[str, Any]:
         row: dict[str, Any] = {}
         for key in keys:
@@ -534,6 +549,7 @@ class RecordService:
         after["id"] = record_id
         if entity.stages and after.get("stage"):
             self._record_stage(entity, record_id, None, after["stage"])
+        self._attach_files(entity, data)
         self._audit(entity, record_id, "create", "ok", {k: [None, to_json(v)] for k, v in data.items()})
         changes = [RecordChange("created", self.app.app_id, self.app.key, entity.key, record_id, now, before=None, after=after, changed=frozenset(data))]
         changes += [
@@ -598,6 +614,7 @@ class RecordService:
         self.evaluator.resolver.forget(entity.key, record_id)
         if stage_to is not None or stage_from is not None:
             self._record_stage(entity, record_id, stage_from, stage_to)
+        self._attach_files(entity, data)
         self._audit(entity, record_id, "update", "ok", changes_map)
         changed = frozenset(k for k in changes_map)
         changes = [RecordChange("updated", self.app.app_id, self.app.key, entity.key, record_id, now, before=before, after=after, changed=changed)]

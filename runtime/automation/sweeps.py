@@ -51,6 +51,7 @@ class SweepReport:
     elapsed: int = 0
     scheduled: int = 0
     alerts: int = 0
+    purged_files: int = 0
     errors: list[str] = field(default_factory=list)
 
 
@@ -252,4 +253,20 @@ def run_sweeps(platform: Any, *, health: bool = True) -> SweepReport:
                 except Exception as exc:
                     session.rollback()
                     report.errors.append(f"health of app {app_id}: {exc}")
+        report.purged_files += _purge_files(platform, session, now, report)
     return report
+
+
+def _purge_files(platform: Any, session: Any, now: Any, report: SweepReport) -> int:
+    """Uploads no record ever used are removed a day later (runtime.files)."""
+    from pathlib import Path
+
+    from runtime.files import LocalDiskStorage, purge_unattached
+
+    try:
+        return purge_unattached(session, LocalDiskStorage(Path(platform.settings.upload_dir)), now)
+    except Exception as exc:
+        session.rollback()
+        log.exception("purging unattached uploads failed")
+        report.errors.append(f"file purge: {exc}")
+        return 0
