@@ -1,4 +1,11 @@
-"""Source text to syntax tree: the lark LALR parser (built once), building the tree as it parses."""
+"""Source text to syntax tree: lark LALR parsers (built once), building the tree as they parse.
+
+Two grammars: grammar_flat.lark parses every valid text, with the binary operators in one
+flat rule that the builder arranges by precedence; grammar.lark, with a rule per
+precedence level, defines the language. A text the flat parse does not take (a syntax
+error, a bad literal, or a text only the flat grammar accepts, such as ``a < b < c``) is
+parsed again by grammar.lark, whose result is then the answer, diagnostics included.
+"""
 
 from __future__ import annotations
 
@@ -93,6 +100,10 @@ def _unescape(body: str, span: a.Span) -> str:
     return "".join(out)
 
 
+class _Layered(Exception):
+    """The flat parse met a text that grammar.lark does not accept (``a < b < c``)."""
+
+
 class _Paren:
     """``( node )``: the node, and the span of the whole including the brackets.
 
@@ -131,6 +142,32 @@ def _tokens(first: Any, last: Any) -> a.Span:
     )
 
 
+_OR, _AND, _NOT, _COMPARE, _ARITH, _TERM, _NEG = 1, 2, 3, 4, 5, 6, 7
+_LEVELS = {
+    "OR": _OR,
+    "AND": _AND,
+    "COMP_OP": _COMPARE,
+    "IN": _COMPARE,
+    "PLUS": _ARITH,
+    "MINUS": _ARITH,
+    "MUL_OP": _TERM,
+}
+
+
+def _close(frame: list[Any], last: Any) -> a.Node:
+    """The node of an open operation of :meth:`_Builder.expr` whose last operand is ``last``."""
+    level, first, items, op = frame
+    if level >= _ARITH:
+        items.append((op, _inner(last)))
+        return a.Chain(_cover(first, last), _inner(first), tuple(items))
+    if level == _COMPARE:
+        return a.Compare(_cover(first, last), op, _inner(first), _inner(last))
+    if level == _NOT:
+        return a.Unary(_from_token(first, last), "not", _inner(last))
+    items.append(_inner(last))
+    return a.BoolOp(_cover(first, last), op, tuple(items))
+
+
 class _Builder:
     """Builds :mod:`expressions.ast` nodes while lark parses (an inline transformer).
 
@@ -139,8 +176,76 @@ class _Builder:
     A node's span runs from the first to the last token of its rule, brackets around an
     operand included (what lark's ``propagate_positions`` computed before): the rules
     marked ``!`` in the grammar keep their keyword and bracket tokens for this.
-    Bad literals raise _SyntaxProblem.
+    Bad literals raise _SyntaxProblem. Serves both grammars: ``expr`` is the flat rule of
+    grammar_flat.lark, ``or_test`` … ``neg`` are the precedence levels of grammar.lark.
     """
+
+    def expr(self, children: list[Any]) -> Any:
+        """A flat sequence of operands and operators (grammar_flat.lark), by precedence.
+
+        Operator-precedence parsing without recursion: ``stack`` holds the operations
+        still open, each ``[level, first operand, operands or (op, operand) pairs so far,
+        pending operator]``, lowest level at the bottom; an operator closes the ones of a
+        higher level. Nodes and spans are exactly those grammar.lark's rules build.
+        Raises _Layered for what grammar.lark rejects: a second comparison in one
+        comparison, or ``not`` after a comparison, arithmetic operator or unary minus.
+        """
+        stack: list[list[Any]] = []
+        negs: list[Token] = []  # unary minuses before the next operand
+        cur: Any = None
+        after = 0  # level of the operator just before a prefix; 0 at the start
+        i = 0
+        n = len(children)
+        while i < n:
+            child = children[i]
+            i += 1
+            if type(child) is Token:  # a prefix operator
+                if child.type == "MINUS":
+                    negs.append(child)
+                    after = _NEG
+                elif after <= _NOT:
+                    stack.append([_NOT, child, None, None])
+                    after = _NOT
+                else:  # `a + not b`, `a == not b`, `-not a`
+                    raise _Layered
+                continue
+            cur = child
+            while negs:
+                cur = a.Unary(_from_token(negs[-1], cur), "-", _inner(cur))
+                negs.pop()
+            if i == n:
+                break
+            op = children[i]
+            i += 1
+            kind = op.type
+            if kind == "NOT":  # `not in`
+                i += 1
+                level = _COMPARE
+                name = "not in"
+            else:
+                level = _LEVELS[kind]
+                name = str(op)
+            while stack and stack[-1][0] > level:
+                cur = _close(stack.pop(), cur)
+            if stack and stack[-1][0] == level:
+                frame = stack[-1]
+                if level >= _ARITH:
+                    frame[2].append((frame[3], _inner(cur)))
+                    frame[3] = name
+                elif level == _COMPARE:  # `a < b < c`
+                    raise _Layered
+                else:
+                    frame[2].append(_inner(cur))
+            elif level >= _ARITH:
+                stack.append([level, cur, [], name])
+            elif level == _COMPARE:
+                stack.append([level, cur, None, name])
+            else:
+                stack.append([level, cur, [_inner(cur)], name])
+            after = level
+        while stack:
+            cur = _close(stack.pop(), cur)
+        return cur
 
     def or_test(self, children: list[Any]) -> a.Node:
         return a.BoolOp(
@@ -327,6 +432,8 @@ class _Lexer(lark.lexer.Lexer):
         ignore = self.ignore
         multiline = self.multiline
         keywords = self.keywords
+        # Token() minus its check for a deprecated keyword, where this lark has it.
+        new_token = getattr(Token, "_future_new", Token)
         pos = 0
         line = 1
         line_start = 0
@@ -350,7 +457,9 @@ class _Lexer(lark.lexer.Lexer):
             if kind not in ignore:
                 if kind in keywords:
                     kind = keywords[kind].get(value, kind)
-                yield Token(kind, value, pos, start_line, column, line, end - line_start + 1, end)
+                yield new_token(
+                    kind, value, pos, start_line, column, line, end - line_start + 1, end
+                )
             pos = end
 
 
@@ -365,30 +474,67 @@ def _may_span_lines(regexp: str) -> bool:
     )
 
 
-def _grammar() -> str:
-    return resources.files("expressions").joinpath("grammar.lark").read_text("utf-8")
+def _grammar(name: str = "grammar.lark") -> str:
+    return resources.files("expressions").joinpath(name).read_text("utf-8")
 
 
-@lru_cache(maxsize=1)
-def _parser() -> lark.Lark:
-    """The LALR parser that builds the syntax tree as it goes (built once per process).
+def _building_parser(grammar: str) -> lark.Lark:
+    """An LALR parser for ``grammar`` that builds the syntax tree as it goes.
 
     The freshly built parser is saved and loaded back, in memory (20-40 ms more, once): the
     loaded tables are keyed by plain strings where the built ones hold lark ``Token``
     objects, whose Python-level ``__eq__`` runs on every reduction (about 10% of a parse).
     """
     built = lark.Lark(
-        _grammar(), parser="lalr", lexer=_Lexer, maybe_placeholders=True, transformer=_Builder()
+        grammar, parser="lalr", lexer=_Lexer, maybe_placeholders=True, transformer=_Builder()
     )
     buffer = io.BytesIO()
     built.save(buffer)
     buffer.seek(0)
-    return lark.Lark.load(buffer)
+    loaded = lark.Lark.load(buffer)
+    _key_callbacks_by_table_rules(loaded)
+    return loaded
+
+
+def _key_callbacks_by_table_rules(parser: lark.Lark) -> None:
+    """Key the reduction callbacks by the very rule objects of the parse table.
+
+    Loading gives the table and the callbacks equal but distinct rule objects, so finding
+    a rule's callback (on every reduction) ran lark's Python-level ``Rule.__eq__``; with
+    the table's own objects as keys the dictionary matches them by identity. Skipped if
+    lark's internals are laid out otherwise (the parser is then only a little slower).
+    """
+    inner: Any = getattr(getattr(getattr(parser, "parser", None), "parser", None), "parser", None)
+    callbacks = getattr(inner, "callbacks", None)
+    table = getattr(inner, "parse_table", None)
+    if not isinstance(callbacks, dict) or table is None:  # pragma: no cover - other lark
+        return
+    rekeyed = dict(callbacks)
+    for actions in table.states.values():
+        for _, arg in actions.values():
+            if isinstance(arg, lark.grammar.Rule) and arg in rekeyed:
+                rekeyed[arg] = rekeyed.pop(arg)
+    inner.callbacks = rekeyed
+
+
+@lru_cache(maxsize=1)
+def _parser() -> lark.Lark:
+    """The fast parser (grammar_flat.lark), built once per process."""
+    return _building_parser(_grammar("grammar_flat.lark"))
+
+
+@lru_cache(maxsize=1)
+def _layered_parser() -> lark.Lark:
+    """The parser of grammar.lark, which defines the language and its syntax errors.
+
+    Built only when a text fails the fast parse, once per process.
+    """
+    return _building_parser(_grammar())
 
 
 @lru_cache(maxsize=1)
 def _plain_parser() -> lark.Lark:
-    """The same parser building nothing: to look for a syntax error past a bad literal."""
+    """grammar.lark's parser building nothing: to look for a syntax error past a bad literal."""
     return lark.Lark(_grammar(), parser="lalr", lexer="basic", maybe_placeholders=True)
 
 
@@ -452,6 +598,19 @@ def parse(source: str) -> tuple[a.Node | None, tuple[Diagnostic, ...]]:
         return None, (diagnostics.make("syntax.empty", a.Span.at(source, 0, len(source))),)
     try:
         node = _inner(_parser().parse(source))
+    except (lark.exceptions.UnexpectedInput, _SyntaxProblem, _Layered):
+        # Whatever is wrong with the text (or with a literal in it), grammar.lark's parser
+        # says it, exactly as it would have alone: the fast parser only builds trees.
+        return _parse_layered(source)
+    if not isinstance(node, a.Node):  # pragma: no cover - every rule builds a node
+        raise TypeError("unexpected parse result")
+    return node, ()
+
+
+def _parse_layered(source: str) -> tuple[a.Node | None, tuple[Diagnostic, ...]]:
+    """:func:`parse` by grammar.lark, for the texts the fast parser does not take."""
+    try:
+        node = _inner(_layered_parser().parse(source))
     except lark.exceptions.UnexpectedInput as err:
         return None, (_syntax_diagnostic(source, err),)
     except _SyntaxProblem as problem:
