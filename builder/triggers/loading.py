@@ -8,9 +8,9 @@ at hand, references and expressions are checked by :mod:`builder.triggers.valida
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import Any, TypeVar
 
-from marshmallow import ValidationError
+from marshmallow import Schema, ValidationError
 
 from builder.errors import ROOT, Problem, join_path, problem
 from builder.model import App
@@ -18,6 +18,8 @@ from builder.schemas import Coded
 from builder.triggers.rules import ASSIGNMENT_RULE_SCHEMA, AssignmentRule
 from builder.triggers.trigger import TRIGGER_SCHEMA, Trigger
 from builder.triggers.validation import validate_assignment_rules, validate_triggers
+
+_Keyed = TypeVar("_Keyed", Trigger, AssignmentRule)
 
 
 def problems_from_messages(messages: Any, path: str) -> list[Problem]:
@@ -58,28 +60,10 @@ def load_triggers(
     Returns the triggers that loaded (those with shape problems are left out) and every
     problem found.
     """
-    triggers: list[Trigger] = []
-    problems: list[Problem] = []
-    seen: dict[str, str] = {}
-    for index, item in enumerate(raw):
-        if isinstance(item, Trigger):
-            triggers.append(item)
-            continue
-        item_path = join_path(path, index)
-        try:
-            trigger: Trigger = TRIGGER_SCHEMA.load(item)
-        except ValidationError as exc:
-            problems.extend(problems_from_messages(exc.messages, item_path))
-            continue
-        if trigger.key in seen:
-            problems.append(problem(join_path(item_path, "key"), "duplicate_key", what="trigger",
-                                    what_zh="触发器", value=trigger.key, first=seen[trigger.key]))
-            continue
-        seen[trigger.key] = item_path
-        triggers.append(trigger)
+    triggers, problems = _load_keyed(raw, Trigger, TRIGGER_SCHEMA, path, "trigger", "触发器")
     if app is not None:
-        problems.extend(validate_triggers(app, tuple(triggers), path=path))
-    return tuple(triggers), problems
+        problems.extend(validate_triggers(app, triggers, path=path))
+    return triggers, problems
 
 
 def load_assignment_rules(
@@ -87,28 +71,40 @@ def load_assignment_rules(
     *, path: str = join_path(ROOT, "assignment_rules"),
 ) -> tuple[tuple[AssignmentRule, ...], list[Problem]]:
     """Loads the raw assignment rules; with ``app``, also validates them against it."""
-    rules: list[AssignmentRule] = []
+    rules, problems = _load_keyed(raw, AssignmentRule, ASSIGNMENT_RULE_SCHEMA, path, "assignment rule", "分配规则")
+    if app is not None:
+        problems.extend(validate_assignment_rules(app, rules, path=path))
+    return rules, problems
+
+
+def _load_keyed(
+    raw: Sequence[Any], kind: type[_Keyed], schema: Schema, path: str, what: str, what_zh: str
+) -> tuple[tuple[_Keyed, ...], list[Problem]]:
+    """Loads each raw object of a keyed section (already-loaded ones pass through).
+
+    Objects with shape problems and repeated keys are left out; every problem is returned.
+    """
+    loaded: list[_Keyed] = []
     problems: list[Problem] = []
     seen: dict[str, str] = {}
     for index, item in enumerate(raw):
-        if isinstance(item, AssignmentRule):
-            rules.append(item)
+        if isinstance(item, kind):
+            loaded.append(item)
             continue
         item_path = join_path(path, index)
         try:
-            rule: AssignmentRule = ASSIGNMENT_RULE_SCHEMA.load(item)
+            value: _Keyed = schema.load(item)
         except ValidationError as exc:
             problems.extend(problems_from_messages(exc.messages, item_path))
             continue
-        if rule.key in seen:
-            problems.append(problem(join_path(item_path, "key"), "duplicate_key", what="assignment rule",
-                                    what_zh="分配规则", value=rule.key, first=seen[rule.key]))
+        key = value.key  # type: ignore[attr-defined]
+        if key in seen:
+            problems.append(problem(join_path(item_path, "key"), "duplicate_key", what=what,
+                                    what_zh=what_zh, value=key, first=seen[key]))
             continue
-        seen[rule.key] = item_path
-        rules.append(rule)
-    if app is not None:
-        problems.extend(validate_assignment_rules(app, tuple(rules), path=path))
-    return tuple(rules), problems
+        seen[key] = item_path
+        loaded.append(value)
+    return tuple(loaded), problems
 
 
 def load_automation(app: App) -> tuple[App, list[Problem]]:
