@@ -12,22 +12,28 @@ from runtime.automation.models import ActionRun, OutboxJob, TriggerRun
 from runtime.clock import to_naive_utc
 
 
+def _run_of(job: OutboxJob, status: str, started_at: datetime, **more: Any) -> TriggerRun:
+    """A trigger run row describing ``job``."""
+    return TriggerRun(
+        workspace_id=job.workspace_id,
+        app_id=job.app_id,
+        outbox_id=job.id,
+        trigger_key=job.trigger_key,
+        kind=job.kind,
+        entity=job.entity,
+        record_id=job.record_id,
+        status=status,
+        attempts=0,
+        started_at=started_at,
+        **more,
+    )
+
+
 def trigger_run_for(session: Session, job: OutboxJob, now: datetime) -> TriggerRun:
     """The trigger run of ``job``, created on its first attempt."""
     run = session.scalars(sa.select(TriggerRun).where(TriggerRun.outbox_id == job.id)).one_or_none()
     if run is None:
-        run = TriggerRun(
-            workspace_id=job.workspace_id,
-            app_id=job.app_id,
-            outbox_id=job.id,
-            trigger_key=job.trigger_key,
-            kind=job.kind,
-            entity=job.entity,
-            record_id=job.record_id,
-            status="running",
-            attempts=0,
-            started_at=to_naive_utc(now),
-        )
+        run = _run_of(job, "running", to_naive_utc(now))
         session.add(run)
     return run
 
@@ -35,21 +41,7 @@ def trigger_run_for(session: Session, job: OutboxJob, now: datetime) -> TriggerR
 def record_cut(session: Session, job: OutboxJob) -> None:
     """Records a firing the loop cut stopped (it counts as a failure of the rule)."""
     session.add(
-        TriggerRun(
-            workspace_id=job.workspace_id,
-            app_id=job.app_id,
-            outbox_id=job.id,
-            trigger_key=job.trigger_key,
-            kind=job.kind,
-            entity=job.entity,
-            record_id=job.record_id,
-            status="cut",
-            attempts=0,
-            started_at=job.created_at,
-            finished_at=job.created_at,
-            duration_ms=0,
-            error=job.last_error,
-        )
+        _run_of(job, "cut", job.created_at, finished_at=job.created_at, duration_ms=0, error=job.last_error)
     )
 
 
