@@ -111,9 +111,15 @@ def handle_http(exc: HTTPException) -> Any:
         429: "too_many_requests",
     }.get(status, "http_error")
     description = exc.description or exc.name
+    # The exception's own headers carry what the status promises: Allow on 405 (RFC 9110
+    # 15.5.6), Retry-After on 429 ... Only its Content-Type is ours to choose.
+    headers = [(k, v) for k, v in exc.get_headers() if k.lower() != "content-type"]
     if wants_json():
-        return problem(status, code, exc.name, description)
-    return _page(status, exc.name, description)
+        response = problem(status, code, exc.name, description)
+        response.headers.extend(headers)
+        return response
+    page, status = _page(status, exc.name, description)
+    return page, status, headers
 
 
 def handle_unexpected(exc: Exception) -> Any:

@@ -1,40 +1,292 @@
-"""The OpenAPI document describes every API route, with schemas from the marshmallow classes."""
+"""The OpenAPI document tells the truth: every route is documented, and real responses of
+every route — successes and the errors they give — validate against the documented status,
+media type and JSON schema (closed schemas, so an undocumented member fails)."""
 
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
+from typing import Any
 
+import jsonschema_rs
 import pytest
 from flask import Flask
+from flask.testing import FlaskClient
 
+from runtime.automation.embedded import EmbeddedWorker
+from runtime.platform import Platform
 from runtime.settings import Settings
+from tests.integration.automation.test_api import _definition as sales_definition
+from tests.integration.conftest import Api, Tenant, install
+from tests.unit.builder.fixtures import visit_app_definition
 from web import create_app
+from web.api.openapi import build_spec
+
+RECORDS = "/apps/{app}/entities/{entity}/records"
+RECORD = RECORDS + "/{record}"
+DROPPED = ("nullable", "readOnly", "writeOnly", "example", "discriminator", "xml", "externalDocs", "deprecated")
+
+
+def json_schema(node: Any) -> Any:
+    """An OpenAPI 3.0 schema as JSON Schema (draft 4): ``nullable`` becomes ``anyOf`` null."""
+    if isinstance(node, list):
+        return [json_schema(item) for item in node]
+    if not isinstance(node, dict):
+        return node
+    out = {key: json_schema(value) for key, value in node.items() if key not in DROPPED}
+    if node.get("nullable") is True:
+        return {"anyOf": [out, {"type": "null"}]}
+    return out
+
+
+class Document:
+    """The OpenAPI document and a record of which (path, method, status) were checked."""
+
+    def __init__(self, spec: dict[str, Any]) -> None:
+        self.spec = spec
+        self.components = json_schema(spec["components"])
+        self.checked: set[tuple[str, str, int]] = set()
+
+    def validator(self, schema: dict[str, Any]) -> Any:
+        return jsonschema_rs.Draft4Validator({"allOf": [json_schema(schema)], "components": self.components})
+
+    def check(self, response: Any, method: str, path: str, status: int | None = None) -> Any:
+        """Asserts ``response`` is documented for ``method path``; returns its JSON body."""
+        where = f"{method.upper()} {path} → {response.status_code}"
+        if status is not None:
+            assert response.status_code == status, f"{where}: expected {status}: {response.get_data(as_text=True)[:500]}"
+        operation = self.spec["paths"][path][method]
+        documented = operation["responses"].get(str(response.status_code))
+        assert documented is not None, f"{where} is not documented: {response.get_data(as_text=True)[:500]}"
+        content = documented.get("content")
+        self.checked.add((path, method, response.status_code))
+        if not content:
+            assert response.get_data() == b"", f"{where}: documented without a body"
+            return None
+        assert response.mimetype in content, f"{where}: {response.mimetype} is not one of {sorted(content)}"
+        body = response.get_json()
+        errors = [f"{'/'.join(map(str, e.instance_path))}: {e.message}" for e in self.validator(content[response.mimetype]["schema"]).iter_errors(body)]
+        assert errors == [], f"{where} does not match its schema: {errors[:5]}\n{str(body)[:800]}"
+        return body
 
 
 @pytest.fixture
-def app(tmp_path) -> Flask:
-    return create_app(Settings(database_url=f"sqlite:///{tmp_path / 'x.sqlite3'}", secret_key="k", instance_path=tmp_path, testing=True, embedded_worker=False))
+def doc() -> Document:
+    return Document(build_spec())
 
 
-def test_every_api_route_is_documented(app: Flask) -> None:
-    spec = app.test_client().get("/api/v1/openapi.json").get_json()
-    assert spec["openapi"].startswith("3.")
-    documented = {(path, method) for path, ops in spec["paths"].items() for method in ops}
-    missing = []
+def _route_path(rule: str) -> str:
+    path = re.sub(r"<(?:\w+:)?(\w+)>", r"{\1}", rule[len("/api/v1") :])
+    for name, short in (("app_ref", "app"), ("record_id", "record"), ("revision_id", "revision"), ("trigger_key", "trigger"), ("notification_id", "notification")):
+        path = path.replace("{" + name + "}", "{" + short + "}")
+    return path
+
+
+def _api_routes(app: Flask) -> Iterator[tuple[str, str]]:
     for rule in app.url_map.iter_rules():
         if not rule.rule.startswith("/api/v1/") or rule.endpoint == "api.openapi_document":
             continue
-        path = re.sub(r"<(?:\w+:)?(\w+)>", r"{\1}", rule.rule[len("/api/v1") :])
-        for name, short in (("app_ref", "app"), ("record_id", "record"), ("revision_id", "revision"), ("trigger_key", "trigger"), ("notification_id", "notification")):
-            path = path.replace("{" + name + "}", "{" + short + "}")
-        for method in rule.methods - {"HEAD", "OPTIONS"}:
-            if (path, method.lower()) not in documented:
-                missing.append(f"{method} {path}")
-    assert missing == [], missing
+        for method in sorted((rule.methods or set()) - {"HEAD", "OPTIONS"}):
+            yield _route_path(rule.rule), method.lower()
 
 
-def test_schemas_come_from_marshmallow(app: Flask) -> None:
-    schemas = app.test_client().get("/api/v1/openapi.json").get_json()["components"]["schemas"]
+def test_every_api_route_is_documented(tmp_path) -> None:
+    app = create_app(Settings(database_url=f"sqlite:///{tmp_path / 'x.sqlite3'}", secret_key="k", instance_path=tmp_path, testing=True, embedded_worker=False))
+    spec = app.test_client().get("/api/v1/openapi.json").get_json()
+    assert spec["openapi"].startswith("3.")
+    documented = {(path, method) for path, ops in spec["paths"].items() for method in ops}
+    routes = set(_api_routes(app))
+    assert sorted(routes - documented) == [] and sorted(documented - routes) == []
+
+
+def test_schemas_come_from_marshmallow() -> None:
+    schemas = build_spec()["components"]["schemas"]
     assert {"Problem", "AppDefinition", "Record", "WriteResult", "RecordPage", "PublishRequest"} <= set(schemas)
     assert "entities" in schemas["AppDefinition"]["properties"]
     assert schemas["StageMove"]["required"] == ["stage", "version"]
+
+
+def test_fixed_shapes_are_closed_and_server_fields_read_only() -> None:
+    schemas = build_spec()["components"]["schemas"]
+    for name in ("Problem", "Plan", "PlanStep", "Revision", "AppSummary", "WriteResult", "RecordPage", "StepState", "FormState", "AuditEvent", "TimelineEvent", "TriggerRun", "Notification"):
+        assert schemas[name]["additionalProperties"] is False, name
+    # A record's field values are its extra members; its system fields are the server's.
+    record = schemas["Record"]
+    assert record["additionalProperties"] is True
+    read_only = {k for k, v in record["properties"].items() if v.get("readOnly")}
+    assert read_only == {"id", "version", "created_at", "updated_at", "created_by", "stage_entered_at", "steps_done_at"}
+    for name in ("AppSummary", "Revision"):
+        assert schemas[name]["properties"]["id"]["readOnly"] is True
+        assert schemas[name]["properties"]["created_at"]["readOnly"] is True
+    # The write bodies are separate, and the update body takes the version you read.
+    assert "version" in schemas["RecordUpdate"]["properties"]
+    assert not any(v.get("readOnly") for v in schemas["RecordUpdate"]["properties"].values())
+    problem = schemas["Problem"]["properties"]
+    assert {"detail_data", "problems", "errors", "code"} <= set(problem)
+    assert {"destructive", "is_empty"} <= set(schemas["Plan"]["properties"])
+
+
+def test_every_operation_documents_its_errors() -> None:
+    paths = build_spec()["paths"]
+    for path, operations in paths.items():
+        for method, operation in operations.items():
+            responses = operation["responses"]
+            assert {"401", "429"} <= set(responses), (method, path)
+            if "requestBody" in operation:
+                assert {"400", "413", "422"} <= set(responses), (method, path)
+            for status, response in responses.items():
+                if status >= "400":
+                    assert list(response["content"]) == ["application/problem+json"], (method, path, status)
+    delete = paths[RECORD]["delete"]["responses"]
+    assert "record_in_use" in delete["409"]["description"] and "403" in delete
+    assert "step_incomplete" in paths[RECORD + "/steps/{step}/complete"]["post"]["responses"]["422"]["description"]
+    assert "stage_exit_refused" in paths[RECORD + "/stage"]["post"]["responses"]["422"]["description"]
+    assert "step_locked" in paths[RECORD]["patch"]["responses"]["422"]["description"]
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "allowed"),
+    [
+        ("put", "/api/v1/apps/x/entities/y/records/1", {"GET", "PATCH", "DELETE"}),
+        ("delete", "/api/v1/apps", {"GET", "POST"}),
+        ("get", "/api/v1/apps/x/entities/y/records/1/stage", {"POST"}),
+        ("patch", "/api/v1/inbox", {"GET"}),
+        ("put", "/login", {"GET", "POST"}),
+    ],
+)
+def test_every_405_says_what_is_allowed(tmp_path, method: str, path: str, allowed: set[str]) -> None:
+    app = create_app(Settings(database_url=f"sqlite:///{tmp_path / 'x.sqlite3'}", secret_key="k", instance_path=tmp_path, testing=True, embedded_worker=False))
+    response = getattr(app.test_client(), method)(path)
+    assert response.status_code == 405
+    methods = {m.strip() for m in response.headers.get("Allow", "").split(",") if m.strip()}
+    assert methods - {"HEAD", "OPTIONS"} == allowed
+    if path.startswith("/api/"):
+        assert response.mimetype == "application/problem+json"
+        assert response.get_json()["code"] == "method_not_allowed"
+        # It agrees with the document: the methods documented for the path are the ones allowed.
+        documented = build_spec()["paths"].get(_route_path(path).replace("/x/", "/{app}/").replace("/y/", "/{entity}/").replace("/1", "/{record}"))
+        if documented is not None:
+            assert {m.upper() for m in documented} == allowed
+
+
+def _drain(app: Flask) -> None:
+    platform: Platform = app.extensions["cairn"]
+    EmbeddedWorker(platform).drain()
+
+
+def test_responses_of_every_route_match_the_document(app: Flask, client: FlaskClient, tenant: Tenant, doc: Document) -> None:
+    admin = Api(client, tenant.admin_token)
+    rep = Api(client, tenant.rep_token)
+    manager = Api(client, tenant.manager_token)
+    check = doc.check
+    base = "/apps/store_visits/entities"
+
+    # Definitions.
+    check(admin.post("/apps/validate", json=visit_app_definition()), "post", "/apps/validate", 200)
+    broken = check(admin.post("/apps/validate", json={"format": "cairn.app/1", "key": "x", "label": "x", "entities": [{"key": "a"}]}), "post", "/apps/validate", 422)
+    assert broken["code"] == "definition_invalid" and broken["problems"]
+    check(rep.post("/apps", json=visit_app_definition()), "post", "/apps", 403)
+    not_json = client.post("/api/v1/apps", data="{", headers={"Authorization": f"Bearer {tenant.admin_token}", "Content-Type": "application/json"})
+    assert check(not_json, "post", "/apps", 422)["code"] == "invalid_json"
+    too_big = client.post("/api/v1/apps", data=b"x" * (app.config["MAX_CONTENT_LENGTH"] + 1), headers={"Authorization": f"Bearer {tenant.admin_token}", "Content-Type": "application/json"})
+    assert check(too_big, "post", "/apps", 413)["code"] == "payload_too_large"
+    imported = check(admin.post("/apps", json=visit_app_definition()), "post", "/apps", 201)
+    revision = imported["revision"]["id"]
+    rev_path = "/apps/{app}/revisions/{revision}"
+    plan = check(admin.post(f"/apps/store_visits/revisions/{revision}/plan", json={}), "post", rev_path + "/plan", 200)
+    assert plan["destructive"] is False and plan["is_empty"] is False
+    check(admin.post(f"/apps/store_visits/revisions/{revision}/plan", json={"confirm_drops": "x"}), "post", rev_path + "/plan", 422)
+    check(rep.post(f"/apps/store_visits/revisions/{revision}/plan", json={}), "post", rev_path + "/plan", 403)
+    check(admin.post(f"/apps/store_visits/revisions/{revision}/publish", json={}), "post", rev_path + "/publish", 200)
+    again = check(admin.post(f"/apps/store_visits/revisions/{revision}/publish", json={}), "post", rev_path + "/publish", 422)
+    assert again["code"] == "already_published"
+    check(admin.post(f"/apps/nope/revisions/{revision}/publish", json={}), "post", rev_path + "/publish", 404)
+    install(admin, sales_definition())
+    check(admin.get("/apps"), "get", "/apps", 200)
+    check(client.get("/api/v1/apps"), "get", "/apps", 401)
+    check(admin.get("/apps/store_visits"), "get", "/apps/{app}", 200)
+    check(admin.get("/apps/nope"), "get", "/apps/{app}", 404)
+    check(admin.get(f"/apps/store_visits/revisions/{revision}"), "get", rev_path, 200)
+    check(admin.get("/apps/store_visits/revisions/999999"), "get", rev_path, 404)
+
+    # Records: create, read, list, update, steps, stage, delete.
+    customer = check(admin.post(f"{base}/customer/records", json={"name": "华联", "region": "华东"}), "post", RECORDS, 201)["record"]
+    assert check(admin.post(f"{base}/customer/records", json={"region": "华东"}), "post", RECORDS, 422)["code"] == "validation_failed"
+    check(admin.post(f"{base}/nope/records", json={"name": "x"}), "post", RECORDS, 404)
+    visit = check(rep.post(f"{base}/visit/records", json={"customer": customer["id"]}), "post", RECORDS, 201)["record"]
+    assert "steps_done_at" in visit
+    check(admin.get(f"{base}/customer/records?limit=1"), "get", RECORDS, 200)
+    assert check(admin.get(f"{base}/customer/records?where=nope == 1"), "get", RECORDS, 422)["detail_data"]["diagnostics"]
+    visit_path = f"{base}/visit/records/{visit['id']}"
+    check(rep.get(visit_path), "get", RECORD, 200)
+    check(rep.get(f"{base}/visit/records/999999"), "get", RECORD, 404)
+    locked = check(rep.patch(visit_path, json={"version": 1, "transcript": "贵"}), "patch", RECORD, 422)
+    assert locked["code"] == "step_locked" and locked["detail_data"]["step"] == "pain_points"
+    check(rep.patch(visit_path, json={"version": 1, "next_follow_up_at": "2026-12-01T10:00:00+08:00"}), "patch", RECORD, 200)
+    assert check(rep.patch(visit_path, json={"version": 1, "competitor_note": "x"}), "patch", RECORD, 409)["code"] == "version_conflict"
+    check(rep.get(visit_path + "/steps"), "get", RECORD + "/steps", 200)
+    step_path = RECORD + "/steps/{step}/complete"
+    check(rep.post(visit_path + "/steps/competitor/complete", json={"version": 2, "values": {"competitor_note": "竞品A"}}), "post", step_path, 200)
+    incomplete = check(rep.post(visit_path + "/steps/pain_points/complete", json={"version": 3, "values": {}}), "post", step_path, 422)
+    assert incomplete["code"] == "step_incomplete"
+    check(rep.post(visit_path + "/steps/competitor/complete", json={"version": 1, "values": {}}), "post", step_path, 409)
+    check(rep.get(visit_path + "/history"), "get", RECORD + "/history", 200)
+    check(rep.get(f"{base}/customer/records/{customer['id']}/timeline"), "get", RECORD + "/timeline", 200)
+    check(rep.post(visit_path + "/form-state", json={"values": {"transcript": "x"}}), "post", RECORD + "/form-state", 200)
+    check(rep.post(f"{base}/visit/form-state", json={"values": {}}), "post", "/apps/{app}/entities/{entity}/form-state", 200)
+    check(rep.post(f"{base}/visit/form-state", json={"values": []}), "post", "/apps/{app}/entities/{entity}/form-state", 422)
+
+    opportunity = check(admin.post(f"{base}/opportunity/records", json={"title": "大单", "contact_channel": "电话"}), "post", RECORDS, 201)["record"]
+    assert opportunity["stage"] == "contact" and "stage_entered_at" in opportunity
+    opp_path = f"{base}/opportunity/records/{opportunity['id']}"
+    state = check(admin.post(opp_path + "/form-state", json={"values": {}}), "post", RECORD + "/form-state", 200)
+    assert state["stage"]["current"] == "contact"
+    check(admin.post(opp_path + "/stage", json={"stage": "need_confirmation", "version": 1}), "post", RECORD + "/stage", 200)
+    refused = check(admin.post(opp_path + "/stage", json={"stage": "proposal", "version": 2}), "post", RECORD + "/stage", 422)
+    assert refused["code"] == "stage_exit_refused" and refused["detail_data"]["exit"]["parts"]
+    check(admin.post(opp_path + "/stage", json={"stage": "proposal"}), "post", RECORD + "/stage", 422)
+
+    customer_path = f"{base}/customer/records/{customer['id']}"
+    assert check(rep.delete(customer_path), "delete", RECORD, 403)["code"] == "forbidden"
+    in_use = check(admin.delete(customer_path), "delete", RECORD, 409)
+    assert in_use["code"] == "record_in_use" and in_use["detail_data"]["linked_from"] == ["visits"]
+    check(admin.delete(opp_path + "?version=1"), "delete", RECORD, 409)
+    check(admin.delete(opp_path), "delete", RECORD, 204)
+    check(admin.delete(opp_path), "delete", RECORD, 404)
+
+    # Automation: events, inbound webhooks, runs, health, sandbox, inbox.
+    sales = "/apps/sales/entities/customer/records"
+    sales_customer = check(rep.post(sales, json={"name": "快客户"}), "post", RECORDS, 201)["record"]
+    events = RECORD + "/events"
+    check(rep.post(f"{sales}/{sales_customer['id']}/events", json={"name": "product_page", "data": {"seconds": 3}}), "post", events, 201)
+    check(rep.post(f"{sales}/{sales_customer['id']}/events", json={"name": 1}), "post", events, 422)
+    check(rep.post(f"{sales}/999999/events", json={"name": "product_page"}), "post", events, 404)
+    hook = "/hooks/{app}/{trigger}"
+    check(admin.post("/hooks/sales/website_form", json={"id": "W-1", "company": "华联"}), "post", hook, 201)
+    check(admin.post("/hooks/sales/website_form", json={"id": "W-1", "company": "华联超市"}), "post", hook, 200)
+    check(admin.post("/hooks/sales/website_form", json={"company": "无编号"}), "post", hook, 422)
+    check(admin.post("/hooks/sales/nope", json={}), "post", hook, 404)
+    _drain(app)
+    check(admin.get("/apps/sales/automation/runs"), "get", "/apps/{app}/automation/runs", 200)
+    check(rep.get("/apps/sales/automation/runs"), "get", "/apps/{app}/automation/runs", 403)
+    check(admin.get("/apps/sales/automation/runs?limit=x"), "get", "/apps/{app}/automation/runs", 422)
+    check(admin.get("/apps/sales/automation/health"), "get", "/apps/{app}/automation/health", 200)
+    check(admin.get("/apps/nope/automation/health"), "get", "/apps/{app}/automation/health", 404)
+    dry = "/apps/{app}/automation/dry-run"
+    check(admin.post("/apps/sales/automation/dry-run", json={"trigger": "website_form"}), "post", dry, 200)
+    check(admin.post("/apps/sales/automation/dry-run", json={"entity": "lead", "expression": "industry != null"}), "post", dry, 200)
+    check(admin.post("/apps/sales/automation/dry-run", json={}), "post", dry, 422)
+    inbox = check(manager.get("/inbox"), "get", "/inbox", 200)["items"]
+    assert inbox
+    check(manager.get("/inbox?limit=x"), "get", "/inbox", 422)
+    check(manager.post(f"/inbox/{inbox[0]['id']}/read"), "post", "/inbox/{notification}/read", 200)
+    check(rep.post(f"/inbox/{inbox[0]['id']}/read"), "post", "/inbox/{notification}/read", 404)
+
+    # Every operation was seen answering its success status.
+    unseen = []
+    for path, operations in doc.spec["paths"].items():
+        for method, operation in operations.items():
+            success = {int(s) for s in operation["responses"] if s.startswith("2")}
+            if not {s for p, m, s in doc.checked if (p, m) == (path, method)} & success:
+                unseen.append(f"{method.upper()} {path}")
+    assert unseen == []

@@ -1,7 +1,14 @@
-"""The OpenAPI 3 document, generated from the API's marshmallow schemas."""
+"""The OpenAPI 3 document, generated from the API's marshmallow schemas.
+
+Every operation lists the responses it really gives: its success body (a closed schema:
+unknown members are not allowed, except a record's field values) and each error status
+with the codes that lead to it, all as ``application/problem+json``. The integration tests
+check real responses of every route against this document, and a schemathesis run fuzzes it.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from functools import cache
 from typing import Any
 
@@ -15,33 +22,114 @@ from web.api import schemas as s
 
 RECORDS = "/apps/{app}/entities/{entity}/records"
 
+SCHEMAS: dict[str, Any] = {
+    "Problem": s.ProblemSchema,
+    "DefinitionProblem": s.DefinitionProblemSchema,
+    "AppDefinition": AppSchema,
+    "PublishRequest": s.PublishRequestSchema,
+    "StageMove": s.StageMoveSchema,
+    "StepComplete": s.StepCompleteSchema,
+    "FormStateRequest": s.FormStateRequestSchema,
+    "RecordCreate": s.RecordCreateSchema,
+    "RecordUpdate": s.RecordUpdateSchema,
+    "EventRequest": s.EventRequestSchema,
+    "DryRunRequest": s.DryRunRequestSchema,
+    "AppSummary": s.AppSummarySchema,
+    "AppList": s.AppListSchema,
+    "ValidationResult": s.ValidationResultSchema,
+    "ImportResult": s.ImportResultSchema,
+    "AppDetail": s.AppDetailSchema,
+    "Revision": s.RevisionSchema,
+    "RevisionDetail": s.RevisionDetailSchema,
+    "PlanStep": s.PlanStepSchema,
+    "Plan": s.PlanSchema,
+    "Record": s.RecordSchema,
+    "RecordEnvelope": s.RecordEnvelopeSchema,
+    "Prompt": s.PromptSchema,
+    "WriteResult": s.WriteResultSchema,
+    "RecordPage": s.RecordPageSchema,
+    "StepState": s.StepStateSchema,
+    "StepList": s.StepListSchema,
+    "AuditEvent": s.AuditEventSchema,
+    "TimelineEvent": s.TimelineEventSchema,
+    "History": s.HistorySchema,
+    "Timeline": s.TimelineSchema,
+    "FieldState": s.FieldStateSchema,
+    "ExitPart": s.ExitPartSchema,
+    "ExitExplanation": s.ExitExplanationSchema,
+    "StageInfo": s.StageInfoSchema,
+    "StageState": s.StageStateSchema,
+    "FormState": s.FormStateSchema,
+    "EventPosted": s.EventPostedSchema,
+    "WebhookResult": s.WebhookResultSchema,
+    "ActionRun": s.ActionRunSchema,
+    "TriggerRun": s.TriggerRunSchema,
+    "RunList": s.RunListSchema,
+    "RuleHealth": s.RuleHealthSchema,
+    "Health": s.HealthSchema,
+    "TriggerDryRun": s.TriggerDryRunSchema,
+    "ConditionDryRun": s.ConditionDryRunSchema,
+    "Notification": s.NotificationSchema,
+    "Inbox": s.InboxSchema,
+    "MarkedRead": s.MarkedReadSchema,
+}
 
-def _json(schema: str) -> dict[str, Any]:
-    return {"content": {"application/json": {"schema": schema}}}
+
+def _ref(name: str) -> dict[str, str]:
+    return {"$ref": f"#/components/schemas/{name}"}
+
+
+def _ok(description: str, schema: str | dict[str, Any] | None) -> dict[str, Any]:
+    if schema is None:
+        return {"description": description}
+    return {"description": description, "content": {"application/json": {"schema": _ref(schema) if isinstance(schema, str) else schema}}}
 
 
 def _problem(description: str) -> dict[str, Any]:
-    return {"description": description, "content": {"application/problem+json": {"schema": "Problem"}}}
+    return {"description": description, "content": {"application/problem+json": {"schema": _ref("Problem")}}}
 
 
 def _params(*names: str) -> list[dict[str, Any]]:
-    kinds = {"record": "integer", "revision": "integer"}
+    kinds = {"record": "integer", "revision": "integer", "notification": "integer"}
     return [
         {"name": n, "in": "path", "required": True, "schema": {"type": kinds.get(n, "string")}} for n in names
     ]
 
 
-ERRORS = {
-    "401": _problem("Missing or invalid API token (code unauthenticated)"),
-    "404": _problem("Not found in this workspace (code not_found)"),
-    "422": _problem("Invalid input: definition_invalid, validation_failed, step_locked, stage_exit_refused, rule_violated, conversion_failed …"),
+# The errors of every authenticated operation.
+AUTH = {
+    "401": _problem("Missing, unknown or revoked API token (unauthenticated)"),
+    "429": _problem("Too many requests with this token or from this address (too_many_requests); see Retry-After"),
 }
+# The errors of every operation that reads a JSON body.
+BODY = {
+    "400": _problem("Malformed request (bad_request)"),
+    "413": _problem("Request body too large (payload_too_large)"),
+}
+NOT_FOUND = _problem("Unknown app, entity, record or revision — or one of another workspace (not_found)")
+FORBIDDEN = _problem("The caller's role may not do this (forbidden)")
+INVALID_BODY = "the body is not JSON or not an object (invalid_json), or a member is wrong (validation_failed)"
+STALE = "The record changed since the version sent (version_conflict)"
 
 
-def _op(summary: str, ok: dict[str, Any], *, body: str | None = None, params: list[dict[str, Any]] | None = None, extra: dict[str, Any] | None = None) -> dict[str, Any]:
-    operation: dict[str, Any] = {"summary": summary, "responses": {**ok, **ERRORS, **(extra or {})}}
-    if body:
-        operation["requestBody"] = {"required": True, **_json(body)}
+def _op(
+    summary: str,
+    ok: dict[str, Any],
+    errors: Mapping[str, Any],
+    *,
+    body: str | dict[str, Any] | None = None,
+    params: list[dict[str, Any]] | None = None,
+) -> dict[str, Any]:
+    """An operation with its success responses, its own errors, and the common ones."""
+    responses: dict[str, Any] = {**ok, **AUTH}
+    if body is not None:
+        responses.update(BODY)
+    for status, error in errors.items():
+        responses[status] = _problem(error) if isinstance(error, str) else error
+    operation: dict[str, Any] = {"summary": summary, "responses": dict(sorted(responses.items()))}
+    if body is not None:
+        schema = _ref(body) if isinstance(body, str) else body
+        operation["requestBody"] = {"required": True, "content": {"application/json": {"schema": schema}}}
     if params:
         operation["parameters"] = params
     return operation
@@ -55,41 +143,85 @@ def build_spec() -> dict[str, Any]:
         version="1.0.0",
         openapi_version="3.0.3",
         plugins=[MarshmallowPlugin()],
-        info={"description": "Apps, revisions and records of a Cairn workspace. Authenticate with `Authorization: Bearer <token>`."},
+        info={"description": "Apps, revisions and records of a Cairn workspace. Authenticate with `Authorization: Bearer <token>`. "
+              "Every error is `application/problem+json` with a stable `code` (see docs/api.md)."},
         servers=[{"url": "/api/v1"}],
         security=[{"bearer": []}],
     )
     spec.components.security_scheme("bearer", {"type": "http", "scheme": "bearer"})
-    for name, schema in {
-        "Problem": s.ProblemSchema,
-        "AppDefinition": AppSchema,
-        "PublishRequest": s.PublishRequestSchema,
-        "StageMove": s.StageMoveSchema,
-        "StepComplete": s.StepCompleteSchema,
-        "FormStateRequest": s.FormStateRequestSchema,
-        "AppSummary": s.AppSummarySchema,
-        "Revision": s.RevisionSchema,
-        "Plan": s.PlanSchema,
-        "Record": s.RecordSchema,
-        "WriteResult": s.WriteResultSchema,
-        "RecordPage": s.RecordPageSchema,
-        "StepState": s.StepStateSchema,
-        "AuditEvent": s.AuditEventSchema,
-    }.items():
-        spec.components.schema(name, schema=schema)
+    for name, schema in SCHEMAS.items():
+        if name not in spec.components.schemas:  # nested schemas register themselves first
+            spec.components.schema(name, schema=schema)
+    _app_paths(spec)
+    _record_paths(spec)
+    _automation_paths(spec)
+    return _nullable_refs(spec.to_dict())
+
+
+def _nullable_refs(node: Any) -> Any:
+    """A nullable nested schema as ``allOf: [$ref], nullable: true``.
+
+    apispec spells it ``anyOf: [$ref, {type: object, nullable: true}]``, whose second branch
+    admits *any* object, so the nested schema would never really be checked.
+    """
+    if isinstance(node, list):
+        return [_nullable_refs(item) for item in node]
+    if not isinstance(node, dict):
+        return node
+    out = {key: _nullable_refs(value) for key, value in node.items()}
+    branches = out.get("anyOf")
+    if isinstance(branches, list) and len(branches) == 2 and branches[1] == {"type": "object", "nullable": True}:
+        del out["anyOf"]
+        out.update(allOf=[branches[0]], nullable=True)
+    return out
+
+
+def _app_paths(spec: APISpec) -> None:
+    """Definitions: import, validate, revisions, plan preview, publish."""
     app_p = _params("app")
     rev_p = _params("app", "revision")
+    definition_invalid = "The definition has problems (definition_invalid, `problems` lists each with its path), or " + INVALID_BODY
+    spec.path("/apps", operations={
+        "get": _op("List the workspace's apps", {"200": _ok("Apps", "AppList")}, {}),
+        "post": _op("Import a definition as a draft revision", {"201": _ok("Created draft revision", "ImportResult")},
+                    {"403": _problem("Only an admin may change app definitions (forbidden)"), "422": definition_invalid},
+                    body="AppDefinition"),
+    })
+    spec.path("/apps/validate", operations={
+        "post": _op("Validate a definition (stores nothing)", {"200": _ok("Valid", "ValidationResult")},
+                    {"422": definition_invalid}, body="AppDefinition"),
+    })
+    spec.path("/apps/{app}", operations={
+        "get": _op("An app and its revisions", {"200": _ok("App", "AppDetail")}, {"404": NOT_FOUND}, params=app_p),
+    })
+    spec.path("/apps/{app}/revisions/{revision}", operations={
+        "get": _op("A revision and its definition", {"200": _ok("Revision", "RevisionDetail")}, {"404": NOT_FOUND}, params=rev_p),
+    })
+    admin_only = _problem("Only an admin may plan or publish (forbidden)")
+    spec.path("/apps/{app}/revisions/{revision}/plan", operations={
+        "post": _op("Preview the migration plan", {"200": _ok("Plan", "Plan")},
+                    {"403": admin_only, "404": NOT_FOUND, "422": "The body is wrong: " + INVALID_BODY},
+                    body="PublishRequest", params=rev_p),
+    })
+    spec.path("/apps/{app}/revisions/{revision}/publish", operations={
+        "post": _op("Publish: validate, plan and apply in one transaction", {"200": _ok("Applied plan", "Plan")},
+                    {"403": admin_only, "404": NOT_FOUND,
+                     "422": "The plan has problems (publish_refused, `detail_data.plan`), the revision is live (already_published), "
+                            "existing values can't be converted (conversion_failed, `detail_data.rows`), or " + INVALID_BODY},
+                    body="PublishRequest", params=rev_p),
+    })
+
+
+def _record_paths(spec: APISpec) -> None:
+    """Records, their steps, stage, history, timeline and form state."""
     ent_p = _params("app", "entity")
     rec_p = _params("app", "entity", "record")
-    spec.path("/apps", operations={
-        "get": _op("List the workspace's apps", {"200": {"description": "Apps"}}),
-        "post": _op("Import a definition as a draft revision", {"201": {"description": "Created draft revision"}}, body="AppDefinition"),
-    })
-    spec.path("/apps/validate", operations={"post": _op("Validate a definition (stores nothing)", {"200": {"description": "Valid"}}, body="AppDefinition")})
-    spec.path("/apps/{app}", operations={"get": _op("An app and its revisions", {"200": {"description": "App"}}, params=app_p)})
-    spec.path("/apps/{app}/revisions/{revision}", operations={"get": _op("A revision and its definition", {"200": {"description": "Revision"}}, params=rev_p)})
-    spec.path("/apps/{app}/revisions/{revision}/plan", operations={"post": _op("Preview the migration plan", {"200": {"description": "Plan", **_json("Plan")}}, body="PublishRequest", params=rev_p)})
-    spec.path("/apps/{app}/revisions/{revision}/publish", operations={"post": _op("Publish: validate, plan and apply in one transaction", {"200": {"description": "Applied plan", **_json("Plan")}}, body="PublishRequest", params=rev_p)})
+    may_not = _problem("The role may not do this to this entity or record (forbidden)")
+    read_only = {"403": may_not, "404": NOT_FOUND}
+    write_refused = (
+        "Refused write, nothing stored: wrong values (validation_failed, `errors` per field), a field of a locked step "
+        "(step_locked, `detail_data.step`), a failed validation rule (rule_violated, `detail_data.rules`), or " + INVALID_BODY
+    )
     query = [
         {"name": n, "in": "query", "required": False, "schema": {"type": "integer" if n == "limit" else "string"}, "description": d}
         for n, d in {
@@ -101,35 +233,120 @@ def build_spec() -> dict[str, Any]:
         }.items()
     ]
     spec.path(RECORDS, operations={
-        "get": _op("List records (keyset pagination)", {"200": {"description": "Page", **_json("RecordPage")}}, params=ent_p + query),
-        "post": _op("Create a record", {"201": {"description": "Created", **_json("WriteResult")}}, body="Record", params=ent_p),
+        "get": _op("List records (keyset pagination)", {"200": _ok("Page", "RecordPage")},
+                   {**read_only, "422": "A `where` that does not check (invalid_expression, `detail_data.diagnostics`), "
+                                        "or a wrong limit, order_by or after (validation_failed)"},
+                   params=ent_p + query),
+        "post": _op("Create a record", {"201": _ok("Created", "WriteResult")},
+                    {**read_only, "409": "A unique value is taken (conflict)",
+                     "422": write_refused + "; a stage set on create must pass the stages it skips (stage_exit_refused)"},
+                    body="RecordCreate", params=ent_p),
     })
+    version_query = {"name": "version", "in": "query", "required": False, "schema": {"type": "integer"},
+                     "description": "Delete only if the record still has this version"}
     spec.path(RECORDS + "/{record}", operations={
-        "get": _op("Get a record", {"200": {"description": "Record"}}, params=rec_p),
-        "patch": _op("Update a record (send `version`)", {"200": {"description": "Updated", **_json("WriteResult")}}, body="Record", params=rec_p, extra={"409": _problem("Stale version (code version_conflict)")}),
-        "delete": _op("Delete a record", {"204": {"description": "Deleted"}}, params=rec_p),
+        "get": _op("Get a record", {"200": _ok("Record", "RecordEnvelope")}, read_only, params=rec_p),
+        "patch": _op("Update a record (send `version`)", {"200": _ok("Updated", "WriteResult")},
+                     {**read_only, "409": STALE + ", or a unique value is taken (conflict)",
+                      "422": write_refused + "; stage changes go through …/stage (stage_exit_refused)"},
+                     body="RecordUpdate", params=rec_p),
+        "delete": _op("Delete a record", {"204": _ok("Deleted", None)},
+                      {"403": _problem("The role may not delete records of this entity, or this record (forbidden)"),
+                       "404": NOT_FOUND,
+                       "409": "Other records still link to it (record_in_use, `detail_data.linked_from`), or " + STALE},
+                      params=rec_p + [version_query]),
     })
-    spec.path(RECORDS + "/{record}/steps", operations={"get": _op("Step states", {"200": {"description": "Steps"}}, params=rec_p)})
-    spec.path(RECORDS + "/{record}/steps/{step}/complete", operations={"post": _op("Write a step's fields and complete it", {"200": {"description": "Completed", **_json("WriteResult")}}, body="StepComplete", params=rec_p + _params("step"))})
-    spec.path(RECORDS + "/{record}/stage", operations={"post": _op("Move to another stage", {"200": {"description": "Moved", **_json("WriteResult")}}, body="StageMove", params=rec_p)})
-    spec.path(RECORDS + "/{record}/history", operations={"get": _op("Audit trail", {"200": {"description": "Events"}}, params=rec_p)})
-    spec.path(RECORDS + "/{record}/timeline", operations={"get": _op("Timeline with related records (S24)", {"200": {"description": "Events"}}, params=rec_p)})
-    spec.path(RECORDS + "/{record}/form-state", operations={"post": _op("Evaluate steps, fields and stage for unsaved values", {"200": {"description": "Form state"}}, body="FormStateRequest", params=rec_p)})
-    spec.path("/apps/{app}/entities/{entity}/form-state", operations={"post": _op("Form state of a new record", {"200": {"description": "Form state"}}, body="FormStateRequest", params=ent_p)})
-    _automation_paths(spec, app_p, rec_p)
-    return spec.to_dict()
+    spec.path(RECORDS + "/{record}/steps", operations={
+        "get": _op("Step states", {"200": _ok("Steps", "StepList")}, read_only, params=rec_p),
+    })
+    spec.path(RECORDS + "/{record}/steps/{step}/complete", operations={
+        "post": _op("Write a step's fields and complete it", {"200": _ok("Completed", "WriteResult")},
+                    {**read_only, "409": STALE,
+                     "422": "The step is still not done (step_incomplete, `errors` names the fields), it is locked "
+                            "(step_locked), or " + write_refused},
+                    body="StepComplete", params=rec_p + _params("step")),
+    })
+    spec.path(RECORDS + "/{record}/stage", operations={
+        "post": _op("Move to another stage", {"200": _ok("Moved", "WriteResult")},
+                    {**read_only, "409": STALE,
+                     "422": "The exit criteria of a stage it leaves fail (stage_exit_refused, `detail_data.exit.parts`), "
+                            "an unknown stage or a move the stages don't allow (validation_failed), or " + INVALID_BODY},
+                    body="StageMove", params=rec_p),
+    })
+    spec.path(RECORDS + "/{record}/history", operations={
+        "get": _op("Audit trail", {"200": _ok("Events", "History")}, read_only, params=rec_p),
+    })
+    spec.path(RECORDS + "/{record}/timeline", operations={
+        "get": _op("Timeline with related records (S24)", {"200": _ok("Events", "Timeline")}, read_only, params=rec_p),
+    })
+    form_state = {**read_only, "422": "Wrong values (validation_failed) or " + INVALID_BODY}
+    spec.path(RECORDS + "/{record}/form-state", operations={
+        "post": _op("Evaluate steps, fields and stage for unsaved values", {"200": _ok("Form state", "FormState")},
+                    form_state, body="FormStateRequest", params=rec_p),
+    })
+    spec.path("/apps/{app}/entities/{entity}/form-state", operations={
+        "post": _op("Form state of a new record", {"200": _ok("Form state", "FormState")},
+                    form_state, body="FormStateRequest", params=ent_p),
+    })
 
 
-def _automation_paths(spec: APISpec, app_p: list[dict[str, Any]], rec_p: list[dict[str, Any]]) -> None:
+def _automation_paths(spec: APISpec) -> None:
     """Events, inbound webhooks, run history, rule health, the sandbox and the inbox."""
-    obj = {"type": "object"}
-    spec.path(RECORDS + "/{record}/events", operations={"post": _op("Post a named event to a record (S13)", {"202": {"description": "Event stored; matching triggers queued"}}, params=rec_p)})
-    spec.path("/hooks/{app}/{trigger}", operations={"post": {**_op("Inbound webhook: create or update a record by its dedup key (S10)", {"200": {"description": "Updated"}, "201": {"description": "Created"}}, params=_params("app", "trigger")), "requestBody": {"required": True, "content": {"application/json": {"schema": obj}}}}})
-    spec.path("/apps/{app}/automation/runs", operations={"get": _op("Trigger runs with their action runs (S34)", {"200": {"description": "Runs"}}, params=app_p)})
-    spec.path("/apps/{app}/automation/health", operations={"get": _op("Success rate per trigger; flagged below the threshold (S11)", {"200": {"description": "Health"}}, params=app_p)})
-    spec.path("/apps/{app}/automation/dry-run", operations={"post": {**_op("Rule sandbox: what a trigger would do on existing records, changing nothing (S16)", {"200": {"description": "Would-be effects"}}, params=app_p), "requestBody": {"required": True, "content": {"application/json": {"schema": obj}}}}})
-    spec.path("/inbox", operations={"get": _op("The caller's in-app notifications", {"200": {"description": "Notifications"}})})
-    spec.path("/inbox/{notification}/read", operations={"post": _op("Mark a notification read", {"200": {"description": "Marked"}}, params=_params("notification"))})
+    app_p = _params("app")
+    rec_p = _params("app", "entity", "record")
+    managers = _problem("Only admins and managers may use this (forbidden)")
+    spec.path(RECORDS + "/{record}/events", operations={
+        "post": _op("Post a named event to a record (S13)", {"201": _ok("Event stored; matching triggers queued", "EventPosted")},
+                    {"403": _problem("The role may not read this record (forbidden)"), "404": NOT_FOUND,
+                     "422": "No or a malformed event name (validation_failed), or " + INVALID_BODY},
+                    body="EventRequest", params=rec_p),
+    })
+    spec.path("/hooks/{app}/{trigger}", operations={
+        "post": _op("Inbound webhook: create or update a record by its dedup key (S10)",
+                    {"200": _ok("Updated", "WebhookResult"), "201": _ok("Created", "WebhookResult")},
+                    {"403": _problem("The role may not write this entity (forbidden)"),
+                     "404": _problem("Unknown app or webhook trigger (not_found)"),
+                     "409": "A unique value is taken (conflict)",
+                     "422": "A missing dedup key or wrong mapped values (validation_failed, step_locked, rule_violated), or " + INVALID_BODY},
+                    body={"type": "object", "additionalProperties": True, "description": "Any JSON object; the trigger maps its members to fields"},
+                    params=_params("app", "trigger")),
+    })
+    limit = {"name": "limit", "in": "query", "required": False, "schema": {"type": "integer"}}
+    spec.path("/apps/{app}/automation/runs", operations={
+        "get": _op("Trigger runs with their action runs (S34)", {"200": _ok("Runs", "RunList")},
+                   {"403": managers, "404": NOT_FOUND, "422": "A limit that is not a number (validation_failed)"},
+                   params=app_p + [
+                       {"name": "trigger", "in": "query", "required": False, "schema": {"type": "string"}},
+                       {"name": "status", "in": "query", "required": False, "schema": {"type": "string"}},
+                       {"name": "record_id", "in": "query", "required": False, "schema": {"type": "integer"}},
+                       limit,
+                   ]),
+    })
+    spec.path("/apps/{app}/automation/health", operations={
+        "get": _op("Success rate per trigger; flagged below the threshold (S11)", {"200": _ok("Health", "Health")},
+                   {"403": managers, "404": NOT_FOUND, "422": "A days or threshold that is not a number (validation_failed)"},
+                   params=app_p + [
+                       {"name": "days", "in": "query", "required": False, "schema": {"type": "integer", "minimum": 1, "maximum": 90}},
+                       {"name": "threshold", "in": "query", "required": False, "schema": {"type": "number", "minimum": 0, "maximum": 1}},
+                   ]),
+    })
+    spec.path("/apps/{app}/automation/dry-run", operations={
+        "post": _op("Rule sandbox: what a trigger would do on existing records, changing nothing (S16)",
+                    {"200": _ok("Would-be effects", {"oneOf": [_ref("TriggerDryRun"), _ref("ConditionDryRun")]})},
+                    {"403": managers, "404": NOT_FOUND,
+                     "422": "Neither a trigger nor an entity and expression, an expression that does not check "
+                            "(validation_failed), or " + INVALID_BODY},
+                    body="DryRunRequest", params=app_p),
+    })
+    spec.path("/inbox", operations={
+        "get": _op("The caller's in-app notifications", {"200": _ok("Notifications", "Inbox")},
+                   {"422": "A limit that is not a number (validation_failed)"},
+                   params=[{"name": "unread", "in": "query", "required": False, "schema": {"type": "string", "enum": ["1", "true"]}}, limit]),
+    })
+    spec.path("/inbox/{notification}/read", operations={
+        "post": _op("Mark a notification read", {"200": _ok("Marked", "MarkedRead")},
+                    {"404": _problem("Not one of the caller's notifications (not_found)")}, params=_params("notification")),
+    })
 
 
 @bp.get("/openapi.json")

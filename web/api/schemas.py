@@ -6,7 +6,7 @@ is generated from the very same classes, so the document can't drift from the co
 
 from __future__ import annotations
 
-from marshmallow import RAISE, Schema, fields, validate
+from marshmallow import INCLUDE, RAISE, Schema, fields, validate
 
 
 class StrictSchema(Schema):
@@ -16,17 +16,43 @@ class StrictSchema(Schema):
         unknown = RAISE
 
 
-class ProblemSchema(Schema):
-    """An ``application/problem+json`` error body."""
+class DefinitionProblemSchema(Schema):
+    """One problem of an app definition (or of a migration plan), with its JSON path."""
 
-    type = fields.String()
-    title = fields.String()
-    status = fields.Integer()
-    code = fields.String(metadata={"description": "Stable error code, e.g. step_locked"})
-    detail = fields.String()
-    detail_zh = fields.String()
-    errors = fields.Dict(keys=fields.String(), values=fields.List(fields.String()))
-    problems = fields.List(fields.Dict(), metadata={"description": "Definition problems with JSON paths"})
+    path = fields.String(required=True)
+    code = fields.String(required=True)
+    message = fields.String(required=True)
+    message_zh = fields.String(required=True)
+    detail = fields.Dict(keys=fields.String())
+
+
+class ProblemSchema(Schema):
+    """An ``application/problem+json`` error body (RFC 9457) with Cairn's stable ``code``."""
+
+    type = fields.String(required=True)
+    title = fields.String(required=True)
+    status = fields.Integer(required=True)
+    code = fields.String(required=True, metadata={"description": "Stable error code, e.g. step_locked"})
+    detail = fields.String(required=True)
+    detail_zh = fields.String(required=True)
+    errors = fields.Dict(
+        keys=fields.String(),
+        values=fields.List(fields.String()),
+        required=True,
+        metadata={"description": "Messages per field key (or JSON path, for definitions)"},
+    )
+    detail_data = fields.Dict(
+        keys=fields.String(),
+        metadata={
+            "description": "Machine-readable details of some codes: `linked_from` (record_in_use), "
+            "`step` (step_locked), `stage` and `exit.parts` (stage_exit_refused), `rules` (rule_violated), "
+            "`diagnostics` (invalid_expression), `plan` (publish_refused), `rows` (conversion_failed) …"
+        },
+    )
+    problems = fields.List(
+        fields.Nested(DefinitionProblemSchema),
+        metadata={"description": "Every problem of the definition (code definition_invalid)"},
+    )
 
 
 class PublishRequestSchema(StrictSchema):
@@ -60,97 +86,407 @@ class FormStateRequestSchema(StrictSchema):
     values = fields.Dict(keys=fields.String(), load_default=dict)
 
 
+class RecordUpdateSchema(Schema):
+    """The body of a record update: changed field values by key, plus the version you read."""
+
+    class Meta:
+        unknown = INCLUDE
+
+    version = fields.Integer(
+        metadata={"description": "The `version` you read (or send `If-Match`); a stale one answers 409 version_conflict"}
+    )
+
+
+class RecordCreateSchema(Schema):
+    """The body of a record create: field values by key (the entity's fields)."""
+
+    class Meta:
+        unknown = INCLUDE
+
+
+class EventRequestSchema(StrictSchema):
+    """A named event posted to a record (S13)."""
+
+    name = fields.String(required=True, metadata={"description": "The event's key, e.g. pricing_exit"})
+    data = fields.Raw(metadata={"description": "Any JSON the event carries"})
+
+
+class DryRunRequestSchema(StrictSchema):
+    """The rule sandbox: a trigger to try, or an entity and a condition expression."""
+
+    trigger = fields.String()
+    entity = fields.String()
+    expression = fields.String()
+    revision_id = fields.Integer(allow_none=True, metadata={"description": "A draft revision to try (default: the published one)"})
+    record_ids = fields.List(fields.Integer())
+    limit = fields.Integer()
+
+
+# -- responses: every shape is closed (additionalProperties false) except a record's fields --
+
+LABEL = {"description": "A label: {zh, en} (or a plain string where the definition gave one)"}
+ID = {"description": "Assigned by the server"}
+
+
 class AppSummarySchema(Schema):
     """An app of the workspace."""
 
-    id = fields.Integer()
-    key = fields.String()
-    label = fields.Dict()
-    published_revision_id = fields.Integer(allow_none=True)
-    published_revision_number = fields.Integer(allow_none=True)
-    created_at = fields.String()
+    id = fields.Integer(dump_only=True, required=True, metadata=ID)
+    key = fields.String(required=True)
+    label = fields.Raw(required=True, metadata=LABEL)
+    published_revision_id = fields.Integer(dump_only=True, allow_none=True, required=True)
+    published_revision_number = fields.Integer(dump_only=True, allow_none=True, required=True)
+    created_at = fields.String(dump_only=True, required=True)
+
+
+class PlanStepSchema(Schema):
+    """One step of a migration plan."""
+
+    kind = fields.String(required=True, metadata={"description": "create_entity, add_field, drop_field, change_type …"})
+    entity = fields.String(required=True)
+    field = fields.String()
+    step = fields.String()
+    unique = fields.Boolean()
+    old_type = fields.String()
+    new_type = fields.String()
+    needs_conversion_check = fields.Boolean()
+    message = fields.String(required=True)
+    message_zh = fields.String(required=True)
+    destructive = fields.Boolean(required=True, metadata={"description": "Drops data (a column or a table)"})
 
 
 class RevisionSchema(Schema):
     """A revision of an app definition."""
 
-    id = fields.Integer()
-    app_id = fields.Integer()
-    number = fields.Integer()
-    status = fields.String(metadata={"description": "draft, published or superseded"})
-    created_at = fields.String()
-    published_at = fields.String(allow_none=True)
-    plan = fields.List(fields.Dict(), allow_none=True)
+    id = fields.Integer(dump_only=True, required=True, metadata=ID)
+    app_id = fields.Integer(dump_only=True, required=True)
+    number = fields.Integer(dump_only=True, required=True)
+    status = fields.String(dump_only=True, required=True, metadata={"description": "draft, published or superseded"})
+    created_at = fields.String(dump_only=True, required=True)
+    published_at = fields.String(dump_only=True, allow_none=True, required=True)
+    plan = fields.List(fields.Nested(PlanStepSchema), dump_only=True, allow_none=True, required=True,
+                       metadata={"description": "The steps applied when it was published"})
+
+
+class AppListSchema(Schema):
+    """The workspace's apps."""
+
+    items = fields.List(fields.Nested(AppSummarySchema), required=True)
+
+
+class ValidationResultSchema(Schema):
+    """A definition that validates."""
+
+    ok = fields.Boolean(required=True)
+    key = fields.String(required=True)
+    entities = fields.List(fields.String(), required=True)
+
+
+class ImportResultSchema(Schema):
+    """An imported definition: the app and its new draft revision."""
+
+    app = fields.Nested(AppSummarySchema, required=True)
+    revision = fields.Nested(RevisionSchema, required=True)
+
+
+class AppDetailSchema(Schema):
+    """An app with its revisions."""
+
+    app = fields.Nested(AppSummarySchema, required=True)
+    revisions = fields.List(fields.Nested(RevisionSchema), required=True)
+
+
+class RevisionDetailSchema(Schema):
+    """A revision with the definition document it holds."""
+
+    revision = fields.Nested(RevisionSchema, required=True)
+    definition = fields.Dict(keys=fields.String(), required=True, metadata={"description": "The app definition (see AppDefinition)"})
 
 
 class PlanSchema(Schema):
-    """A migration plan preview."""
+    """A migration plan: previewed, or applied by publishing."""
 
-    steps = fields.List(fields.Dict())
-    problems = fields.List(fields.Dict())
-    revision = fields.Nested(RevisionSchema)
+    steps = fields.List(fields.Nested(PlanStepSchema), required=True)
+    problems = fields.List(fields.Nested(DefinitionProblemSchema), required=True)
+    is_empty = fields.Boolean(required=True, metadata={"description": "Nothing to change in the tables"})
+    destructive = fields.Boolean(required=True, metadata={"description": "Some step drops data"})
+    revision = fields.Nested(RevisionSchema, required=True)
 
 
 class RecordSchema(Schema):
-    """A record: its field values by key plus system fields (id, version, owner …)."""
+    """A record: its field values by key plus system fields (id, version, owner …).
+
+    Field values are extra properties (their types are those of the app's fields, see docs/api.md).
+    """
 
     class Meta:
-        unknown = "include"
+        unknown = INCLUDE
 
-    id = fields.Integer()
-    version = fields.Integer()
-    created_at = fields.String()
-    updated_at = fields.String()
-    owner = fields.Integer(allow_none=True)
-    created_by = fields.Integer(allow_none=True)
+    id = fields.Integer(dump_only=True, required=True, metadata=ID)
+    version = fields.Integer(dump_only=True, required=True, metadata={"description": "Bumped by every write; send it back to update"})
+    created_at = fields.String(dump_only=True, required=True)
+    updated_at = fields.String(dump_only=True, required=True)
+    created_by = fields.Integer(dump_only=True, allow_none=True, required=True)
+    owner = fields.Integer(allow_none=True, required=True)
+    stage = fields.String(allow_none=True, metadata={"description": "Entities with stages; move it with …/stage"})
+    stage_entered_at = fields.String(dump_only=True, allow_none=True, metadata={"description": "Entities with stages"})
+    steps_done_at = fields.Dict(
+        keys=fields.String(),
+        values=fields.String(allow_none=True),
+        dump_only=True,
+        metadata={"description": "Entities with steps: when each step was completed (null: not done)"},
+    )
+
+
+class RecordEnvelopeSchema(Schema):
+    """One record."""
+
+    record = fields.Nested(RecordSchema, required=True)
 
 
 class PromptSchema(Schema):
     """A suggestion a trigger's prompt action returns to the writer (S8)."""
 
-    trigger = fields.String()
-    title = fields.Dict()
-    message = fields.Dict()
-    level = fields.String()
+    trigger = fields.String(required=True)
+    title = fields.Dict(keys=fields.String(), values=fields.String(), required=True)
+    message = fields.Dict(keys=fields.String(), values=fields.String(), required=True)
+    level = fields.String(required=True)
 
 
 class WriteResultSchema(Schema):
     """A committed write."""
 
-    record = fields.Nested(RecordSchema)
-    prompts = fields.List(fields.Nested(PromptSchema))
-    completed_steps = fields.List(fields.String())
+    record = fields.Nested(RecordSchema, required=True)
+    prompts = fields.List(fields.Nested(PromptSchema), required=True)
+    completed_steps = fields.List(fields.String(), required=True)
 
 
 class RecordPageSchema(Schema):
     """One page of records (keyset pagination: pass ``next_cursor`` as ``after``)."""
 
-    items = fields.List(fields.Nested(RecordSchema))
-    next_cursor = fields.String(allow_none=True)
+    items = fields.List(fields.Nested(RecordSchema), required=True)
+    next_cursor = fields.String(allow_none=True, required=True)
+
 
 
 class StepStateSchema(Schema):
     """A step of a record."""
 
-    key = fields.String()
-    label = fields.Dict()
-    unlocked = fields.Boolean()
-    done = fields.Boolean()
-    done_at = fields.String(allow_none=True)
-    locked_message = fields.Dict(allow_none=True)
-    fields_ = fields.List(fields.String(), data_key="fields")
+    key = fields.String(required=True)
+    label = fields.Dict(keys=fields.String(), values=fields.String(), required=True)
+    unlocked = fields.Boolean(required=True)
+    done = fields.Boolean(required=True)
+    done_at = fields.String(allow_none=True, required=True)
+    locked_message = fields.Dict(keys=fields.String(), values=fields.String(), allow_none=True, required=True)
+    fields_ = fields.List(fields.String(), data_key="fields", required=True)
+
+
+class StepListSchema(Schema):
+    """A record's steps."""
+
+    steps = fields.List(fields.Nested(StepStateSchema), required=True)
 
 
 class AuditEventSchema(Schema):
     """One write attempt on a record."""
 
-    id = fields.Integer()
-    entity = fields.String()
-    record_id = fields.Integer(allow_none=True)
-    action = fields.String()
-    outcome = fields.String(metadata={"description": "ok or refused"})
-    error_code = fields.String(allow_none=True)
-    message = fields.String(allow_none=True)
-    changes = fields.Dict()
-    actor_id = fields.Integer(allow_none=True)
-    at = fields.String()
+    id = fields.Integer(required=True)
+    entity = fields.String(required=True)
+    record_id = fields.Integer(allow_none=True, required=True)
+    action = fields.String(required=True)
+    outcome = fields.String(required=True, metadata={"description": "ok or refused"})
+    error_code = fields.String(allow_none=True, required=True)
+    message = fields.String(allow_none=True, required=True)
+    changes = fields.Dict(keys=fields.String(), required=True, metadata={"description": "field key: [before, after]"})
+    actor_id = fields.Integer(allow_none=True, required=True)
+    at = fields.String(required=True)
+
+
+class TimelineEventSchema(AuditEventSchema):
+    """An event of the record or of a related record, with the actor's name."""
+
+    actor_name = fields.String(allow_none=True, required=True)
+
+
+class HistorySchema(Schema):
+    """A record's audit trail, oldest first."""
+
+    items = fields.List(fields.Nested(AuditEventSchema), required=True)
+
+
+class TimelineSchema(Schema):
+    """Events of a record and its related records in time order."""
+
+    items = fields.List(fields.Nested(TimelineEventSchema), required=True)
+
+
+class FieldStateSchema(Schema):
+    """Whether a field is shown, required and read-only for the values given."""
+
+    visible = fields.Boolean(required=True)
+    required = fields.Boolean(required=True)
+    read_only = fields.Boolean(required=True)
+
+
+class ExitPartSchema(Schema):
+    """One top-level part of an exit condition and whether it holds."""
+
+    source = fields.String(required=True)
+    held = fields.Boolean(required=True)
+    label = fields.String(allow_none=True, required=True, metadata={"description": "The comment ending the part's line"})
+
+
+class ExitExplanationSchema(Schema):
+    """Whether a stage's exit criteria hold, part by part."""
+
+    ok = fields.Boolean(required=True)
+    parts = fields.List(fields.Nested(ExitPartSchema), required=True)
+
+
+class StageInfoSchema(Schema):
+    """A stage of the entity."""
+
+    key = fields.String(required=True)
+    label = fields.Dict(keys=fields.String(), values=fields.String(), required=True)
+    guidance = fields.Dict(keys=fields.String(), values=fields.String(), allow_none=True, required=True)
+
+
+class StageStateSchema(Schema):
+    """Where the record stands in its stages."""
+
+    current = fields.String(allow_none=True, required=True)
+    entered_at = fields.String(allow_none=True, required=True)
+    stages = fields.List(fields.Nested(StageInfoSchema), required=True)
+    exit = fields.Nested(ExitExplanationSchema, required=True)
+
+
+class FormStateSchema(Schema):
+    """Steps, field states, stage and formulas for (unsaved) values."""
+
+    steps = fields.List(fields.Nested(StepStateSchema), required=True)
+    fields_ = fields.Dict(keys=fields.String(), values=fields.Nested(FieldStateSchema), data_key="fields", required=True)
+    stage = fields.Nested(StageStateSchema, allow_none=True, required=True, metadata={"description": "null for entities without stages"})
+    formulas = fields.Dict(keys=fields.String(), required=True, metadata={"description": "Formula values by field key"})
+
+
+class EventPostedSchema(Schema):
+    """A stored event and the triggers it fired."""
+
+    event_id = fields.Integer(required=True)
+    fired = fields.List(fields.String(), required=True)
+
+
+class WebhookResultSchema(Schema):
+    """The record an inbound webhook created or updated."""
+
+    record = fields.Nested(RecordSchema, required=True)
+    created = fields.Boolean(required=True)
+
+
+class ActionRunSchema(Schema):
+    """One action of a trigger run."""
+
+    index = fields.Integer(required=True)
+    type = fields.String(required=True)
+    idempotency_key = fields.String(required=True)
+    status = fields.String(required=True)
+    attempts = fields.Integer(required=True)
+    duration_ms = fields.Integer(allow_none=True, required=True)
+    error = fields.String(allow_none=True, required=True)
+    detail = fields.Dict(keys=fields.String(), allow_none=True, required=True)
+
+
+class TriggerRunSchema(Schema):
+    """A trigger run with its action runs."""
+
+    id = fields.Integer(required=True)
+    trigger = fields.String(required=True)
+    kind = fields.String(required=True)
+    entity = fields.String(allow_none=True, required=True)
+    record_id = fields.Integer(allow_none=True, required=True)
+    status = fields.String(required=True)
+    attempts = fields.Integer(required=True)
+    started_at = fields.String(allow_none=True, required=True)
+    finished_at = fields.String(allow_none=True, required=True)
+    duration_ms = fields.Integer(allow_none=True, required=True)
+    error = fields.String(allow_none=True, required=True)
+    actions = fields.List(fields.Nested(ActionRunSchema), required=True)
+
+
+class RunListSchema(Schema):
+    """Trigger runs, newest first."""
+
+    items = fields.List(fields.Nested(TriggerRunSchema), required=True)
+
+
+class RuleHealthSchema(Schema):
+    """The success rate of one trigger."""
+
+    trigger = fields.String(required=True)
+    runs = fields.Integer(required=True)
+    succeeded = fields.Integer(required=True)
+    failed = fields.Integer(required=True)
+    success_rate = fields.Float(allow_none=True, required=True)
+    last_error = fields.String(allow_none=True, required=True)
+    last_run_at = fields.String(allow_none=True, required=True)
+    flagged = fields.Boolean(required=True)
+
+
+class HealthSchema(Schema):
+    """Rule health over a window."""
+
+    window_days = fields.Integer(required=True)
+    threshold = fields.Float(required=True)
+    items = fields.List(fields.Nested(RuleHealthSchema), required=True)
+
+
+class TriggerDryRunSchema(Schema):
+    """What a trigger would do on existing records."""
+
+    trigger = fields.String(required=True)
+    revision_id = fields.Integer(allow_none=True, required=True)
+    on = fields.String(required=True)
+    records = fields.Integer(required=True)
+    would_fire = fields.Integer(required=True)
+    results = fields.List(fields.Dict(keys=fields.String()), required=True,
+                          metadata={"description": "Per record: record_id, would_fire, reason, actions"})
+
+
+class ConditionDryRunSchema(Schema):
+    """On which existing records a condition holds."""
+
+    entity = fields.String(required=True)
+    revision_id = fields.Integer(allow_none=True, required=True)
+    records = fields.Integer(required=True)
+    holds = fields.Integer(required=True)
+    fails = fields.Integer(required=True)
+    holds_for = fields.List(fields.Integer(), required=True)
+    fails_for = fields.List(fields.Integer(), required=True)
+
+
+class NotificationSchema(Schema):
+    """An in-app notification."""
+
+    id = fields.Integer(required=True)
+    title = fields.String(allow_none=True, required=True)
+    message = fields.String(required=True)
+    level = fields.String(required=True)
+    app_id = fields.Integer(allow_none=True, required=True)
+    entity = fields.String(allow_none=True, required=True)
+    record_id = fields.Integer(allow_none=True, required=True)
+    trigger = fields.String(allow_none=True, required=True)
+    created_at = fields.String(required=True)
+    read_at = fields.String(allow_none=True, required=True)
+
+
+class InboxSchema(Schema):
+    """The caller's notifications, newest first."""
+
+    items = fields.List(fields.Nested(NotificationSchema), required=True)
+
+
+class MarkedReadSchema(Schema):
+    """A notification marked read."""
+
+    id = fields.Integer(required=True)
+    read = fields.Boolean(required=True)
