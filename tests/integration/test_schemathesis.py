@@ -1,0 +1,222 @@
+"""Schemathesis over the OpenAPI document, on SQLite and PostgreSQL, with two workspaces.
+
+Requests are generated from the document and sent with workspace A's admin token; their
+path parameters point at A's apps, entities, records, revisions and notifications — and at
+workspace B's (which must answer 404). Record bodies are generated from the document and,
+half of the time, from the entity's real field keys with arbitrary JSON values.
+
+Checks on every response: no 5xx; the status, media type and body conform to the document;
+and no 2xx body holds anything of workspace B (its marker values and user names).
+
+Bounded by examples per operation (derandomized, no deadline, no shrinking), so the run is
+reproducible and its length does not depend on the machine's speed.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from types import SimpleNamespace
+from typing import Any
+
+import pytest
+import schemathesis
+from flask import Flask
+from flask.testing import FlaskClient
+from hypothesis import HealthCheck, Phase, given, settings
+from hypothesis import strategies as st
+from schemathesis.checks import (
+    not_a_server_error,
+    status_code_conformance,
+)
+from schemathesis.specs.openapi.checks import (
+    content_type_conformance,
+    response_schema_conformance,
+)
+
+from runtime.automation.embedded import EmbeddedWorker
+from tests.integration.automation.test_api import _definition as sales_definition
+from tests.integration.conftest import Api, Tenant, install
+from tests.unit.builder.fixtures import visit_app_definition
+
+MAX_EXAMPLES = 25
+MARKER = "MARK-B-"
+VISITS = "/apps/store_visits/entities"
+SALES = "/apps/sales/entities"
+
+
+def _seed(api: Api, prefix: str) -> dict[str, list[int]]:
+    """Installs both apps and writes a few records of each kind; returns ids by entity."""
+    install(api, visit_app_definition())
+    install(api, sales_definition())
+    ids: dict[str, list[int]] = {}
+
+    def add(base: str, entity: str, body: dict[str, Any]) -> dict[str, Any]:
+        response = api.post(f"{base}/{entity}/records", json=body)
+        assert response.status_code == 201, response.get_json()
+        record: dict[str, Any] = response.get_json()["record"]
+        ids.setdefault(entity, []).append(record["id"])
+        return record
+
+    for i in range(2):
+        customer = add(VISITS, "customer", {"name": f"{prefix}customer-{i}", "region": "华东", "industry": f"{prefix}industry"})
+        visit = add(VISITS, "visit", {"customer": customer["id"], "competitor_note": f"{prefix}note-{i}"})
+        add(VISITS, "commitment", {"visit": visit["id"], "content": f"{prefix}commitment-{i}"})
+        deal = add(VISITS, "opportunity", {"title": f"{prefix}deal-{i}", "customer": customer["id"], "contact_channel": "电话", "amount": 1000 * (i + 1)})
+        add(VISITS, "contact", {"opportunity": deal["id"], "name": f"{prefix}contact-{i}", "role": "采购"})
+        add(SALES, "customer", {"name": f"{prefix}sales-customer-{i}"})
+        add(SALES, "lead", {"name": f"{prefix}lead-{i}", "industry": f"{prefix}制造"})
+        hooked = api.post("/hooks/sales/website_form", json={"id": f"{prefix}W-{i}", "company": f"{prefix}hook-{i}"})
+        assert hooked.status_code == 201, hooked.get_json()
+    return ids
+
+
+def _pools(api: Api, ids: dict[str, list[int]], other: dict[str, list[int]], other_revisions: list[int], other_notifications: list[int]) -> dict[str, Any]:
+    revisions = [r["id"] for key in ("store_visits", "sales") for r in api.get(f"/apps/{key}").get_json()["revisions"]]
+    definition = visit_app_definition()
+    steps = [s["key"] for e in definition["entities"] for s in e.get("steps", [])]
+    stages = [s["key"] for e in definition["entities"] for s in e.get("stages", [])]
+    records = {entity: sorted(set(ids.get(entity, []) + other.get(entity, []))) for entity in set(ids) | set(other)}
+    visit_entities = [e["key"] for e in definition["entities"]]
+    sales_entities = [e["key"] for e in sales_definition()["entities"]]
+    return {
+        "app": ["store_visits", "sales", "beta_only"],
+        "target": [("store_visits", e) for e in visit_entities] + [("sales", e) for e in sales_entities]
+        + [("beta_only", "customer"), ("store_visits", "nope"), ("sales", "customer")],
+        "records": records,
+        "revision": revisions + other_revisions,
+        "step": steps,
+        "stage": stages,
+        "trigger": ["website_form"],
+        "notification": other_notifications,
+    }
+
+
+def _field_keys() -> dict[str, list[str]]:
+    keys: dict[str, list[str]] = {}
+    for definition in (visit_app_definition(), sales_definition()):
+        for entity in definition["entities"]:
+            keys.setdefault(entity["key"], []).extend(f["key"] for f in entity["fields"])
+    return keys
+
+
+JSON_VALUES = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False, allow_infinity=False) | st.text(max_size=20),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=8), inner, max_size=3),
+    max_leaves=6,
+)
+
+
+def _field_values(keys: list[str]) -> st.SearchStrategy[dict[str, Any]]:
+    return st.dictionaries(st.sampled_from(keys), JSON_VALUES, max_size=4)
+
+
+class CrossWorkspaceRead(AssertionError):
+    """A 2xx answer to workspace A carried something of workspace B."""
+
+
+def _no_cross_workspace_read(markers: list[str]) -> Any:
+    def no_cross_workspace_read(ctx: Any, response: Any, case: Any) -> bool | None:
+        if not 200 <= response.status_code < 300:
+            return None
+        text = response.content.decode("utf-8", "replace")
+        leaked = [m for m in markers if m in text]
+        if leaked:
+            raise CrossWorkspaceRead(f"{case.method} {case.formatted_path} answered {response.status_code} with workspace B's {leaked}")
+        return True
+
+    return no_cross_workspace_read
+
+
+def _run_operation(app: Flask, operation: Any, token: str, pools: dict[str, Any], fields: dict[str, list[str]], checks: list[Any], counts: Counter[str]) -> None:
+    has_body = operation.body is not None and len(operation.body) > 0
+    path = operation.path
+
+    @settings(max_examples=MAX_EXAMPLES, derandomize=True, database=None, deadline=None,
+              phases=(Phase.explicit, Phase.generate), suppress_health_check=list(HealthCheck))
+    @given(data=st.data())
+    def run(data: st.DataObject) -> None:
+        case = data.draw(operation.as_strategy(), label="case")
+        params = case.path_parameters
+        if "entity" in params:
+            # A real (app, entity) pair mostly, and a record of that entity: A's or B's ids.
+            app_key, entity_key = data.draw(st.sampled_from(pools["target"]), label="target")
+            params.update(app=app_key, entity=entity_key)
+            if "record" in params:
+                params["record"] = data.draw(st.sampled_from(pools["records"].get(entity_key, [0])) | st.just(params["record"]), label="record")
+        for name in list(params):
+            if pools.get(name) and name not in ("app", "entity", "record"):
+                # Mostly real values (A's and B's), sometimes whatever was generated.
+                params[name] = data.draw(st.sampled_from(pools[name]) | st.just(params[name]), label=name)
+            elif name == "app" and "entity" not in params:
+                params[name] = data.draw(st.sampled_from(pools["app"]) | st.just(params[name]), label=name)
+        if path in ("/apps", "/apps/validate") and case.method == "POST" and data.draw(st.booleans(), label="real definition"):
+            definition = visit_app_definition()
+            definition["key"] = data.draw(st.sampled_from(["store_visits", "beta_only", "fresh_app"]), label="key")
+            case.body = definition
+        entity = params.get("entity")
+        if has_body and entity in fields and data.draw(st.booleans(), label="real fields"):
+            values = data.draw(_field_values(fields[entity]), label="values")
+            version = data.draw(st.sampled_from([1, 2, 3]), label="version")
+            if path.endswith("/records") and case.method == "POST":
+                case.body = values
+            elif case.method == "PATCH":
+                case.body = {**values, "version": version}
+            elif path.endswith("/complete"):
+                case.body = {"version": version, "values": values}
+            elif path.endswith("/form-state"):
+                case.body = {"values": values}
+            elif path.endswith("/stage"):
+                case.body = {"stage": data.draw(st.sampled_from(pools["stage"])), "version": version}
+        response = case.call(app=app, headers={"Authorization": f"Bearer {token}"})
+        counts[f"{operation.label} → {response.status_code}"] += 1
+        case.validate_response(response, checks=checks)
+
+    run()
+
+
+def test_schemathesis_over_the_document(app: Flask, client: FlaskClient, tenant: Tenant, other_tenant: Tenant) -> None:
+    a_admin = Api(client, tenant.admin_token)
+    b_admin = Api(client, other_tenant.admin_token)
+    ids_b = _seed(b_admin, MARKER)
+    beta_only = visit_app_definition()
+    beta_only.update(key="beta_only", label={"zh": MARKER + "应用", "en": MARKER + "app"})
+    install(b_admin, beta_only)
+    ids_a = _seed(a_admin, "A-")
+    EmbeddedWorker(app.extensions["cairn"]).drain()
+    b_manager = Api(client, other_tenant.manager_token)
+    b_notifications = [n["id"] for n in b_manager.get("/inbox").get_json()["items"]]
+    assert b_notifications, "workspace B's webhook notifications were not delivered"
+    b_revisions = [r["id"] for key in ("store_visits", "sales", "beta_only") for r in b_admin.get(f"/apps/{key}").get_json()["revisions"]]
+    pools = _pools(a_admin, ids_a, ids_b, b_revisions, b_notifications)
+    markers = [MARKER, other_tenant.admin.name, other_tenant.manager.name, other_tenant.rep.name]
+    # The markers really are in what B can read (else the check below proves nothing).
+    assert MARKER in b_admin.get(f"{VISITS}/customer/records").get_data(as_text=True)
+    assert other_tenant.admin.name in b_admin.get(f"{VISITS}/customer/records/{ids_b['customer'][0]}/timeline").get_data(as_text=True)
+
+    no_cross_workspace_read = _no_cross_workspace_read(markers)
+    # The check fires on what B itself may read (else it could never fail).
+    own = b_admin.get(f"{VISITS}/customer/records")
+    with pytest.raises(CrossWorkspaceRead):
+        no_cross_workspace_read(None, SimpleNamespace(status_code=own.status_code, content=own.get_data()), SimpleNamespace(method="GET", formatted_path="/customer/records"))
+
+    schema = schemathesis.openapi.from_wsgi("/api/v1/openapi.json", app)
+    checks = [not_a_server_error, status_code_conformance, content_type_conformance, response_schema_conformance, no_cross_workspace_read]
+    fields = _field_keys()
+    counts: Counter[str] = Counter()
+    failures: list[str] = []
+    operations = 0
+    for result in schema.get_all_operations():
+        operation = result.ok()
+        operations += 1
+        try:
+            _run_operation(app, operation, tenant.admin_token, pools, fields, checks, counts)
+        except Exception as exc:  # collect every operation's failure, then fail once with all of them
+            failures.append(f"{operation.label}: {type(exc).__name__}: {str(exc)[:3000]}")
+    by_status = Counter(key.rsplit(" → ", 1)[1] for key in counts.elements())
+    print(f"\nschemathesis: {operations} operations, {sum(counts.values())} requests, by status {dict(sorted(by_status.items()))}")
+    for key, count in sorted(counts.items()):
+        print(f"  {count:4d}  {key}")
+    assert operations >= 25
+    assert failures == [], "\n\n".join(failures)
+    # A's own data was reachable (the run did not only hit 404s and 422s).
+    assert any(k.endswith("→ 200") and "{record}" in k for k in counts), counts
