@@ -49,8 +49,9 @@ def create_app(
     install_trigger_engine(platform)
     app.extensions["cairn"] = platform
 
-    from web import assets, cli, csrf, db, errors, i18n, login
+    from web import assets, cli, csrf, db, errors, i18n, login, routing
 
+    routing.init_app(app)
     cli.init_app(app)
     db.init_app(app)
     errors.init_app(app)

@@ -290,3 +290,23 @@ def test_responses_of_every_route_match_the_document(app: Flask, client: FlaskCl
             if not {s for p, m, s in doc.checked if (p, m) == (path, method)} & success:
                 unseen.append(f"{method.upper()} {path}")
     assert unseen == []
+
+
+def test_numbers_beyond_an_id_are_refused_not_500(admin_api: Api, doc: Document) -> None:
+    install(admin_api, sales_definition())
+    huge = 10**25
+    records = "/apps/sales/entities/customer/records"
+    # In the path: no route matches a number no id can be (before: the database overflowed).
+    doc.check(admin_api.get(f"{records}/{huge}"), "get", RECORD, 404)
+    doc.check(admin_api.delete(f"{records}/{huge}"), "delete", RECORD, 404)
+    doc.check(admin_api.get(f"/apps/sales/revisions/{huge}"), "get", "/apps/{app}/revisions/{revision}", 404)
+    doc.check(admin_api.post(f"/inbox/{huge}/read"), "post", "/inbox/{notification}/read", 404)
+    # In the query or the body: a clear 422.
+    runs = doc.check(admin_api.get(f"/apps/sales/automation/runs?record_id={huge}"), "get", "/apps/{app}/automation/runs", 422)
+    assert "record_id" in runs["errors"]
+    dry = "/apps/{app}/automation/dry-run"
+    doc.check(admin_api.post("/apps/sales/automation/dry-run", json={"entity": "lead", "expression": "true", "revision_id": huge}), "post", dry, 422)
+    doc.check(admin_api.post("/apps/sales/automation/dry-run", json={"trigger": "website_form", "record_ids": [huge]}), "post", dry, 422)
+    # NaN has no JSON form; it used to be echoed back as an invalid document.
+    for threshold in ("nan", "inf"):
+        doc.check(admin_api.get(f"/apps/sales/automation/health?threshold={threshold}"), "get", "/apps/{app}/automation/health", 422)

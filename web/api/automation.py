@@ -3,6 +3,7 @@ the rule sandbox, and the caller's inbox (see docs/automation.md)."""
 
 from __future__ import annotations
 
+import math
 from datetime import timedelta
 from typing import Any
 
@@ -20,6 +21,12 @@ from web.api import bp
 from web.api.auth import call_context
 from web.api.body import json_body
 from web.db import platform
+from web.routing import MAX_ID
+
+
+def _fits(value: int) -> bool:
+    """Whether ``value`` fits a database id column (a larger one would overflow in SQL)."""
+    return -MAX_ID <= value <= MAX_ID
 
 
 def _require_manager(ctx: CallContext) -> None:
@@ -76,6 +83,8 @@ def automation_runs(app_ref: str) -> Any:
     _require_manager(ctx)
     app = load_published(ctx.session, ctx.workspace_id, app_ref)
     record = request.args.get("record_id")
+    if record and record.isdigit() and not _fits(int(record)):
+        raise Invalid("record_id is not an id.", message_zh="record_id 不是有效的编号。", errors={"record_id": ["out of range"]})
     items = list_runs(
         ctx.session, ctx.workspace_id, app.app_id,
         trigger_key=request.args.get("trigger") or None,
@@ -96,6 +105,10 @@ def automation_health(app_ref: str) -> Any:
         threshold = float(request.args.get("threshold", DEFAULT_THRESHOLD))
     except ValueError:
         raise Invalid("threshold must be a number.", message_zh="threshold 必须是数字。") from None
+    if not math.isfinite(threshold):
+        # NaN and Infinity have no JSON form: echoing them back would be an invalid document.
+        raise Invalid("threshold must be a finite number.", message_zh="threshold 必须是有限的数字。",
+                      errors={"threshold": ["not a finite number"]})
     days = _int_arg("days", 7, 1, 90)
     items = rule_health(ctx.session, ctx.workspace_id, app.app_id, ctx.now(),
                         window=timedelta(days=days), threshold=threshold)
@@ -110,14 +123,16 @@ def automation_dry_run(app_ref: str) -> Any:
     _require_manager(ctx)
     body = _object()
     revision = body.get("revision_id")
-    if revision is not None and (isinstance(revision, bool) or not isinstance(revision, int)):
+    if revision is not None and (isinstance(revision, bool) or not isinstance(revision, int) or not _fits(revision)):
         raise Invalid("revision_id must be a number.", message_zh="revision_id 必须是数字。")
     limit = body.get("limit", 50)
     if isinstance(limit, bool) or not isinstance(limit, int):
         raise Invalid("limit must be a number.", message_zh="limit 必须是数字。")
     if "trigger" in body:
         ids = body.get("record_ids")
-        if ids is not None and not (isinstance(ids, list) and all(isinstance(i, int) for i in ids)):
+        if ids is not None and not (
+            isinstance(ids, list) and all(isinstance(i, int) and not isinstance(i, bool) and _fits(i) for i in ids)
+        ):
             raise Invalid("record_ids must be a list of ids.", message_zh="record_ids 必须是编号列表。")
         return jsonify(dry_run(ctx, app_ref, str(body["trigger"]), revision_id=revision,
                                record_ids=ids, limit=limit))
