@@ -202,6 +202,8 @@ def dry_run_condition(
     app = load_published(ctx.session, ctx.workspace_id, app_key)
     try:
         definition, used_revision = _draft_definition(ctx, app, revision_id)
+        if definition.entity(entity_key) is None:
+            raise NotFound(f"No entity {entity_key!r} in that revision.", message_zh=f"该版本中没有实体 {entity_key}。")
         result = check(source, scope_for(definition, entity_key), expect=BOOLEAN)
         if not result.ok:
             raise Invalid("The expression has problems.", message_zh="表达式有错误。",

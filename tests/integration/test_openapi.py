@@ -276,6 +276,8 @@ def test_responses_of_every_route_match_the_document(app: Flask, client: FlaskCl
     check(admin.post("/apps/sales/automation/dry-run", json={"trigger": "website_form"}), "post", dry, 200)
     check(admin.post("/apps/sales/automation/dry-run", json={"entity": "lead", "expression": "industry != null"}), "post", dry, 200)
     check(admin.post("/apps/sales/automation/dry-run", json={}), "post", dry, 422)
+    # An entity the revision does not have is unknown (it was a KeyError: 500).
+    check(admin.post("/apps/sales/automation/dry-run", json={"entity": "", "expression": "true"}), "post", dry, 404)
     inbox = check(manager.get("/inbox"), "get", "/inbox", 200)["items"]
     assert inbox
     check(manager.get("/inbox?limit=x"), "get", "/inbox", 422)
