@@ -14,6 +14,8 @@ reproducible and its length does not depend on the machine's speed.
 
 from __future__ import annotations
 
+import logging
+import traceback
 from collections import Counter
 from types import SimpleNamespace
 from typing import Any
@@ -203,11 +205,30 @@ def _run_operation(app: Flask, operation: Any, token: str, pools: dict[str, Any]
     run()
 
 
+def _printable(text: str) -> str:
+    """``text`` with lone surrogates escaped: a test report holding one can't be sent from an
+    xdist worker, and the failure would be lost in an INTERNALERROR."""
+    return text.encode("utf-8", "backslashreplace").decode("utf-8")
+
+
+class _EscapeSurrogates(logging.Filter):
+    """Renders a log record (and its traceback) with lone surrogates escaped; see _printable."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        if record.exc_info:
+            message += "\n" + "".join(traceback.format_exception(*record.exc_info))
+            record.exc_info = None
+            record.exc_text = None
+        record.msg, record.args = _printable(message), None
+        return True
+
+
 def _summary(exc: BaseException) -> str:
     """The failed checks and the request reproducing them (schemathesis' curl line)."""
     lines = [line.strip() for line in str(exc).splitlines()]
     kept = [line for line in lines if line.startswith(("- ST", "curl ", "Received:", "Documented:"))]
-    return "\n    ".join(line[:800] for line in kept) if kept else f"{type(exc).__name__}: {str(exc)[:2000]}"
+    return _printable("\n    ".join(line[:800] for line in kept) if kept else f"{type(exc).__name__}: {str(exc)[:2000]}")
 
 
 def test_schemathesis_over_the_document(app: Flask, client: FlaskClient, tenant: Tenant, other_tenant: Tenant) -> None:
@@ -241,13 +262,18 @@ def test_schemathesis_over_the_document(app: Flask, client: FlaskClient, tenant:
     counts: Counter[str] = Counter()
     failures: list[str] = []
     operations = 0
-    for result in schema.get_all_operations():
-        operation = result.ok()
-        operations += 1
-        try:
-            _run_operation(app, operation, tenant.admin_token, pools, fields, checks, counts)
-        except (Exception, BaseExceptionGroup) as exc:  # collect every operation's failure, then fail once with all of them
-            failures.append(f"{operation.label}: {_summary(exc)}")
+    escape = _EscapeSurrogates()
+    logging.getLogger("web.errors").addFilter(escape)  # it logs the refused values of a 500
+    try:
+        for result in schema.get_all_operations():
+            operation = result.ok()
+            operations += 1
+            try:
+                _run_operation(app, operation, tenant.admin_token, pools, fields, checks, counts)
+            except (Exception, BaseExceptionGroup) as exc:  # collect every operation's failure, then fail once with all
+                failures.append(f"{operation.label}: {_summary(exc)}")
+    finally:
+        logging.getLogger("web.errors").removeFilter(escape)
     by_status = Counter(key.rsplit(" → ", 1)[1] for key in counts.elements())
     print(f"\nschemathesis: {operations} operations, {sum(counts.values())} requests, by status {dict(sorted(by_status.items()))}")
     for key, count in sorted(counts.items()):
