@@ -24,12 +24,15 @@ class CairnError(Exception):
         errors: Mapping[str, Sequence[str]] | None = None,
         detail: Mapping[str, Any] | None = None,
         code: str | None = None,
+        fields: Mapping[str, Mapping[str, Any]] | None = None,
     ) -> None:
         super().__init__(message)
         self.message = message
         self.message_zh = message_zh or message
         self.errors: dict[str, list[str]] = {k: list(v) for k, v in (errors or {}).items()}
         self.detail: dict[str, Any] = dict(detail or {})
+        # Per field: {code, params, label, message, message_zh} (see runtime.field_messages).
+        self.fields: dict[str, dict[str, Any]] = {k: dict(v) for k, v in (fields or {}).items()}
         if code is not None:
             self.code = code
 
@@ -49,7 +52,10 @@ class Forbidden(CairnError):
 
 
 class Invalid(CairnError):
-    """The input is wrong; ``errors`` maps field keys to messages."""
+    """The input is wrong; ``errors`` maps field keys to short English reasons.
+
+    ``fields`` carries the labelled messages in both languages (runtime.field_messages).
+    """
 
     code = "validation_failed"
     status = 422

@@ -169,6 +169,7 @@ def _audit_json(row: AuditEvent) -> dict[str, Any]:
         "outcome": row.outcome,
         "error_code": row.error_code,
         "message": row.message,
+        "message_zh": row.message_zh or row.message,
         "changes": row.changes,
         "actor_id": row.actor_id,
         "at": row.at.isoformat() + "Z",

@@ -35,6 +35,7 @@ from runtime.errors import (
     StepLocked,
 )
 from runtime.evaluation import RecordEvaluator, record_from_row
+from runtime.field_messages import FieldProblem, field_error
 from runtime.models import AuditEvent, FileRow, StageHistory
 from runtime.record_list import RecordLister
 from runtime.record_views import RecordViews
@@ -220,11 +221,7 @@ class RecordService:
             raise NotFound(f"No step {step_key!r}.", message_zh=f"没有步骤 {step_key}。")
         outside = [k for k in values if k not in step.fields]
         if outside:
-            raise Invalid(
-                f"Only the fields of step {step_key} can be sent: {', '.join(outside)}",
-                message_zh=f"只能提交步骤 {step_key} 的字段。",
-                errors={k: ["not a field of this step"] for k in outside},
-            )
+            raise field_error(entity, {str(k): FieldProblem.not_in_step(step_key) for k in outside})
         return self._guarded(
             entity,
             record_id,
@@ -292,6 +289,7 @@ class RecordService:
                     {k: [None, to_json(v) if not isinstance(v, Mapping | list) else v] for k, v in values.items()},
                     error_code=error.code,
                     message=error.message,
+                    message_zh=error.message_zh,
                 )
                 self.session.commit()
             raise
@@ -309,54 +307,47 @@ class RecordService:
     def _coerce(self, entity: Entity, values: Mapping[str, Any]) -> dict[str, Any]:
         if not isinstance(values, Mapping):
             raise Invalid("Send the record's fields as a JSON object.", message_zh="请以 JSON 对象提交记录字段。")
-        errors: dict[str, builtins.list[str]] = {}
-        errors_zh: dict[str, str] = {}
+        errors: dict[str, FieldProblem] = {}
         out: dict[str, Any] = {}
         for key, raw in values.items():
             if key in SYSTEM_WRITABLE:
                 if key == "owner":
                     if raw is not None and (isinstance(raw, bool) or not isinstance(raw, int)):
-                        errors[key] = ["expected a user id"]
+                        errors[key] = FieldProblem.other("expected a user id", "应为用户编号")
                         continue
                     out[key] = raw
                     continue
                 if key == "stage" and entity.stages:
                     if entity.stage(str(raw)) is None:
-                        errors[key] = [f"unknown stage; one of {', '.join(s.key for s in entity.stages)}"]
+                        errors[key] = FieldProblem.unknown_stage(raw, [s.key for s in entity.stages])
                         continue
                     out[key] = raw
                     continue
             f = entity.field(key) if isinstance(key, str) else None
             if f is None:
-                errors[str(key)[:100]] = ["unknown field"]
-                errors_zh[str(key)[:100]] = "未知字段"
+                errors[str(key)[:100]] = FieldProblem.unknown_field()
                 continue
             try:
                 out[key] = coerce(f, raw, self.ctx.tz)
             except ValueProblem as problem:
-                errors[key] = [problem.message]
-                errors_zh[key] = problem.message_zh
+                errors[key] = FieldProblem.invalid(problem)
         if errors:
-            raise Invalid(
-                "Some fields are not valid: " + "; ".join(f"{k}: {v[0]}" for k, v in errors.items()),
-                message_zh="部分字段无效:" + ";".join(f"{k}:{errors_zh.get(k, v[0])}" for k, v in errors.items()),
-                errors=errors,
-            )
+            raise field_error(entity, errors)
         self._check_references(entity, out)
         return out
 
     def _check_references(self, entity: Entity, values: Mapping[str, Any]) -> None:
-        errors: dict[str, builtins.list[str]] = {}
+        errors: dict[str, FieldProblem] = {}
         for key, value in values.items():
             if value is None:
                 continue
             f = entity.field(key)
             if key == "owner" or (f is not None and f.type is FieldType.USER):
                 if self.evaluator.resolver.user(value) is None:
-                    errors[key] = ["no such user in this workspace"]
+                    errors[key] = FieldProblem.unknown_reference(value, "no such user in this workspace")
             elif f is not None and f.type is FieldType.LINK and f.target:
                 if self.evaluator.resolver.record(f.target, value) is None:
-                    errors[key] = [f"no {f.target} record {value}"]
+                    errors[key] = FieldProblem.unknown_reference(value, f"no {f.target} record {value}")
             elif f is not None and f.type in (FieldType.PHOTO, FieldType.FILE) and value:
                 found = set(
                     self.session.scalars(
@@ -364,13 +355,10 @@ class RecordService:
                     )
                 )
                 if found != set(value):
-                    errors[key] = ["unknown file id(s): " + ", ".join(str(v) for v in value if v not in found)]
+                    missing = [v for v in value if v not in found]
+                    errors[key] = FieldProblem.unknown_reference(missing, "unknown file id(s): " + ", ".join(str(v) for v in missing))
         if errors:
-            raise Invalid(
-                "Some references point nowhere: " + "; ".join(f"{k}: {v[0]}" for k, v in errors.items()),
-                message_zh="部分引用的记录或用户不存在。",
-                errors=errors,
-            )
+            raise field_error(entity, errors)
 
     def _compute_formulas(self, entity: Entity, record: dict[str, Any]) -> None:
         formulas = [f for f in entity.fields if f.formula is not None]
@@ -388,7 +376,7 @@ class RecordService:
             if after.get(column) is None and evaluator.step_done_now(entity, step, after):
                 after[column] = now
                 completed.append(step.key)
-        locked: dict[str, builtins.list[str]] = {}
+        locked: dict[str, FieldProblem] = {}
         first_message = None
         for key in sorted(written):
             owner_step = evaluator.step_of(entity, key)
@@ -398,33 +386,29 @@ class RecordService:
                 message = owner_step.locked_message or None
                 text_en = message.get("en") if message else f"Step {owner_step.label.get('en')} is locked."
                 text_zh = message.get("zh") if message else f"步骤「{owner_step.label.get('zh')}」尚未解锁。"
-                locked[key] = [text_en]
+                locked[key] = FieldProblem.step_locked(owner_step.key, text_en, text_zh)
                 first_message = first_message or (text_en, text_zh, owner_step.key)
         if locked and first_message:
-            raise StepLocked(
-                first_message[0], message_zh=first_message[1], errors=locked, detail={"step": first_message[2]}
+            raise field_error(
+                entity, locked, cls=StepLocked, message=first_message[0], message_zh=first_message[1], detail={"step": first_message[2]}
             )
-        errors: dict[str, builtins.list[str]] = {}
+        errors: dict[str, FieldProblem] = {}
         for key in sorted(written):
             f = entity.field(key)
             if f is None:
                 continue
             reference = before if before is not None else after
             if evaluator.read_only(entity, f, reference):
-                errors[key] = ["read-only"]
+                errors[key] = FieldProblem.read_only()
             elif not is_blank(after.get(key)) and not evaluator.visible(entity, f, after):
-                errors[key] = ["this field is hidden for this record"]
+                errors[key] = FieldProblem.hidden()
         for f in entity.fields:
             if f.key in errors or evaluator.step_of(entity, f.key) is not None:
                 continue
             if is_blank(after.get(f.key)) and evaluator.visible(entity, f, after) and evaluator.required(entity, f, after):
-                errors[f.key] = ["required"]
+                errors[f.key] = FieldProblem.required()
         if errors:
-            raise Invalid(
-                "Some fields are not valid: " + "; ".join(f"{k}: {v[0]}" for k, v in errors.items()),
-                message_zh="部分字段无效:" + ";".join(f"{k}:{v[0]}" for k, v in errors.items()),
-                errors=errors,
-            )
+            raise field_error(entity, errors)
         failed = [rule for rule in entity.rules if not evaluator.holds(entity, rule.assert_, after, True)]
         if failed:
             raise RuleViolated(
@@ -595,11 +579,11 @@ class RecordService:
         if require_step is not None and after.get(step_column(require_step)) is None:
             step = entity.step(require_step)
             missing = [k for k in (step.fields if step else ()) if is_blank(after.get(k))]
+            if missing:
+                raise field_error(entity, {k: FieldProblem.required_for_step(require_step) for k in missing}, code="step_incomplete")
+            step_en, step_zh = (step.label.get("en"), step.label.get("zh")) if step else (require_step, require_step)
             raise Invalid(
-                f"Step {require_step} is not done yet" + (f"; fill in: {', '.join(missing)}" if missing else ""),
-                message_zh=f"步骤 {require_step} 尚未完成" + (f",请填写:{'、'.join(missing)}" if missing else ""),
-                errors={k: ["required to complete the step"] for k in missing},
-                code="step_incomplete",
+                f"Step “{step_en}” is not done yet.", message_zh=f"「{step_zh}」尚未完成。", code="step_incomplete"
             )
         changes_map = _changed(before, after)
         table = self.app.table(entity.key)
@@ -646,6 +630,7 @@ class RecordService:
         *,
         error_code: str | None = None,
         message: str | None = None,
+        message_zh: str | None = None,
     ) -> None:
         self.session.add(
             AuditEvent(
@@ -657,6 +642,7 @@ class RecordService:
                 outcome=outcome,
                 error_code=error_code,
                 message=message,
+                message_zh=message_zh,
                 changes=json.loads(json.dumps(dict(changes), default=str)),
                 actor_id=self.ctx.actor.id,
                 at=to_naive_utc(self.ctx.now()),
