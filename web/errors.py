@@ -10,6 +10,7 @@ from werkzeug.exceptions import HTTPException
 
 from builder.errors import DefinitionInvalid
 from runtime.errors import CairnError
+from web.i18n import language
 
 log = logging.getLogger(__name__)
 
@@ -52,6 +53,30 @@ def problem(
     return response
 
 
+def in_language(en: str, zh: str | None, lang: str | None = None) -> str:
+    """``en`` or ``zh`` by ``lang`` (default: the request's language)."""
+    return (zh or en) if (lang or language()) == "zh" else en
+
+
+def localized_fields(fields: dict[str, dict[str, Any]], lang: str | None = None) -> dict[str, dict[str, Any]]:
+    """The runtime's per-field messages with ``text``: the message in the request's language."""
+    lang = lang or language()
+    return {key: {**value, "text": in_language(value["message"], value.get("message_zh"), lang)} for key, value in fields.items()}
+
+
+def field_texts(exc: CairnError, lang: str | None = None) -> dict[str, list[str]]:
+    """Per field, what a person reads next to it: the labelled message in their language.
+
+    Keys the error names without a labelled message (rule keys, ``stage``) keep their
+    short reason.
+    """
+    lang = lang or language()
+    texts = {key: list(value) for key, value in exc.errors.items()}
+    for key, value in exc.fields.items():
+        texts[key] = [in_language(value["message"], value.get("message_zh"), lang)]
+    return texts
+
+
 def _page(status: int, title: str, detail: str) -> tuple[str, int]:
     return render_template("error.html", status=status, title=title, detail=detail), status
 
@@ -59,6 +84,12 @@ def _page(status: int, title: str, detail: str) -> tuple[str, int]:
 def handle_cairn_error(exc: CairnError) -> Any:
     """Domain errors of the runtime."""
     if wants_json():
+        lang = language()
+        extra: dict[str, Any] = {"lang": lang, "message": in_language(exc.message, exc.message_zh, lang)}
+        if exc.fields:
+            extra["fields"] = localized_fields(exc.fields, lang)
+        if exc.detail:
+            extra["detail_data"] = exc.detail
         return problem(
             exc.status,
             exc.code,
@@ -66,7 +97,7 @@ def handle_cairn_error(exc: CairnError) -> Any:
             exc.message,
             detail_zh=exc.message_zh,
             errors=exc.errors,
-            extra={"detail_data": exc.detail} if exc.detail else None,
+            extra=extra,
         )
     return _page(exc.status, exc.code, exc.message_zh + " / " + exc.message)
 

@@ -25,8 +25,20 @@ class ProblemSchema(Schema):
     code = fields.String(metadata={"description": "Stable error code, e.g. step_locked"})
     detail = fields.String()
     detail_zh = fields.String()
-    errors = fields.Dict(keys=fields.String(), values=fields.List(fields.String()))
+    errors = fields.Dict(
+        keys=fields.String(),
+        values=fields.List(fields.String()),
+        metadata={"description": "Short English reasons per field key (for programs; show `fields`)"},
+    )
     problems = fields.List(fields.Dict(), metadata={"description": "Definition problems with JSON paths"})
+    lang = fields.String(metadata={"description": "The caller's language: zh or en"})
+    message = fields.String(metadata={"description": "The summary in the caller's language"})
+    fields_ = fields.Dict(
+        keys=fields.String(),
+        values=fields.Dict(),
+        data_key="fields",
+        metadata={"description": "Per field key: code, params, label {en, zh}, message, message_zh, text (in lang)"},
+    )
 
 
 class PublishRequestSchema(StrictSchema):
@@ -150,7 +162,9 @@ class AuditEventSchema(Schema):
     action = fields.String()
     outcome = fields.String(metadata={"description": "ok or refused"})
     error_code = fields.String(allow_none=True)
-    message = fields.String(allow_none=True)
+    message = fields.String(allow_none=True, metadata={"description": "A refusal's message in English"})
+    message_zh = fields.String(allow_none=True, metadata={"description": "A refusal's message in Chinese"})
+    text = fields.String(allow_none=True, metadata={"description": "A refusal's message in the caller's language"})
     changes = fields.Dict()
     actor_id = fields.Integer(allow_none=True)
     at = fields.String()

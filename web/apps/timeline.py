@@ -21,7 +21,7 @@ from builder.model import Entity, Field, FieldType
 from runtime.apps import PublishedApp
 from runtime.models import User
 from web.apps.present import link_titles, local_time, parse_time
-from web.i18n import text
+from web.i18n import language, text
 
 DONE_PREFIX = "_done_"
 MAX_TEXT = 300
@@ -71,7 +71,7 @@ def timeline_rows(
                 "record_id": event.get("record_id"),
                 "action": event["action"],
                 "outcome": event["outcome"],
-                "message": event.get("message"),
+                "message": event.get("message_zh") if language() == "zh" else event.get("message"),
                 "changes": _changes(entity, event.get("changes") or {}, titles, users),
                 "url": url,
             }
