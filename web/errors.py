@@ -53,6 +53,17 @@ def problem(
     return response
 
 
+PAGE_TITLES = {
+    400: ("Can't do that", "无法完成"),
+    401: ("Sign in first", "请先登录"),
+    403: ("Not allowed", "无权操作"),
+    404: ("Not found", "未找到"),
+    409: ("Changed meanwhile", "已被修改"),
+    422: ("Can't do that", "无法完成"),
+}
+"""Titles of error pages for domain errors, per status (the detail says what happened)."""
+
+
 def in_language(en: str, zh: str | None, lang: str | None = None) -> str:
     """``en`` or ``zh`` by ``lang`` (default: the request's language)."""
     return (zh or en) if (lang or language()) == "zh" else en
@@ -99,7 +110,8 @@ def handle_cairn_error(exc: CairnError) -> Any:
             errors=exc.errors,
             extra=extra,
         )
-    return _page(exc.status, exc.code, exc.message_zh + " / " + exc.message)
+    title_en, title_zh = PAGE_TITLES.get(exc.status, ("Can't do that", "无法完成"))
+    return _page(exc.status, in_language(title_en, title_zh), in_language(exc.message, exc.message_zh))
 
 
 def handle_definition_invalid(exc: DefinitionInvalid) -> Any:

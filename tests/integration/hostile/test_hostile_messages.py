@@ -227,3 +227,15 @@ def test_a_refused_stage_move_is_explained_in_the_stage_bar(app: Flask, admin_ap
     assert message is not None and "需求确认" in message.group(1)
     again = browser.get(base + "/edit", headers=ZH).get_data(as_text=True)
     assert re.search(r"<p [^>]*data-stage-message hidden>\s*</p>", again)  # said once, where it was asked
+
+
+def test_error_pages_speak_the_readers_language_without_codes(app: Flask, admin_api: Api) -> None:
+    install(admin_api, visit_app_definition())
+    browser = _browser(app, "alpha-rep", "rep-password")
+    english = browser.get("/a/store_visits/customer/999999", headers=EN)
+    assert english.status_code == 404
+    html = english.get_data(as_text=True)
+    assert "404 Not found" in html and "No Customer record 999999." in html
+    assert "not_found" not in html and "没有编号" not in html
+    chinese = browser.get("/a/store_visits/customer/999999", headers=ZH).get_data(as_text=True)
+    assert "404 未找到" in chinese and "没有编号为 999999 的客户记录。" in chinese and "No Customer record" not in chinese
