@@ -40,6 +40,8 @@ from runtime.values import ValueProblem
 
 SUMMARY_LIMIT = 5
 """At most this many field messages are spelled out in a summary (the rest are counted)."""
+DETAIL_LIMIT = 200
+"""At most this many characters of a value problem's reason are kept."""
 
 SYSTEM_LABELS: dict[str, tuple[str, str]] = {
     "owner": ("Owner", "负责人"),
@@ -127,12 +129,17 @@ class FieldProblem:
     def invalid(cls, problem: ValueProblem) -> FieldProblem:
         """A value that does not fit its field (:func:`runtime.values.coerce` said why)."""
         code = getattr(problem, "code", None) or value_code(problem.message)
-        return cls(code, {}, problem.message, problem.message_zh)
+        return cls(code, {}, _bounded(problem.message), _bounded(problem.message_zh))
 
     @classmethod
     def other(cls, detail: str, detail_zh: str) -> FieldProblem:
         """Any other value problem, described in both languages."""
         return cls("invalid_value", {}, detail, detail_zh)
+
+
+def _bounded(text: str) -> str:
+    """A reason may quote what was sent (e.g. unknown options): keep it short."""
+    return text if len(text) <= DETAIL_LIMIT else text[: DETAIL_LIMIT - 1] + "…"
 
 
 def value_code(message: str) -> str:

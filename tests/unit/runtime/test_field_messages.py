@@ -197,3 +197,12 @@ def test_a_field_without_labels_falls_back_to_its_key() -> None:
     message = field_message(bare, "amount", FieldProblem.required())
     assert (message["message"], message["message_zh"]) == ("Fill in Amount", "请填写Amount")
     assert _field(bare, "amount").type is FieldType.NUMBER
+
+
+def test_reasons_quoting_what_was_sent_stay_short(app: App) -> None:
+    kitchen = _entity(app, "kitchen")
+    problem = FieldProblem.invalid(_value_problem(kitchen, "tags", ["y" * 100_000]))
+    message = field_message(kitchen, "tags", problem)
+    assert problem.code == "not_an_option"
+    assert len(message["message"]) < 300 and len(message["message_zh"]) < 300
+    assert message["message"].startswith("Tags: not options: yyy") and message["message"].endswith("…")
