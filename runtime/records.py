@@ -693,6 +693,8 @@ class RecordService:
         after["updated_at"] = now
         after["version"] = version + 1
         stage_from = stage_to = None
+        if entity.stages and after.get("stage") != before.get("stage"):
+            after["stage_entered_at"] = now  # formulas see the move (refused as a whole if it is)
         self._compute_formulas(entity, after)
         written = {k for k in data if before.get(k) != data[k]} - {"stage", "owner"}
         completed, reopened = self._gate(entity, before, after, written)
