@@ -134,3 +134,30 @@ def test_derived_state_does_not_depend_on_the_writers_row_permissions(
     assert again.status_code == 200, again.get_json()
     assert again.get_json()["record"]["commitment_count"] == 1
     assert again.get_json()["record"]["steps_done_at"]["commitments"] is not None
+
+
+def test_a_grandparent_formula_follows_a_grandchild(admin_api: Api) -> None:
+    definition = visits_app()
+    definition["entities"].insert(0, {
+        "key": "customer",
+        "label": {"zh": "客户", "en": "Customer"},
+        "title_field": "name",
+        "fields": [
+            {"key": "name", "type": "text", "label": {"zh": "名称", "en": "Name"}},
+            {"key": "total_commitments", "type": "formula", "formula": "sum(visits.commitment_count)",
+             "label": {"zh": "承诺总数", "en": "Total commitments"}},
+        ],
+    })  # fmt: skip
+    definition["entities"][1]["fields"].append(
+        {"key": "customer", "type": "link", "target": "customer", "related_name": "visits",
+         "label": {"zh": "客户", "en": "Customer"}}
+    )  # fmt: skip
+    install(admin_api, definition)
+    customers = f"/apps/{APP}/entities/customer/records"
+    customer = admin_api.post(customers, json={"name": "华联"}).get_json()["record"]
+    visit = admin_api.post(VISITS, json={"place": "一店", "customer": customer["id"]}).get_json()["record"]
+    for content in ("试点", "补货"):
+        created = admin_api.post(COMMITMENTS, json={"visit": visit["id"], "content": content})
+        assert created.status_code == 201, created.get_json()
+    stored = admin_api.get(f"{customers}/{customer['id']}").get_json()["record"]
+    assert stored["total_commitments"] == 2
