@@ -73,6 +73,12 @@ class StageExitRefused(Invalid):
     code = "stage_exit_refused"
 
 
+class StageMoveRefused(Invalid):
+    """The move goes back (or nowhere allowed) and the stage being left does not permit it."""
+
+    code = "stage_move_refused"
+
+
 class RuleViolated(Invalid):
     """A validation rule of the entity failed."""
 

@@ -53,15 +53,14 @@ class RecordViews:
                     state[key] = coerce(f, raw, self.service.ctx.tz)
                 except ValueProblem:
                     continue
+        # The same evaluation a save runs (system visibility, steps re-evaluated: a done
+        # step whose conditions no longer hold shows as open again).
+        evaluator = self.service.derive
         self.service._compute_formulas(entity, state)
-        now = self.service.ctx.now()
-        for step in entity.steps:
-            column = step_column(step.key)
-            if state.get(column) is None and self.service.evaluator.step_done_now(entity, step, state):
-                state[column] = now
+        evaluator.settle_steps(entity, state)
         steps = []
         for step in entity.steps:
-            st = self.service.evaluator.step_state(entity, state, step.key)
+            st = evaluator.step_state(entity, state, step.key)
             steps.append(
                 {
                     "key": step.key,
@@ -75,16 +74,16 @@ class RecordViews:
             )
         fields = {
             f.key: {
-                "visible": self.service.evaluator.visible(entity, f, state),
-                "required": self.service.evaluator.required(entity, f, state),
-                "read_only": self.service.evaluator.read_only(entity, f, state),
+                "visible": evaluator.visible(entity, f, state),
+                "required": evaluator.required(entity, f, state),
+                "read_only": evaluator.read_only(entity, f, state),
             }
             for f in entity.fields
         }
         stage = None
         if entity.stages:
             current = entity.stage(str(state.get("stage"))) if state.get("stage") else None
-            exit_info = self.service.evaluator.explain(entity, current.exit_when, state) if current and current.exit_when else {"ok": True, "parts": []}
+            exit_info = evaluator.explain(entity, current.exit_when, state) if current and current.exit_when else {"ok": True, "parts": []}
             stage = {
                 "current": current.key if current else None,
                 "entered_at": to_json(state.get("stage_entered_at")),

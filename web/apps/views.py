@@ -330,12 +330,16 @@ def _save(app: PublishedApp, entity: Entity, service: RecordService, record_id: 
         else:
             message = _("Some fields need your attention.") + " " + " ".join(e for messages in errors.values() for e in messages)
         return _refused(app, entity, service, form, current, errors, message, 422)
+    # A card's own submit button posts its step key: saving the card completes the step,
+    # refused (step_incomplete, naming each unmet field) while a requirement is unmet.
+    posted_step = request.form.get("_step") or None
+    complete = posted_step if posted_step and entity.step(posted_step) is not None else None
     try:
         if record_id is None:
-            result = service.create(entity.key, values)
+            result = service.create(entity.key, values, complete=complete)
         else:
             version = request.form.get("_version", type=int)
-            result = service.update(entity.key, record_id, values, version=version)
+            result = service.update(entity.key, record_id, values, version=version, complete=complete)
     except Conflict as exc:
         return _refused(app, entity, service, form, current, exc.errors, in_language(exc.message, exc.message_zh, lang), 409)
     except Invalid as exc:
