@@ -59,7 +59,7 @@ def _page(status: int, title: str, detail: str) -> tuple[str, int]:
 def handle_cairn_error(exc: CairnError) -> Any:
     """Domain errors of the runtime."""
     if wants_json():
-        return problem(
+        response = problem(
             exc.status,
             exc.code,
             exc.__class__.__name__,
@@ -68,7 +68,12 @@ def handle_cairn_error(exc: CairnError) -> Any:
             errors=exc.errors,
             extra={"detail_data": exc.detail} if exc.detail else None,
         )
-    return _page(exc.status, exc.code, exc.message_zh + " / " + exc.message)
+    else:
+        page, status = _page(exc.status, exc.code, exc.message_zh + " / " + exc.message)
+        response = Response(page, status=status, mimetype="text/html")
+    if exc.status == 429 and "retry_after" in exc.detail:
+        response.headers["Retry-After"] = str(exc.detail["retry_after"])
+    return response
 
 
 def handle_definition_invalid(exc: DefinitionInvalid) -> Any:
