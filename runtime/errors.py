@@ -99,6 +99,13 @@ class PublishRefused(CairnError):
     status = 422
 
 
+class TooManyAttempts(CairnError):
+    """Too many failed authentications from this caller; ``detail["retry_after"]`` seconds."""
+
+    code = "too_many_attempts"
+    status = 429
+
+
 class Unauthenticated(CairnError):
     """No valid credentials."""
 

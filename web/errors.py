@@ -101,7 +101,7 @@ def handle_cairn_error(exc: CairnError) -> Any:
             extra["fields"] = localized_fields(exc.fields, lang)
         if exc.detail:
             extra["detail_data"] = exc.detail
-        return problem(
+        response = problem(
             exc.status,
             exc.code,
             exc.__class__.__name__,
@@ -110,8 +110,13 @@ def handle_cairn_error(exc: CairnError) -> Any:
             errors=exc.errors,
             extra=extra,
         )
-    title_en, title_zh = PAGE_TITLES.get(exc.status, ("Can't do that", "无法完成"))
-    return _page(exc.status, in_language(title_en, title_zh), in_language(exc.message, exc.message_zh))
+    else:
+        title_en, title_zh = PAGE_TITLES.get(exc.status, ("Can't do that", "无法完成"))
+        page, status = _page(exc.status, in_language(title_en, title_zh), in_language(exc.message, exc.message_zh))
+        response = Response(page, status=status, mimetype="text/html")
+    if exc.status == 429 and "retry_after" in exc.detail:
+        response.headers["Retry-After"] = str(exc.detail["retry_after"])
+    return response
 
 
 def handle_definition_invalid(exc: DefinitionInvalid) -> Any:
