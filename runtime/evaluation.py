@@ -5,6 +5,11 @@ conditions (``*_when``, rules, exit criteria), formulas, step states and their
 explanations. It hands the expression language a :class:`RecordResolver` that loads linked
 records, users and related collections through the session — bounded, and cached for the
 duration of one service call.
+
+What the resolver loads is limited to what the evaluator's :class:`Visibility` lets its
+reader see: built for a call context, it applies the actor's row conditions (a linked
+record the actor may not read is null, a related collection holds only readable rows);
+derived state computed on write passes ``Visibility.everything(app)``.
 """
 
 from __future__ import annotations
@@ -25,6 +30,7 @@ from runtime.context import CallContext
 from runtime.models import User
 from runtime.tables import STAGE_COLUMNS, SYSTEM_COLUMNS, step_column
 from runtime.values import from_row, is_blank
+from runtime.visibility import Visibility, visible_rows
 
 RELATED_LIMIT = 5_000
 
@@ -96,7 +102,8 @@ class RecordResolver:
         key = (entity, record_id)
         if key not in self._records:
             table = self.app.table(entity)
-            row = self.session.execute(sa.select(table).where(table.c.id == record_id)).mappings().first()
+            query = self.evaluator.restrict(entity, sa.select(table).where(table.c.id == record_id), table)
+            row = self.session.execute(query).mappings().first()
             self._records[key] = None if row is None else record_from_row(self.app.entity(entity), row)
         return self._records[key]
 
@@ -120,12 +127,9 @@ class RecordResolver:
         if key not in self._related:
             table = self.app.table(collection.entity)
             child = self.app.entity(collection.entity)
-            rows = self.session.execute(
-                sa.select(table)
-                .where(table.c[collection.link_field] == parent_id)
-                .order_by(table.c.id)
-                .limit(RELATED_LIMIT)
-            ).mappings()
+            query = sa.select(table).where(table.c[collection.link_field] == parent_id)
+            query = self.evaluator.restrict(collection.entity, query, table)
+            rows = self.session.execute(query.order_by(table.c.id).limit(RELATED_LIMIT)).mappings()
             self._related[key] = [record_from_row(child, r) for r in rows]
         return self._related[key]
 
@@ -141,12 +145,20 @@ class RecordResolver:
 class RecordEvaluator:
     """Evaluates a definition's expressions on records for one service call."""
 
-    def __init__(self, ctx: CallContext, app: PublishedApp) -> None:
+    def __init__(self, ctx: CallContext, app: PublishedApp, *, visibility: Visibility | None = None) -> None:
+        """``visibility`` defaults to what ``ctx``'s actor may read."""
         self.ctx = ctx
         self.app = app
+        self.visibility = visibility if visibility is not None else Visibility.of(app, ctx.actor)
         self.resolver = RecordResolver(ctx.session, app, self)
         self._context: EvalContext | None = None
         self._unlocking: set[tuple[int, str]] = set()
+
+    def restrict(self, entity: str, query: sa.Select[Any], table: sa.FromClause) -> sa.Select[Any]:
+        """``query`` over ``table`` limited to the rows of ``entity`` this evaluator may see."""
+        if self.visibility.unrestricted:
+            return query
+        return visible_rows(self.visibility, self.ctx, entity, query, table)
 
     @property
     def context(self) -> EvalContext:

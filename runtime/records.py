@@ -36,10 +36,12 @@ from runtime.errors import (
 )
 from runtime.evaluation import RecordEvaluator, record_from_row
 from runtime.models import AuditEvent, FileRow, StageHistory
+from runtime.reads import RecordReads
 from runtime.record_list import RecordLister
 from runtime.record_views import RecordViews
 from runtime.tables import step_column
 from runtime.values import ValueProblem, coerce, is_blank, to_json, to_row
+from runtime.visibility import Visibility
 
 SYSTEM_WRITABLE = {"owner", "stage"}
 
@@ -96,7 +98,9 @@ class RecordService:
         self.app = app
         self.session = ctx.session
         self.listeners = list(listeners)
-        self.evaluator = RecordEvaluator(ctx, app)
+        # Derived state a write computes (formulas, steps, rules, exit criteria) and row
+        # conditions see all data; reads apply the actor's Visibility explicitly.
+        self.evaluator = RecordEvaluator(ctx, app, visibility=Visibility.everything(app))
 
     # -- permissions ----------------------------------------------------------------------
 
@@ -346,6 +350,8 @@ class RecordService:
         return out
 
     def _check_references(self, entity: Entity, values: Mapping[str, Any]) -> None:
+        """Links and files must point at what the actor may read: anything else is refused
+        exactly as if it did not exist (same code, same message)."""
         errors: dict[str, builtins.list[str]] = {}
         for key, value in values.items():
             if value is None:
@@ -355,14 +361,10 @@ class RecordService:
                 if self.evaluator.resolver.user(value) is None:
                     errors[key] = ["no such user in this workspace"]
             elif f is not None and f.type is FieldType.LINK and f.target:
-                if self.evaluator.resolver.record(f.target, value) is None:
+                if not Visibility.of(self.app, self.ctx.actor).visible_ids(self.ctx, f.target, [value]):
                     errors[key] = [f"no {f.target} record {value}"]
             elif f is not None and f.type in (FieldType.PHOTO, FieldType.FILE) and value:
-                found = set(
-                    self.session.scalars(
-                        sa.select(FileRow.id).where(FileRow.workspace_id == self.ctx.workspace_id, FileRow.id.in_(value))
-                    )
-                )
+                found = set(RecordReads(self.ctx, self.app).files(value))
                 if found != set(value):
                     errors[key] = ["unknown file id(s): " + ", ".join(str(v) for v in value if v not in found)]
         if errors:

@@ -13,7 +13,7 @@ from flask_login import login_required
 
 from builder.model import FieldType
 from web.apps import bp
-from web.apps.services import files, published
+from web.apps.services import files, published, reads
 from web.apps.views import _accept
 from web.login import signed_in
 
@@ -54,9 +54,13 @@ def upload(app_key: str, entity_key: str, field_key: str) -> tuple[Response, int
 @bp.get("/files/<int:file_id>")
 @login_required  # type: ignore[misc]
 def download(file_id: int) -> Response:
-    """A file of the user's workspace (404 for any other); images inline, others attached."""
+    """A file the user may read (404 for any other); images inline, others attached.
+
+    Readable means: a record the user may read refers to it, or the user uploaded it and
+    no record refers to it yet (:meth:`runtime.reads.RecordReads.file`).
+    """
     service = files()
-    row = service.get(file_id)
+    row = reads().file(file_id)
     inline = row.content_type in INLINE_TYPES
     response = send_file(
         service.open(row),
