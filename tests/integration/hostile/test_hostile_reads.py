@@ -282,3 +282,19 @@ def test_the_record_page_renders_with_an_owner_change_in_its_timeline(world: Wor
     assert _status(world.rep_web, f"/a/files/{world.photo_id}") == 200
     assert _status(world.rep2_web, f"/a/files/{world.photo_id}") == 404
 
+
+def test_an_inbound_hooks_dedup_does_not_reveal_or_touch_a_hidden_record(world: World) -> None:
+    """Posting the hidden customer's dedup value neither names it nor changes it."""
+    created = world.admin.post("/hooks/field/intake", json={"id": "S-9", "company": HIDDEN_CUSTOMER, "region": "华南"})
+    assert created.status_code == 201, created.get_json()
+    hidden = created.get_json()["record"]["id"]
+    assert world.rep.get(f"{CUSTOMERS}/{hidden}").status_code == 404
+    hit = world.rep.post("/hooks/field/intake", json={"id": "S-9", "company": "Renamed", "region": "华东"})
+    assert hit.status_code == 409, hit.get_json()
+    assert hit.get_json()["code"] == "dedup_conflict"
+    body = hit.get_data(as_text=True)
+    assert HIDDEN_CUSTOMER not in body and f"record {hidden}" not in body
+    assert world.admin.get(f"{CUSTOMERS}/{hidden}").get_json()["record"]["name"] == HIDDEN_CUSTOMER
+    # A value nobody used yet creates the record, as before.
+    fresh = world.rep.post("/hooks/field/intake", json={"id": "S-10", "company": "New-Co", "region": "华东"})
+    assert fresh.status_code in (200, 201), fresh.get_json()
