@@ -71,8 +71,13 @@ class RecordReads:
         )
         return {row.id: row.name for row in rows}
 
-    def files(self, ids: Iterable[int]) -> dict[int, FileRow]:
-        """The files among ``ids`` the actor may read (see the module docstring)."""
+    def files(self, ids: Iterable[int], *, near: Mapping[str, Iterable[int]] | None = None) -> dict[int, FileRow]:
+        """The files among ``ids`` the actor may read (see the module docstring).
+
+        ``near`` (entity → record ids of this service's app) names records that probably
+        refer to the files — the records a page shows: they are checked first, by id,
+        before any wider search.
+        """
         wanted = {int(i) for i in ids}
         if not wanted:
             return {}
@@ -82,18 +87,18 @@ class RecordReads:
                 sa.select(FileRow).where(FileRow.workspace_id == self.ctx.workspace_id, FileRow.id.in_(wanted))
             )
         }
-        readable = self.readable_files(rows.values())
+        readable = self.readable_files(rows.values(), near=near)
         return {fid: row for fid, row in rows.items() if fid in readable}
 
-    def file(self, file_id: int) -> FileRow:
+    def file(self, file_id: int, *, near: Mapping[str, Iterable[int]] | None = None) -> FileRow:
         """The file ``file_id`` if the actor may read it; NotFound otherwise (also for another
         workspace's files and for files that don't exist: the answers are the same)."""
-        row = self.files([file_id]).get(int(file_id))
+        row = self.files([file_id], near=near).get(int(file_id))
         if row is None:
             raise NotFound("No such file.", message_zh="文件不存在。")
         return row
 
-    def readable_files(self, rows: Iterable[FileRow]) -> set[int]:
+    def readable_files(self, rows: Iterable[FileRow], *, near: Mapping[str, Iterable[int]] | None = None) -> set[int]:
         """Ids of the file ``rows`` (of this workspace) the actor may read."""
         rows = [row for row in rows if row.workspace_id == self.ctx.workspace_id]
         actor = self.ctx.actor
@@ -101,9 +106,35 @@ class RecordReads:
             return {row.id for row in rows}
         readable = {row.id for row in rows if row.attached_at is None and actor.id is not None and row.created_by == actor.id}
         pending = {row.id for row in rows} - readable
+        if pending and near and self.app is not None:
+            readable |= self._referenced_by(self.app, near, pending)
+            pending -= readable
         if pending:
             readable |= self._referenced(pending)
         return readable
+
+    def _referenced_by(self, app: PublishedApp, near: Mapping[str, Iterable[int]], file_ids: set[int]) -> set[int]:
+        """Those of ``file_ids`` the readable records ``near`` refer to (primary-key reads)."""
+        visibility = Visibility.of(app, self.ctx.actor)
+        found: set[int] = set()
+        for entity_key, record_ids in near.items():
+            entity = app.definition.entity(entity_key)
+            wanted = sorted({int(i) for i in record_ids})
+            if entity is None or not wanted or entity_key in app.archived_entities or entity_key not in app.tables:
+                continue
+            fields = [f for f in entity.fields if f.type in FILE_TYPES]
+            if not fields or visibility.rule(entity_key) is False:
+                continue
+            table = app.table(entity_key)
+            query = sa.select(*(table.c[f.key] for f in fields)).where(table.c.id.in_(wanted))
+            condition = visibility.sql(entity_key, table, visibility.sql_context(self.ctx))
+            if condition is not None:
+                query = query.where(condition)
+            for row in self.ctx.session.execute(query):
+                for value in row:
+                    if isinstance(value, list):
+                        found |= {v for v in value if isinstance(v, int)} & file_ids
+        return found
 
     def _referenced(self, file_ids: set[int]) -> set[int]:
         """Those of ``file_ids`` a record the actor may read refers to, in any app."""

@@ -79,7 +79,8 @@ def resolve(
                 file_ids.update(int(v) for v in value if isinstance(v, int))
     refs.titles.update(link_titles(reads, app, link_ids))
     refs.users.update(reads.user_names(user_ids))
-    refs.files.update(reads.files(file_ids))
+    shown = [int(r["id"]) for r in rows if isinstance(r.get("id"), int)]
+    refs.files.update(reads.files(file_ids, near={entity.key: shown}))
     return refs
 
 

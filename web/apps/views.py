@@ -259,7 +259,7 @@ def _render_form(
         file_accept=",".join(DEFAULT_ACCEPT),
         upload_url=lambda key: url_for("apps.upload", app_key=app.key, entity_key=entity.key, field_key=key),
         lookup_url=lambda target: url_for("apps.lookup", app_key=app.key, entity_key=target),
-        file_url=lambda fid: url_for("apps.download", file_id=fid),
+        file_url=lambda fid: url_for("apps.download", file_id=fid, **({"app": app.key, "entity": entity.key, "record": record_id} if record_id else {})),
     ), status
 
 
@@ -485,7 +485,7 @@ def record_detail(app_key: str, entity_key: str, record_id: int) -> str:
         tz=_tz(),
         display=display,
         local_time=local_time,
-        file_url=lambda fid: url_for("apps.download", file_id=fid),
+        file_url=lambda fid: url_for("apps.download", file_id=fid, app=app.key, entity=entity.key, record=record_id),
         when=lambda value: local_time(parse_time(value), _tz()),
         related=_related(app, entity, record_id),
         prompts=_pop_prompts(),

@@ -174,6 +174,10 @@ def test_customer_timeline_and_page_hide_the_hidden_visits_notes_and_photos(worl
 def test_the_hidden_visits_photo_cannot_be_downloaded_by_id(world: World) -> None:
     assert _status(world.rep_web, f"/a/files/{world.photo_id}") == 404
     assert _status(world.rep2_web, f"/a/files/{world.photo_id}") == 200
+    # Naming the hidden visit (or a readable customer) as the page the photo is on changes nothing.
+    for near in (f"app=field&entity=visit&record={world.secret_visit}", f"app=field&entity=customer&record={world.shared}"):
+        assert _status(world.rep_web, f"/a/files/{world.photo_id}?{near}") == 404
+    assert _status(world.rep2_web, f"/a/files/{world.photo_id}?app=field&entity=visit&record={world.secret_visit}") == 200
     # The attacker's own, not yet attached upload is theirs to see; rep 2's is not.
     token = _csrf(world.rep_web, "/a/")
     mine = world.rep_web.post(
