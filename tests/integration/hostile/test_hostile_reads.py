@@ -64,6 +64,15 @@ APP: dict[str, Any] = {
                 {"role": "manager"},
             ],
         },
+        {
+            "key": "memo",
+            "label": {"zh": "备忘", "en": "Memo"},
+            "fields": [
+                {"key": "customer", "type": "link", "target": "customer", "related_name": "memos", "label": "Customer"},
+                {"key": "body", "type": "text", "label": "Body"},
+            ],
+            "permissions": [{"role": "manager"}],
+        },
     ],
     "triggers": [
         {"key": "intake", "label": "Intake", "entity": "customer",
@@ -74,6 +83,7 @@ APP: dict[str, Any] = {
 
 CUSTOMERS = "/apps/field/entities/customer/records"
 VISITS = "/apps/field/entities/visit/records"
+MEMOS = "/apps/field/entities/memo/records"
 _META = re.compile(r'<meta name="csrf-token" content="([^"]+)"')
 
 
@@ -302,3 +312,20 @@ def test_an_inbound_hooks_dedup_does_not_reveal_or_touch_a_hidden_record(world: 
     # A value nobody used yet creates the record, as before.
     fresh = world.rep.post("/hooks/field/intake", json={"id": "S-10", "company": "New-Co", "region": "华东"})
     assert fresh.status_code in (200, 201), fresh.get_json()
+
+
+def test_a_collection_of_an_entity_the_role_may_not_read_is_empty_in_filters(world: World) -> None:
+    """Reps have no permission on memos at all: in a filter, every customer has none."""
+    world._create(world.admin, MEMOS, {"customer": world.shared, "body": SECRET_NOTE})
+    assert world.rep.get(MEMOS).status_code == 403
+    manager = Api(world.rep.client, world.tenant.manager_token)
+
+    def rows(api: Api, where: str) -> list[int]:
+        response = api.get(CUSTOMERS, query_string={"where": where})
+        assert response.status_code == 200, response.get_json()
+        return [item["id"] for item in response.get_json()["items"]]
+
+    assert rows(world.rep, f'any(memos where body == "{SECRET_NOTE}")') == []
+    assert rows(world.rep, "count(memos) == 0") == [world.shared]
+    assert rows(manager, f'any(memos where body == "{SECRET_NOTE}")') == [world.shared]
+    assert world.shared not in rows(manager, "count(memos) == 0")
