@@ -11,7 +11,7 @@ of their workspace.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
 
 import sqlalchemy as sa
@@ -150,33 +150,38 @@ class RecordReads:
                     continue
                 table = app.table(entity.key)
                 condition = visibility.sql(entity.key, table, sql_ctx)
-                wanted = file_ids - found
-                if not wanted:
+                for file_id in sorted(file_ids - found):
+                    # One readable record referring to the file is enough: LIMIT 1.
+                    refers = sa.or_(*(self._contains(table.c[f.key], file_id) for f in fields))
+                    query = sa.select(table.c.id).where(refers)
+                    if condition is not None:
+                        query = query.where(condition)
+                    if self.ctx.session.execute(query.limit(1)).first() is not None:
+                        found.add(file_id)
+                if found == file_ids:
                     return found
-                refers = sa.or_(*(self._contains(table.c[f.key], wanted) for f in fields))
-                query = sa.select(*(table.c[f.key] for f in fields)).where(refers)
-                if condition is not None:
-                    query = query.where(condition)
-                for row in self.ctx.session.execute(query):
-                    for value in row:
-                        if isinstance(value, list):
-                            found |= {v for v in value if isinstance(v, int)} & wanted
         return found
 
-    def _contains(self, column: sa.ColumnElement[Any], ids: set[int]) -> sa.ColumnElement[bool]:
-        """Whether the JSON list in ``column`` holds any of ``ids``."""
+    def _contains(self, column: sa.ColumnElement[Any], file_id: int) -> sa.ColumnElement[bool]:
+        """Whether the JSON list of file ids in ``column`` holds ``file_id``."""
         if self.ctx.session.get_bind().dialect.name == "postgresql":
-            return sa.or_(*(sa.cast(column, JSONB).contains([i]) for i in sorted(ids)))
+            return sa.cast(column, JSONB).contains([file_id])
         elements = sa.func.json_each(column).table_valued("value")
-        return sa.exists(sa.select(sa.literal(1)).select_from(elements).where(elements.c.value.in_(sorted(ids))))
+        return sa.exists(sa.select(sa.literal(1)).select_from(elements).where(elements.c.value == file_id))
 
-    def _apps(self) -> list[PublishedApp]:
-        others = [self.app] if self.app is not None else []
-        keys = self.ctx.session.scalars(
-            sa.select(AppRow.key).where(AppRow.workspace_id == self.ctx.workspace_id, AppRow.published_revision_id.is_not(None))
+    def _apps(self) -> Iterator[PublishedApp]:
+        """This service's app first, then the workspace's other published apps, loaded lazily."""
+        if self.app is not None:
+            yield self.app
+        keys = list(
+            self.ctx.session.scalars(
+                sa.select(AppRow.key).where(AppRow.workspace_id == self.ctx.workspace_id, AppRow.published_revision_id.is_not(None))
+            )
         )
-        seen = {a.key for a in others}
         for key in keys:
-            if key not in seen:
-                others.append(load_published(self.ctx.session, self.ctx.workspace_id, key))
-        return others
+            if self.app is not None and key == self.app.key:
+                continue
+            try:
+                yield load_published(self.ctx.session, self.ctx.workspace_id, key)
+            except NotFound:
+                continue
