@@ -5,6 +5,11 @@ conditions (``*_when``, rules, exit criteria), formulas, step states and their
 explanations. It hands the expression language a :class:`RecordResolver` that loads linked
 records, users and related collections through the session — bounded, and cached for the
 duration of one service call.
+
+What the resolver loads is limited to what the evaluator's :class:`Visibility` lets its
+reader see: built for a call context, it applies the actor's row conditions (a linked
+record the actor may not read is null, a related collection holds only readable rows);
+derived state computed on write passes ``Visibility.everything(app)``.
 """
 
 from __future__ import annotations
@@ -26,6 +31,7 @@ from runtime.context import Actor, CallContext
 from runtime.models import User
 from runtime.tables import STAGE_COLUMNS, SYSTEM_COLUMNS, step_column
 from runtime.values import from_row, is_blank
+from runtime.visibility import Visibility, visible_rows
 
 RELATED_LIMIT = 5_000
 
@@ -97,7 +103,8 @@ class RecordResolver:
         key = (entity, record_id)
         if key not in self._records:
             table = self.app.table(entity)
-            row = self.session.execute(sa.select(table).where(table.c.id == record_id)).mappings().first()
+            query = self.evaluator.restrict(entity, sa.select(table).where(table.c.id == record_id), table)
+            row = self.session.execute(query).mappings().first()
             self._records[key] = None if row is None else record_from_row(self.app.entity(entity), row)
         return self._records[key]
 
@@ -121,12 +128,9 @@ class RecordResolver:
         if key not in self._related:
             table = self.app.table(collection.entity)
             child = self.app.entity(collection.entity)
-            rows = self.session.execute(
-                sa.select(table)
-                .where(table.c[collection.link_field] == parent_id)
-                .order_by(table.c.id)
-                .limit(RELATED_LIMIT)
-            ).mappings()
+            query = sa.select(table).where(table.c[collection.link_field] == parent_id)
+            query = self.evaluator.restrict(collection.entity, query, table)
+            rows = self.session.execute(query.order_by(table.c.id).limit(RELATED_LIMIT)).mappings()
             self._related[key] = [record_from_row(child, r) for r in rows]
         return self._related[key]
 
@@ -149,7 +153,7 @@ def system_evaluator(ctx: CallContext, app: PublishedApp, *, me: Actor | None = 
     recomputed after another record changed.
     """
     system = replace(ctx, actor=Actor.system(ctx.workspace_id))
-    return RecordEvaluator(system, app, me=me)
+    return RecordEvaluator(system, app, me=me, visibility=Visibility.everything(app))
 
 
 class RecordEvaluator:
@@ -159,13 +163,23 @@ class RecordEvaluator:
     actor) is who ``me()`` names in expressions.
     """
 
-    def __init__(self, ctx: CallContext, app: PublishedApp, *, me: Actor | None = None) -> None:
+    def __init__(
+        self, ctx: CallContext, app: PublishedApp, *, me: Actor | None = None, visibility: Visibility | None = None
+    ) -> None:
+        """``visibility`` defaults to what ``ctx``'s actor may read."""
         self.ctx = ctx
         self.app = app
         self.me = me or ctx.actor
+        self.visibility = visibility if visibility is not None else Visibility.of(app, ctx.actor)
         self.resolver = RecordResolver(ctx.session, app, self)
         self._context: EvalContext | None = None
         self._unlocking: set[tuple[int, str]] = set()
+
+    def restrict(self, entity: str, query: sa.Select[Any], table: sa.FromClause) -> sa.Select[Any]:
+        """``query`` over ``table`` limited to the rows of ``entity`` this evaluator may see."""
+        if self.visibility.unrestricted:
+            return query
+        return visible_rows(self.visibility, self.ctx, entity, query, table)
 
     @property
     def context(self) -> EvalContext:

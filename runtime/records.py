@@ -39,10 +39,12 @@ from runtime.errors import (
 from runtime.evaluation import RecordEvaluator, record_from_row, system_evaluator
 from runtime.field_messages import FieldProblem, field_error
 from runtime.models import AuditEvent, FileRow, StageHistory
+from runtime.reads import RecordReads
 from runtime.record_list import RecordLister
 from runtime.record_views import RecordViews
 from runtime.tables import step_column
 from runtime.values import ValueProblem, coerce, is_blank, to_json, to_row
+from runtime.visibility import Visibility
 
 SYSTEM_WRITABLE = {"owner", "stage"}
 DERIVED_DEPTH = 5  # how far up (parent, grandparent, …) a child's write recomputes derived state
@@ -100,8 +102,8 @@ class RecordService:
         self.app = app
         self.session = ctx.session
         self.listeners = list(listeners)
-        # The actor's view: row conditions, what the actor may read and link to.
-        self.evaluator = RecordEvaluator(ctx, app)
+        # Row conditions see all data; reads apply the actor's Visibility explicitly.
+        self.evaluator = RecordEvaluator(ctx, app, visibility=Visibility.everything(app))
         # The write path's view: formulas, steps, requirements, rules and stage exits are
         # evaluated with system visibility (me() still names the writer).
         self.derive = system_evaluator(ctx, app, me=ctx.actor)
@@ -371,6 +373,8 @@ class RecordService:
         return out
 
     def _check_references(self, entity: Entity, values: Mapping[str, Any]) -> None:
+        """Links and files must point at what the actor may read: anything else is refused
+        exactly as if it did not exist (same code, same message)."""
         errors: dict[str, FieldProblem] = {}
         for key, value in values.items():
             if value is None:
@@ -380,14 +384,10 @@ class RecordService:
                 if self.evaluator.resolver.user(value) is None:
                     errors[key] = FieldProblem.unknown_reference(value, "no such user in this workspace")
             elif f is not None and f.type is FieldType.LINK and f.target:
-                if self.evaluator.resolver.record(f.target, value) is None:
+                if not Visibility.of(self.app, self.ctx.actor).visible_ids(self.ctx, f.target, [value]):
                     errors[key] = FieldProblem.unknown_reference(value, f"no {f.target} record {value}")
             elif f is not None and f.type in (FieldType.PHOTO, FieldType.FILE) and value:
-                found = set(
-                    self.session.scalars(
-                        sa.select(FileRow.id).where(FileRow.workspace_id == self.ctx.workspace_id, FileRow.id.in_(value))
-                    )
-                )
+                found = set(RecordReads(self.ctx, self.app).files(value))
                 if found != set(value):
                     missing = [v for v in value if v not in found]
                     errors[key] = FieldProblem.unknown_reference(missing, "unknown file id(s): " + ", ".join(str(v) for v in missing))

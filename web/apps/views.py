@@ -39,7 +39,7 @@ from web import db
 from web.apps import bp
 from web.apps.forms import PREFIX, RecordForm, display_value, posted_values, record_form
 from web.apps.present import display, local_time, parse_time, resolve, title_of
-from web.apps.services import files, published, records
+from web.apps.services import files, published, reads, records
 from web.apps.timeline import timeline_rows
 from web.errors import field_texts, in_language, localized_fields, problem, wants_json
 from web.i18n import language, text
@@ -166,7 +166,7 @@ def list_records(app_key: str, entity_key: str) -> str | tuple[str, int]:
     except Invalid as exc:  # a bad cursor or filter value: say so above an empty list
         items, next_cursor = [], None
         error = exc.message if language() == "en" else exc.message_zh
-    refs = resolve(db.session(), app, entity, items, signed_in().workspace.id)
+    refs = resolve(reads(app), app, entity, items)
     more_args: dict[str, Any] = request.args.to_dict()
     more_args["after"] = next_cursor or ""
     template = "apps/_rows.html" if request.headers.get("HX-Request") and after else "apps/list.html"
@@ -231,7 +231,7 @@ def _render_form(
     failed_card: str | None = None,
     status: int = 200,
 ) -> tuple[str, int]:
-    refs = resolve(db.session(), app, entity, [_draft_refs(entity, form, record)], signed_in().workspace.id)
+    refs = resolve(reads(app), app, entity, [_draft_refs(entity, form, record)])
     record_id = record.get("id") if record else None
     urls = (
         _record_urls(app, entity, int(record_id))
@@ -263,7 +263,7 @@ def _render_form(
         file_accept=",".join(DEFAULT_ACCEPT),
         upload_url=lambda key: url_for("apps.upload", app_key=app.key, entity_key=entity.key, field_key=key),
         lookup_url=lambda target: url_for("apps.lookup", app_key=app.key, entity_key=target),
-        file_url=lambda fid: url_for("apps.download", file_id=fid),
+        file_url=lambda fid: url_for("apps.download", file_id=fid, **({"app": app.key, "entity": entity.key, "record": record_id} if record_id else {})),
     ), status
 
 
@@ -512,8 +512,8 @@ def record_detail(app_key: str, entity_key: str, record_id: int) -> str:
     days = request.args.get("days", type=int)
     since = call_context().now() - timedelta(days=days) if days and 0 < days <= 3660 else None
     events = service.timeline(entity_key, record_id, since=since)
-    refs = resolve(db.session(), app, entity, [record], signed_in().workspace.id)
-    timeline = timeline_rows(db.session(), app, events, signed_in().workspace.id, _tz())
+    refs = resolve(reads(app), app, entity, [record])
+    timeline = timeline_rows(reads(app), app, events, _tz())
     return render_template(
         "apps/detail.html",
         app=app,
@@ -528,7 +528,7 @@ def record_detail(app_key: str, entity_key: str, record_id: int) -> str:
         tz=_tz(),
         display=display,
         local_time=local_time,
-        file_url=lambda fid: url_for("apps.download", file_id=fid),
+        file_url=lambda fid: url_for("apps.download", file_id=fid, app=app.key, entity=entity.key, record=record_id),
         when=lambda value: local_time(parse_time(value), _tz()),
         related=_related(app, entity, record_id),
         prompts=_pop_prompts(),
