@@ -112,12 +112,19 @@ class Step:
 
 @dataclass(frozen=True, slots=True)
 class Stage:
-    """One stage of an entity's pipeline; leaving it needs ``exit_when`` to hold."""
+    """One stage of an entity's pipeline; leaving it forward needs ``exit_when`` to hold.
+
+    ``allow_back`` lets a record move from this stage to an earlier one; ``allow_skip_to``
+    names later stages a record may jump to from here checking only this stage's
+    ``exit_when`` (not those of the stages in between).
+    """
 
     key: str
     label: LocalizedText
     exit_when: str | None = None
     guidance: LocalizedText | None = None
+    allow_back: bool = False
+    allow_skip_to: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

@@ -74,6 +74,7 @@ def check_references(app: App) -> list[Problem]:
             problems += _field_options(app, f, join_path(base, "fields", j))
             problems += _related_name(app, f, join_path(base, "fields", j), related)
         problems += _steps(entity, base)
+        problems += _stages(entity, base)
         if entity.title_field is not None and entity.field(entity.title_field) is None:
             problems.append(
                 _unknown(
@@ -357,4 +358,30 @@ def _steps(entity: Entity, base: str) -> list[Problem]:
                 )
             else:
                 owner[key] = step.key
+    return out
+
+
+def _stages(entity: Entity, base: str) -> list[Problem]:
+    """``allow_skip_to`` names stages of the same entity that come later."""
+    out: list[Problem] = []
+    order = [s.key for s in entity.stages]
+    for s, stage in enumerate(entity.stages):
+        for k, key in enumerate(stage.allow_skip_to):
+            path = join_path(base, "stages", s, "allow_skip_to", k)
+            if key not in order:
+                out.append(
+                    _unknown(
+                        path,
+                        f"stage {stage.key!r} allows skipping to {key!r}, which is not a stage of {entity.key!r}",
+                        f"阶段 {stage.key!r} 允许跳转到的 {key!r} 不是实体 {entity.key!r} 的阶段",
+                    )
+                )
+            elif order.index(key) <= s:
+                out.append(
+                    _bad(
+                        path,
+                        f"stage {stage.key!r} can only skip forward, but {key!r} does not come after it",
+                        f"阶段 {stage.key!r} 只能向后跳转,而 {key!r} 不在它之后",
+                    )
+                )
     return out

@@ -437,10 +437,13 @@ class StageSchema(StrictSchema):
     label = Label(required=True)
     exit_when = _opt_expr()
     guidance = _opt_label(MAX_TEXT_LENGTH)
+    allow_back = _opt_bool(False)
+    allow_skip_to = _List(Identifier(), load_default=())
 
     @post_load
     def build(self, data: dict[str, Any], **kwargs: Any) -> Stage:
         """The :class:`Stage`."""
+        data["allow_skip_to"] = tuple(data["allow_skip_to"])
         return Stage(**data)
 
 

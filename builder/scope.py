@@ -289,3 +289,28 @@ def scope_for(app: App, entity_key: str) -> Scope:
     Raises :class:`KeyError` when the app has no such entity.
     """
     return app_scopes(app).scopes[entity_key]
+
+
+def derived_sources(entity: Entity) -> list[str]:
+    """The expressions whose values ``entity`` stores: its formulas and step states.
+
+    That is every formula, every step's ``done_when`` / ``unlock_when``, and the
+    ``required_when`` / ``visible_when`` of fields a step owns (they decide whether the step
+    is done). Stage exit criteria are evaluated when a record moves and store nothing.
+    """
+    owned = {k for s in entity.steps for k in s.fields}
+    sources = [f.formula for f in entity.fields if f.formula]
+    sources += [src for s in entity.steps for src in (s.done_when, s.unlock_when) if src]
+    sources += [
+        src for f in entity.fields if f.key in owned for src in (f.required_when, f.visible_when) if src
+    ]
+    return sources
+
+
+def derives_from(entity: Entity, name: str) -> bool:
+    """Whether ``entity`` stores anything computed from ``name`` (e.g. a related collection).
+
+    Used after a child record changed: only parents whose formulas or step states read the
+    child's collection need recomputing.
+    """
+    return any(name in checker.references(src).names for src in derived_sources(entity))

@@ -185,6 +185,12 @@ class SqlBinding(Protocol):
         ...
 
 
+class RowFilter(Protocol):
+    """The extra condition rows of ``entity`` in ``table`` must meet (None: no condition)."""
+
+    def __call__(self, entity: str, table: sa.FromClause) -> sa.ColumnElement[bool] | None: ...
+
+
 @dataclass(frozen=True)
 class SqlContext:
     """Constants an SQL compilation folds in: the clock, zone, actor and dialect name."""
@@ -193,3 +199,7 @@ class SqlContext:
     tz: tzinfo
     dialect: str
     actor: Mapping[str, Any] | None = None
+    row_filter: RowFilter | None = field(default=None, compare=False)
+    """Asked for each related or linked table the SQL reaches (``entity``, alias): an extra
+    WHERE condition its rows must meet, or None. Runtime passes the row conditions of the
+    actor who reads, so an aggregate over a collection sees only rows the actor may read."""

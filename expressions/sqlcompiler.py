@@ -78,6 +78,13 @@ class SqlEmitter:
         self.tz = zone_name(ctx.tz)
         self.eval_ctx = EvalContext(ctx.now, ctx.tz, ctx.actor, None)
 
+    def row_filter(self, entity: str, table: sa.FromClause) -> list[Sql]:
+        """Extra WHERE conditions for rows of ``entity`` in ``table`` (see SqlContext)."""
+        if self.ctx.row_filter is None:
+            return []
+        condition = self.ctx.row_filter(entity, table)
+        return [] if condition is None else [condition]
+
     # --- values ------------------------------------------------------------------
 
     def param(self, value: Any, typ: ExprType) -> Sql:
@@ -152,7 +159,11 @@ class SqlEmitter:
             target = self.binding.table(node.entity).alias()
             key = self.binding.column(target, node.entity, "id")
             col = self.binding.column(target, node.entity, node.name)
-            return sa.select(col).where(key == self.value(node.base)).scalar_subquery()
+            return (
+                sa.select(col)
+                .where(key == self.value(node.base), *self.row_filter(node.entity, target))
+                .scalar_subquery()
+            )
         if isinstance(node, t.TUserAttr):
             users = self.binding.users_table().alias()
             return (

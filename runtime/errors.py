@@ -24,12 +24,15 @@ class CairnError(Exception):
         errors: Mapping[str, Sequence[str]] | None = None,
         detail: Mapping[str, Any] | None = None,
         code: str | None = None,
+        fields: Mapping[str, Mapping[str, Any]] | None = None,
     ) -> None:
         super().__init__(message)
         self.message = message
         self.message_zh = message_zh or message
         self.errors: dict[str, list[str]] = {k: list(v) for k, v in (errors or {}).items()}
         self.detail: dict[str, Any] = dict(detail or {})
+        # Per field: {code, params, label, message, message_zh} (see runtime.field_messages).
+        self.fields: dict[str, dict[str, Any]] = {k: dict(v) for k, v in (fields or {}).items()}
         if code is not None:
             self.code = code
 
@@ -49,7 +52,10 @@ class Forbidden(CairnError):
 
 
 class Invalid(CairnError):
-    """The input is wrong; ``errors`` maps field keys to messages."""
+    """The input is wrong; ``errors`` maps field keys to short English reasons.
+
+    ``fields`` carries the labelled messages in both languages (runtime.field_messages).
+    """
 
     code = "validation_failed"
     status = 422
@@ -65,6 +71,12 @@ class StageExitRefused(Invalid):
     """The record may not leave its stage: the exit criteria failed."""
 
     code = "stage_exit_refused"
+
+
+class StageMoveRefused(Invalid):
+    """The move goes back (or nowhere allowed) and the stage being left does not permit it."""
+
+    code = "stage_move_refused"
 
 
 class RuleViolated(Invalid):
@@ -85,6 +97,13 @@ class PublishRefused(CairnError):
 
     code = "publish_refused"
     status = 422
+
+
+class TooManyAttempts(CairnError):
+    """Too many failed authentications from this caller; ``detail["retry_after"]`` seconds."""
+
+    code = "too_many_attempts"
+    status = 429
 
 
 class Unauthenticated(CairnError):

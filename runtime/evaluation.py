@@ -5,11 +5,17 @@ conditions (``*_when``, rules, exit criteria), formulas, step states and their
 explanations. It hands the expression language a :class:`RecordResolver` that loads linked
 records, users and related collections through the session — bounded, and cached for the
 duration of one service call.
+
+What the resolver loads is limited to what the evaluator's :class:`Visibility` lets its
+reader see: built for a call context, it applies the actor's row conditions (a linked
+record the actor may not read is null, a related collection holds only readable rows);
+derived state computed on write passes ``Visibility.everything(app)``.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
@@ -21,10 +27,11 @@ from expressions import compile_expression
 from expressions.scope import CollectionSpec, EvalContext, StepState
 from expressions.types import BOOLEAN
 from runtime.apps import PublishedApp
-from runtime.context import CallContext
+from runtime.context import Actor, CallContext
 from runtime.models import User
 from runtime.tables import STAGE_COLUMNS, SYSTEM_COLUMNS, step_column
 from runtime.values import from_row, is_blank
+from runtime.visibility import Visibility, visible_rows
 
 RELATED_LIMIT = 5_000
 
@@ -96,7 +103,8 @@ class RecordResolver:
         key = (entity, record_id)
         if key not in self._records:
             table = self.app.table(entity)
-            row = self.session.execute(sa.select(table).where(table.c.id == record_id)).mappings().first()
+            query = self.evaluator.restrict(entity, sa.select(table).where(table.c.id == record_id), table)
+            row = self.session.execute(query).mappings().first()
             self._records[key] = None if row is None else record_from_row(self.app.entity(entity), row)
         return self._records[key]
 
@@ -120,12 +128,9 @@ class RecordResolver:
         if key not in self._related:
             table = self.app.table(collection.entity)
             child = self.app.entity(collection.entity)
-            rows = self.session.execute(
-                sa.select(table)
-                .where(table.c[collection.link_field] == parent_id)
-                .order_by(table.c.id)
-                .limit(RELATED_LIMIT)
-            ).mappings()
+            query = sa.select(table).where(table.c[collection.link_field] == parent_id)
+            query = self.evaluator.restrict(collection.entity, query, table)
+            rows = self.session.execute(query.order_by(table.c.id).limit(RELATED_LIMIT)).mappings()
             self._related[key] = [record_from_row(child, r) for r in rows]
         return self._related[key]
 
@@ -138,24 +143,52 @@ class RecordResolver:
         self._records.pop((entity, record_id), None)
 
 
-class RecordEvaluator:
-    """Evaluates a definition's expressions on records for one service call."""
+def system_evaluator(ctx: CallContext, app: PublishedApp, *, me: Actor | None = None) -> RecordEvaluator:
+    """An evaluator that sees records as the system does (no actor's row conditions).
 
-    def __init__(self, ctx: CallContext, app: PublishedApp) -> None:
+    The write path evaluates stored and gating state with it — formulas, step done /
+    unlock conditions, requirements, rules, stage exit criteria — so that what is stored
+    never depends on which rows the writer may read. ``me`` is who ``me()`` names: the
+    writer on a record's own write, the system (the default) when derived state is
+    recomputed after another record changed.
+    """
+    system = replace(ctx, actor=Actor.system(ctx.workspace_id))
+    return RecordEvaluator(system, app, me=me, visibility=Visibility.everything(app))
+
+
+class RecordEvaluator:
+    """Evaluates a definition's expressions on records for one service call.
+
+    ``ctx.actor`` is whose view of the data the evaluator takes; ``me`` (default: the same
+    actor) is who ``me()`` names in expressions.
+    """
+
+    def __init__(
+        self, ctx: CallContext, app: PublishedApp, *, me: Actor | None = None, visibility: Visibility | None = None
+    ) -> None:
+        """``visibility`` defaults to what ``ctx``'s actor may read."""
         self.ctx = ctx
         self.app = app
+        self.me = me or ctx.actor
+        self.visibility = visibility if visibility is not None else Visibility.of(app, ctx.actor)
         self.resolver = RecordResolver(ctx.session, app, self)
         self._context: EvalContext | None = None
         self._unlocking: set[tuple[int, str]] = set()
 
+    def restrict(self, entity: str, query: sa.Select[Any], table: sa.FromClause) -> sa.Select[Any]:
+        """``query`` over ``table`` limited to the rows of ``entity`` this evaluator may see."""
+        if self.visibility.unrestricted:
+            return query
+        return visible_rows(self.visibility, self.ctx, entity, query, table)
+
     @property
     def context(self) -> EvalContext:
-        """The evaluation context: clock, zone, actor and resolver of this call."""
+        """The evaluation context: clock, zone, ``me()`` and resolver of this call."""
         if self._context is None:
             self._context = EvalContext(
                 now=self.ctx.now(),
                 tz=self.ctx.tz,
-                actor=self.ctx.actor.attributes(),
+                actor=self.me.attributes(),
                 resolver=self.resolver,
             )
         return self._context
@@ -200,8 +233,51 @@ class RecordEvaluator:
         required = [f for f in owned if self.required(entity, f, record)] or owned
         return all(not is_blank(record.get(f.key)) for f in required)
 
+    def step_unmet(self, entity: Entity, step: Step, record: Mapping[str, Any]) -> list[Field]:
+        """The visible fields ``step`` owns whose ``required`` / ``required_when`` fails."""
+        return [
+            f
+            for f in entity.fields
+            if f.key in step.fields
+            and is_blank(record.get(f.key))
+            and self.visible(entity, f, record)
+            and self.required(entity, f, record)
+        ]
+
+    def step_complete(self, entity: Entity, step: Step, record: Mapping[str, Any]) -> bool:
+        """Whether ``step`` is done on ``record``: its owned fields' requirements hold and its
+        done condition holds."""
+        return not self.step_unmet(entity, step, record) and self.step_done_now(entity, step, record)
+
+    def settle_steps(self, entity: Entity, record: dict[str, Any]) -> tuple[list[str], list[str]]:
+        """Re-evaluates every step of ``record`` in place; returns (completed, reopened).
+
+        A step whose conditions hold gets its ``_done_<step>`` timestamp (now); a done step
+        whose conditions no longer hold loses it. Steps may depend on each other (acyclic,
+        checked by the builder), so this repeats until nothing changes; a step that ends
+        where it started keeps its original timestamp.
+        """
+        original = {s.key: record.get(step_column(s.key)) for s in entity.steps}
+        now = self.ctx.now()
+        for _ in range(len(entity.steps) + 1):
+            changed = False
+            for step in entity.steps:
+                column = step_column(step.key)
+                done = self.step_complete(entity, step, record)
+                if done and record.get(column) is None:
+                    record[column] = original[step.key] or now
+                    changed = True
+                elif not done and record.get(column) is not None:
+                    record[column] = None
+                    changed = True
+            if not changed:
+                break
+        completed = [s.key for s in entity.steps if original[s.key] is None and record.get(step_column(s.key)) is not None]
+        reopened = [s.key for s in entity.steps if original[s.key] is not None and record.get(step_column(s.key)) is None]
+        return completed, reopened
+
     def step_state(self, entity: Entity, record: Mapping[str, Any], step_key: str) -> StepState:
-        """Done (sticky: once its timestamp is set), when, and whether it is unlocked."""
+        """Done (its ``_done_<step>`` timestamp is set), when, and whether it is unlocked."""
         step = entity.step(step_key)
         if step is None:
             return StepState(done=False, done_at=None, unlocked=False)

@@ -130,6 +130,7 @@ class AuditEvent(PlatformBase):
     outcome: Mapped[str] = mapped_column(sa.String(16))
     error_code: Mapped[str | None] = mapped_column(sa.String(64))
     message: Mapped[str | None] = mapped_column(sa.Text)
+    message_zh: Mapped[str | None] = mapped_column(sa.Text)
     changes: Mapped[dict[str, Any]] = mapped_column(sa.JSON, default=dict)
     actor_id: Mapped[int | None] = mapped_column(sa.BigInteger)
     at: Mapped[datetime] = mapped_column(sa.DateTime)

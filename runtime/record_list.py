@@ -23,6 +23,7 @@ from expressions.types import BOOLEAN
 from runtime.errors import Invalid
 from runtime.evaluation import record_from_row
 from runtime.values import ValueProblem, coerce, to_json
+from runtime.visibility import Visibility
 
 if TYPE_CHECKING:
     from runtime.records import Page, RecordService
@@ -60,10 +61,9 @@ class RecordLister:
         conditions: list[sa.ColumnElement[bool]] = []
         if where:
             conditions.append(self._where(entity_key, table, where))
-        read_when = self.service._row_condition(entity, "read_when")
-        if read_when:
-            compiled = compile_expression(read_when, self.service.app.scope(entity_key), expect=BOOLEAN)
-            conditions.append(compiled.to_sql(self.service.app.binding, self._sql_context(), table))
+        readable = self._visibility().sql(entity_key, table, self._sql_context())
+        if readable is not None:
+            conditions.append(readable)
         if filters:
             for key, raw in filters.items():
                 conditions.append(self._filter(entity, table, key, raw))
@@ -185,11 +185,11 @@ class RecordLister:
             raise Invalid("The page cursor is not valid; start from the first page.", message_zh="分页游标无效,请从第一页开始。", errors={"after": ["invalid cursor"]}) from None
         return value
 
-    def _sql_context(self) -> Any:
-        return SqlContext(
-            now=self.service.ctx.now(),
-            tz=self.service.ctx.tz,
-            dialect=self.service.session.get_bind().dialect.name,
-            actor=self.service.ctx.actor.attributes(),
-        )
+    def _sql_context(self) -> SqlContext:
+        """The actor's SQL context: collections and links inside filters see only rows the
+        actor may read (the row filter of :class:`runtime.visibility.Visibility`)."""
+        return self._visibility().sql_context(self.service.ctx)
+
+    def _visibility(self) -> Visibility:
+        return Visibility.of(self.service.app, self.service.ctx.actor)
 

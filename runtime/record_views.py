@@ -9,9 +9,11 @@ from typing import TYPE_CHECKING, Any
 import sqlalchemy as sa
 
 from runtime.clock import to_naive_utc
+from runtime.evaluation import RecordEvaluator
 from runtime.models import AuditEvent, User
 from runtime.tables import step_column
 from runtime.values import ValueProblem, coerce, to_json
+from runtime.visibility import Visibility, visible_rows
 
 if TYPE_CHECKING:
     from runtime.records import RecordService
@@ -28,9 +30,11 @@ class RecordViews:
 
         Steps (unlocked / done / locked message), per-field visible / required / read-only,
         and the stage with its exit criteria explained — computed with the same server-side
-        evaluation a save uses.
+        evaluation a save uses — but for the reader: linked and related records the actor
+        may not read are absent here (a save computes derived values as the system).
         """
         entity = self.service.app.entity(entity_key)
+        evaluator = RecordEvaluator(self.service.ctx, self.service.app, visibility=Visibility.of(self.service.app, self.service.ctx.actor))
         if record_id is not None:
             self.service._require(entity, "read")
             record = self.service._load(entity, record_id)
@@ -53,15 +57,13 @@ class RecordViews:
                     state[key] = coerce(f, raw, self.service.ctx.tz)
                 except ValueProblem:
                     continue
-        self.service._compute_formulas(entity, state)
-        now = self.service.ctx.now()
-        for step in entity.steps:
-            column = step_column(step.key)
-            if state.get(column) is None and self.service.evaluator.step_done_now(entity, step, state):
-                state[column] = now
+        # The same evaluation a save runs (steps re-evaluated: a done step whose conditions
+        # no longer hold shows as open again), but with the reader's visibility.
+        self.service._compute_formulas(entity, state, evaluator)
+        evaluator.settle_steps(entity, state)
         steps = []
         for step in entity.steps:
-            st = self.service.evaluator.step_state(entity, state, step.key)
+            st = evaluator.step_state(entity, state, step.key)
             steps.append(
                 {
                     "key": step.key,
@@ -75,16 +77,16 @@ class RecordViews:
             )
         fields = {
             f.key: {
-                "visible": self.service.evaluator.visible(entity, f, state),
-                "required": self.service.evaluator.required(entity, f, state),
-                "read_only": self.service.evaluator.read_only(entity, f, state),
+                "visible": evaluator.visible(entity, f, state),
+                "required": evaluator.required(entity, f, state),
+                "read_only": evaluator.read_only(entity, f, state),
             }
             for f in entity.fields
         }
         stage = None
         if entity.stages:
             current = entity.stage(str(state.get("stage"))) if state.get("stage") else None
-            exit_info = self.service.evaluator.explain(entity, current.exit_when, state) if current and current.exit_when else {"ok": True, "parts": []}
+            exit_info = evaluator.explain(entity, current.exit_when, state) if current and current.exit_when else {"ok": True, "parts": []}
             stage = {
                 "current": current.key if current else None,
                 "entered_at": to_json(state.get("stage_entered_at")),
@@ -101,8 +103,9 @@ class RecordViews:
     def history(self, entity_key: str, record_id: int) -> list[dict[str, Any]]:
         """The audit trail of one record, oldest first (refused attempts included)."""
         entity = self.service.app.entity(entity_key)
-        if record_id is not None:
-            self.service._require(entity, "read")
+        self.service._require(entity, "read")
+        if not Visibility.of(self.service.app, self.service.ctx.actor).unrestricted:
+            self.service._load(entity, record_id)  # NotFound when hidden (or gone)
         rows = self.service.session.scalars(
             sa.select(AuditEvent)
             .where(
@@ -116,10 +119,16 @@ class RecordViews:
         return [_audit_json(row) for row in rows]
 
     def timeline(self, entity_key: str, record_id: int, since: datetime | None = None, limit: int = 500) -> list[dict[str, Any]]:
-        """The record's events and those of its related records, in time order (S24)."""
+        """The record's events and those of its related records, in time order (S24).
+
+        Related records come in only when the actor may read them (the related entity's
+        row condition for the actor): a visit the rep may not open does not show its notes
+        or photos on its customer's timeline either.
+        """
         entity = self.service.app.entity(entity_key)
         self.service._require(entity, "read")
         self.service._load(entity, record_id)
+        visibility = Visibility.of(self.service.app, self.service.ctx.actor)
         scope_entity = self.service.app.scope(entity_key).entity_spec()
         pairs: list[sa.ColumnElement[bool]] = [
             sa.and_(AuditEvent.entity_key == entity_key, AuditEvent.record_id == record_id)
@@ -128,12 +137,12 @@ class RecordViews:
             child_entity = self.service.app.definition.entity(collection.entity)
             if child_entity is None or collection.entity in self.service.app.archived_entities:
                 continue
+            if visibility.rule(collection.entity) is False:
+                continue
             table = self.service.app.table(collection.entity)
-            ids = list(
-                self.service.session.scalars(
-                    sa.select(table.c.id).where(table.c[collection.link_field] == record_id).order_by(table.c.id.desc()).limit(200)
-                )
-            )
+            children = sa.select(table.c.id).where(table.c[collection.link_field] == record_id)
+            children = visible_rows(visibility, self.service.ctx, collection.entity, children, table)
+            ids = list(self.service.session.scalars(children.order_by(table.c.id.desc()).limit(200)))
             if ids:
                 pairs.append(sa.and_(AuditEvent.entity_key == collection.entity, AuditEvent.record_id.in_(ids)))
         query = sa.select(AuditEvent).where(
@@ -169,6 +178,7 @@ def _audit_json(row: AuditEvent) -> dict[str, Any]:
         "outcome": row.outcome,
         "error_code": row.error_code,
         "message": row.message,
+        "message_zh": row.message_zh or row.message,
         "changes": row.changes,
         "actor_id": row.actor_id,
         "at": row.at.isoformat() + "Z",

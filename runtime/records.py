@@ -19,7 +19,8 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from builder.model import Entity, FieldType
+from builder.model import Entity, FieldType, Stage
+from builder.scope import derives_from
 from runtime.apps import PublishedApp
 from runtime.changes import Prompt, RecordChange, WriteListener
 from runtime.clock import to_naive_utc
@@ -32,16 +33,21 @@ from runtime.errors import (
     NotFound,
     RuleViolated,
     StageExitRefused,
+    StageMoveRefused,
     StepLocked,
 )
-from runtime.evaluation import RecordEvaluator, record_from_row
+from runtime.evaluation import RecordEvaluator, record_from_row, system_evaluator
+from runtime.field_messages import FieldProblem, field_error
 from runtime.models import AuditEvent, FileRow, StageHistory
+from runtime.reads import RecordReads
 from runtime.record_list import RecordLister
 from runtime.record_views import RecordViews
 from runtime.tables import step_column
 from runtime.values import ValueProblem, coerce, is_blank, to_json, to_row
+from runtime.visibility import Visibility
 
 SYSTEM_WRITABLE = {"owner", "stage"}
+DERIVED_DEPTH = 5  # how far up (parent, grandparent, …) a child's write recomputes derived state
 
 
 @dataclass
@@ -96,7 +102,11 @@ class RecordService:
         self.app = app
         self.session = ctx.session
         self.listeners = list(listeners)
-        self.evaluator = RecordEvaluator(ctx, app)
+        # Row conditions see all data; reads apply the actor's Visibility explicitly.
+        self.evaluator = RecordEvaluator(ctx, app, visibility=Visibility.everything(app))
+        # The write path's view: formulas, steps, requirements, rules and stage exits are
+        # evaluated with system visibility (me() still names the writer).
+        self.derive = system_evaluator(ctx, app, me=ctx.actor)
 
     # -- permissions ----------------------------------------------------------------------
 
@@ -191,20 +201,47 @@ class RecordService:
 
     # -- writes ---------------------------------------------------------------------------
 
-    def create(self, entity_key: str, values: Mapping[str, Any]) -> WriteResult:
-        """Creates a record from JSON ``values``."""
-        entity = self.app.entity(entity_key)
-        return self._guarded(entity, None, "create", values, lambda: self._create(entity, values))
+    def create(self, entity_key: str, values: Mapping[str, Any], *, complete: str | None = None) -> WriteResult:
+        """Creates a record from JSON ``values``.
 
-    def update(self, entity_key: str, record_id: int, values: Mapping[str, Any], *, version: int | None) -> WriteResult:
-        """Updates a record; ``version`` must be the version the caller read (409 if stale)."""
+        With ``complete`` (a step key) the write is refused (``step_incomplete``) unless that
+        step is done afterwards — what a form card's submit means.
+        """
         entity = self.app.entity(entity_key)
+        self._known_step(entity, complete)
         return self._guarded(
-            entity, record_id, "update", values, lambda: self._update(entity, record_id, values, version)
+            entity, None, "create", values, lambda: self._create(entity, values, require_step=complete)
         )
 
+    def update(
+        self,
+        entity_key: str,
+        record_id: int,
+        values: Mapping[str, Any],
+        *,
+        version: int | None,
+        complete: str | None = None,
+    ) -> WriteResult:
+        """Updates a record; ``version`` must be the version the caller read (409 if stale).
+
+        ``complete`` as for :meth:`create`.
+        """
+        entity = self.app.entity(entity_key)
+        self._known_step(entity, complete)
+        return self._guarded(
+            entity,
+            record_id,
+            "update",
+            values,
+            lambda: self._update(entity, record_id, values, version, require_step=complete),
+        )
+
+    def _known_step(self, entity: Entity, step_key: str | None) -> None:
+        if step_key is not None and entity.step(step_key) is None:
+            raise NotFound(f"No step {step_key!r}.", message_zh=f"没有步骤 {step_key}。")
+
     def move_stage(self, entity_key: str, record_id: int, stage: str, *, version: int | None) -> WriteResult:
-        """Moves a record to ``stage`` (refused when the current stage's exit criteria fail)."""
+        """Moves a record to ``stage`` (refused as :meth:`_stage_move` says)."""
         return self.update(entity_key, record_id, {"stage": stage}, version=version)
 
     def complete_step(
@@ -220,11 +257,7 @@ class RecordService:
             raise NotFound(f"No step {step_key!r}.", message_zh=f"没有步骤 {step_key}。")
         outside = [k for k in values if k not in step.fields]
         if outside:
-            raise Invalid(
-                f"Only the fields of step {step_key} can be sent: {', '.join(outside)}",
-                message_zh=f"只能提交步骤 {step_key} 的字段。",
-                errors={k: ["not a field of this step"] for k in outside},
-            )
+            raise field_error(entity, {str(k): FieldProblem.not_in_step(step_key) for k in outside})
         return self._guarded(
             entity,
             record_id,
@@ -248,7 +281,7 @@ class RecordService:
             self.session.execute(sa.delete(table).where(table.c.id == record_id))
             self._audit(entity, record_id, "delete", "ok", {k: [to_json(v), None] for k, v in before.items() if not k.startswith("_")})
             change = RecordChange("deleted", self.app.app_id, self.app.key, entity.key, record_id, self.ctx.now(), before=before)
-            prompts = self._notify([change])
+            prompts = self._notify([change, *self._refresh_parents(entity, before, None)])
             self.session.commit()
             return WriteResult(record=before, prompts=prompts)
 
@@ -292,6 +325,7 @@ class RecordService:
                     {k: [None, to_json(v) if not isinstance(v, Mapping | list) else v] for k, v in values.items()},
                     error_code=error.code,
                     message=error.message,
+                    message_zh=error.message_zh,
                 )
                 self.session.commit()
             raise
@@ -309,86 +343,76 @@ class RecordService:
     def _coerce(self, entity: Entity, values: Mapping[str, Any]) -> dict[str, Any]:
         if not isinstance(values, Mapping):
             raise Invalid("Send the record's fields as a JSON object.", message_zh="请以 JSON 对象提交记录字段。")
-        errors: dict[str, builtins.list[str]] = {}
-        errors_zh: dict[str, str] = {}
+        errors: dict[str, FieldProblem] = {}
         out: dict[str, Any] = {}
         for key, raw in values.items():
             if key in SYSTEM_WRITABLE:
                 if key == "owner":
                     if raw is not None and (isinstance(raw, bool) or not isinstance(raw, int)):
-                        errors[key] = ["expected a user id"]
+                        errors[key] = FieldProblem.other("expected a user id", "应为用户编号")
                         continue
                     out[key] = raw
                     continue
                 if key == "stage" and entity.stages:
                     if entity.stage(str(raw)) is None:
-                        errors[key] = [f"unknown stage; one of {', '.join(s.key for s in entity.stages)}"]
+                        errors[key] = FieldProblem.unknown_stage(raw, [s.key for s in entity.stages])
                         continue
                     out[key] = raw
                     continue
             f = entity.field(key) if isinstance(key, str) else None
             if f is None:
-                errors[str(key)[:100]] = ["unknown field"]
-                errors_zh[str(key)[:100]] = "未知字段"
+                errors[str(key)[:100]] = FieldProblem.unknown_field()
                 continue
             try:
                 out[key] = coerce(f, raw, self.ctx.tz)
             except ValueProblem as problem:
-                errors[key] = [problem.message]
-                errors_zh[key] = problem.message_zh
+                errors[key] = FieldProblem.invalid(problem)
         if errors:
-            raise Invalid(
-                "Some fields are not valid: " + "; ".join(f"{k}: {v[0]}" for k, v in errors.items()),
-                message_zh="部分字段无效:" + ";".join(f"{k}:{errors_zh.get(k, v[0])}" for k, v in errors.items()),
-                errors=errors,
-            )
+            raise field_error(entity, errors)
         self._check_references(entity, out)
         return out
 
     def _check_references(self, entity: Entity, values: Mapping[str, Any]) -> None:
-        errors: dict[str, builtins.list[str]] = {}
+        """Links and files must point at what the actor may read: anything else is refused
+        exactly as if it did not exist (same code, same message)."""
+        errors: dict[str, FieldProblem] = {}
         for key, value in values.items():
             if value is None:
                 continue
             f = entity.field(key)
             if key == "owner" or (f is not None and f.type is FieldType.USER):
                 if self.evaluator.resolver.user(value) is None:
-                    errors[key] = ["no such user in this workspace"]
+                    errors[key] = FieldProblem.unknown_reference(value, "no such user in this workspace")
             elif f is not None and f.type is FieldType.LINK and f.target:
-                if self.evaluator.resolver.record(f.target, value) is None:
-                    errors[key] = [f"no {f.target} record {value}"]
+                if not Visibility.of(self.app, self.ctx.actor).visible_ids(self.ctx, f.target, [value]):
+                    errors[key] = FieldProblem.unknown_reference(value, f"no {f.target} record {value}")
             elif f is not None and f.type in (FieldType.PHOTO, FieldType.FILE) and value:
-                found = set(
-                    self.session.scalars(
-                        sa.select(FileRow.id).where(FileRow.workspace_id == self.ctx.workspace_id, FileRow.id.in_(value))
-                    )
-                )
+                found = set(RecordReads(self.ctx, self.app).files(value))
                 if found != set(value):
-                    errors[key] = ["unknown file id(s): " + ", ".join(str(v) for v in value if v not in found)]
+                    missing = [v for v in value if v not in found]
+                    errors[key] = FieldProblem.unknown_reference(missing, "unknown file id(s): " + ", ".join(str(v) for v in missing))
         if errors:
-            raise Invalid(
-                "Some references point nowhere: " + "; ".join(f"{k}: {v[0]}" for k, v in errors.items()),
-                message_zh="部分引用的记录或用户不存在。",
-                errors=errors,
-            )
+            raise field_error(entity, errors)
 
-    def _compute_formulas(self, entity: Entity, record: dict[str, Any]) -> None:
+    def _compute_formulas(self, entity: Entity, record: dict[str, Any], evaluator: RecordEvaluator | None = None) -> None:
+        evaluator = evaluator or self.derive
         formulas = [f for f in entity.fields if f.formula is not None]
         for _ in range(2):  # formulas may read formulas defined after them
             for f in formulas:
-                record[f.key] = self.evaluator.value(entity, f.formula or "", record)
+                record[f.key] = evaluator.value(entity, f.formula or "", record)
 
-    def _gate(self, entity: Entity, before: Mapping[str, Any] | None, after: dict[str, Any], written: set[str]) -> builtins.list[str]:
-        """Enforces steps, visibility, read-only, required and rules; returns newly done steps."""
-        evaluator = self.evaluator
-        now = self.ctx.now()
-        completed: builtins.list[str] = []
-        for step in entity.steps:
-            column = step_column(step.key)
-            if after.get(column) is None and evaluator.step_done_now(entity, step, after):
-                after[column] = now
-                completed.append(step.key)
-        locked: dict[str, builtins.list[str]] = {}
+    def _gate(
+        self, entity: Entity, before: Mapping[str, Any] | None, after: dict[str, Any], written: set[str]
+    ) -> tuple[builtins.list[str], builtins.list[str]]:
+        """Enforces steps, visibility, read-only, required and rules.
+
+        Re-evaluates every step first (see ``settle_steps``) and returns the steps this
+        write completed and those it reopened. Fields a step owns are not required for the
+        write to be saved — their requirements decide whether the step is done.
+        """
+        evaluator = self.derive
+        completed, reopened = evaluator.settle_steps(entity, after)
+        locked: dict[str, FieldProblem] = {}
         first_message = None
         for key in sorted(written):
             owner_step = evaluator.step_of(entity, key)
@@ -398,33 +422,29 @@ class RecordService:
                 message = owner_step.locked_message or None
                 text_en = message.get("en") if message else f"Step {owner_step.label.get('en')} is locked."
                 text_zh = message.get("zh") if message else f"步骤「{owner_step.label.get('zh')}」尚未解锁。"
-                locked[key] = [text_en]
+                locked[key] = FieldProblem.step_locked(owner_step.key, text_en, text_zh)
                 first_message = first_message or (text_en, text_zh, owner_step.key)
         if locked and first_message:
-            raise StepLocked(
-                first_message[0], message_zh=first_message[1], errors=locked, detail={"step": first_message[2]}
+            raise field_error(
+                entity, locked, cls=StepLocked, message=first_message[0], message_zh=first_message[1], detail={"step": first_message[2]}
             )
-        errors: dict[str, builtins.list[str]] = {}
+        errors: dict[str, FieldProblem] = {}
         for key in sorted(written):
             f = entity.field(key)
             if f is None:
                 continue
             reference = before if before is not None else after
             if evaluator.read_only(entity, f, reference):
-                errors[key] = ["read-only"]
+                errors[key] = FieldProblem.read_only()
             elif not is_blank(after.get(key)) and not evaluator.visible(entity, f, after):
-                errors[key] = ["this field is hidden for this record"]
+                errors[key] = FieldProblem.hidden()
         for f in entity.fields:
             if f.key in errors or evaluator.step_of(entity, f.key) is not None:
                 continue
             if is_blank(after.get(f.key)) and evaluator.visible(entity, f, after) and evaluator.required(entity, f, after):
-                errors[f.key] = ["required"]
+                errors[f.key] = FieldProblem.required()
         if errors:
-            raise Invalid(
-                "Some fields are not valid: " + "; ".join(f"{k}: {v[0]}" for k, v in errors.items()),
-                message_zh="部分字段无效:" + ";".join(f"{k}:{v[0]}" for k, v in errors.items()),
-                errors=errors,
-            )
+            raise field_error(entity, errors)
         failed = [rule for rule in entity.rules if not evaluator.holds(entity, rule.assert_, after, True)]
         if failed:
             raise RuleViolated(
@@ -433,27 +453,91 @@ class RecordService:
                 errors={r.key: [r.message.get("en")] for r in failed},
                 detail={"rules": [r.key for r in failed]},
             )
-        return completed
+        return completed, reopened
+
+    def _require_done(self, entity: Entity, step_key: str, after: Mapping[str, Any]) -> None:
+        """Refuses (``step_incomplete``, naming each unmet field) unless the step is done."""
+        if after.get(step_column(step_key)) is not None:
+            return
+        step = entity.step(step_key)
+        if step is None:
+            return
+        unmet = self.derive.step_unmet(entity, step, after)
+        if not unmet and not step.done_when:  # none required: every owned field counts
+            unmet = [
+                f for f in entity.fields
+                if f.key in step.fields and is_blank(after.get(f.key)) and self.derive.visible(entity, f, after)
+            ]
+        if unmet:
+            raise field_error(
+                entity,
+                {f.key: FieldProblem.required_for_step(step_key) for f in unmet},
+                message=f"Step “{step.label.get('en')}” is not done yet; fill in: "
+                + ", ".join(f.label.get("en") for f in unmet),
+                message_zh=f"步骤「{step.label.get('zh')}」尚未完成,请填写:" + "、".join(f.label.get("zh") for f in unmet),
+                detail={"step": step_key, "fields": [f.key for f in unmet]},
+                code="step_incomplete",
+            )
+        explanation = self.derive.explain(entity, step.done_when, after) if step.done_when else None
+        failing = [p["label"] or p["source"] for p in explanation["parts"] if not p["held"]] if explanation else []
+        raise Invalid(
+            f"Step “{step.label.get('en')}” is not done yet" + (f"; not met: {'; '.join(failing)}" if failing else "."),
+            message_zh=f"步骤「{step.label.get('zh')}」尚未完成" + (f",未满足:{';'.join(failing)}" if failing else "。"),
+            errors={step_key: [f"not met: {part}" for part in failing] or ["the step's done condition does not hold"]},
+            detail={"step": step_key, "fields": []},
+            code="step_incomplete",
+        )
 
     def _stage_move(self, entity: Entity, before: Mapping[str, Any], after: dict[str, Any]) -> tuple[str | None, str | None]:
+        """Checks a move from ``before``'s stage to ``after``'s; returns (from, to).
+
+        Forward, the record (as it will be stored) must pass the ``exit_when`` of every
+        stage it leaves on the way, unless the stage it leaves names the target in
+        ``allow_skip_to`` (then only that stage's). Backward needs ``allow_back`` on the
+        stage being left. Exit criteria see the system's view of related records.
+        """
         current, target = before.get("stage"), after.get("stage")
         if current == target:
             return None, None
         order = [s.key for s in entity.stages]
-        leaving = entity.stage(current) if current else None
-        forward = current is None or target is None or order.index(str(target)) > order.index(str(current))
-        if leaving is not None and leaving.exit_when and forward:
-            explanation = self.evaluator.explain(entity, leaving.exit_when, after)
-            if not explanation["ok"]:
-                failing = [p["label"] or p["source"] for p in explanation["parts"] if not p["held"]]
-                raise StageExitRefused(
-                    f"Exit criteria of stage {leaving.label.get('en')} are not met: " + "; ".join(failing),
-                    message_zh=f"未满足阶段「{leaving.label.get('zh')}」的退出条件:" + ";".join(failing),
-                    errors={"stage": [f"not met: {part}" for part in failing]},
-                    detail={"stage": leaving.key, "exit": explanation},
+        here = order.index(str(current)) if current in order else -1
+        there = order.index(str(target))
+        leaving = entity.stages[here] if here >= 0 else None
+        arriving = entity.stages[there]
+        if there < here:
+            if leaving is not None and not leaving.allow_back:
+                raise StageMoveRefused(
+                    f"A record can't move back from stage {leaving.label.get('en')} to {arriving.label.get('en')}.",
+                    message_zh=f"记录不能从阶段「{leaving.label.get('zh')}」退回到「{arriving.label.get('zh')}」。",
+                    errors={"stage": ["moving back from this stage is not allowed"]},
+                    detail={"from": leaving.key, "to": arriving.key},
                 )
+        else:
+            if leaving is not None and arriving.key in leaving.allow_skip_to:
+                walk: builtins.list[Stage] = [leaving]
+            else:
+                walk = list(entity.stages[max(here, 0) : there])
+            for stage in walk:
+                if stage.exit_when:
+                    self._check_exit(entity, stage, arriving, after, on_the_way=stage is not leaving)
         after["stage_entered_at"] = self.ctx.now()
-        return str(current) if current else None, str(target) if target else None
+        return str(current) if current else None, str(target)
+
+    def _check_exit(self, entity: Entity, stage: Stage, arriving: Stage, after: Mapping[str, Any], *, on_the_way: bool) -> None:
+        explanation = self.derive.explain(entity, stage.exit_when or "", after)
+        if explanation["ok"]:
+            return
+        failing = [p["label"] or p["source"] for p in explanation["parts"] if not p["held"]]
+        raise StageExitRefused(
+            f"Exit criteria of stage {stage.label.get('en')} are not met"
+            + (f" (on the way to {arriving.label.get('en')})" if on_the_way else "")
+            + ": " + "; ".join(failing),
+            message_zh=f"未满足阶段「{stage.label.get('zh')}」的退出条件"
+            + (f"(前往「{arriving.label.get('zh')}」途经此阶段)" if on_the_way else "")
+            + ":" + ";".join(failing),
+            errors={"stage": [f"not met: {part}" for part in failing]},
+            detail={"stage": stage.key, "to": arriving.key, "exit": explanation},
+        )
 
     def _record_stage(self, entity: Entity, record_id: int, from_stage: str | None, to_stage: str | None) -> None:
         now = to_naive_utc(self.ctx.now())
@@ -511,7 +595,7 @@ class RecordService:
         if condition and not self.evaluator.holds(entity, condition, record, True):
             raise Forbidden("You may not change this record.", message_zh="您无权修改此记录。")
 
-    def _create(self, entity: Entity, values: Mapping[str, Any]) -> WriteResult:
+    def _create(self, entity: Entity, values: Mapping[str, Any], *, require_step: str | None = None) -> WriteResult:
         self._require(entity, "create")
         data = self._coerce(entity, values)
         now = self.ctx.now()
@@ -532,14 +616,19 @@ class RecordService:
                     after[f.key] = None
         for step in entity.steps:
             after[step_column(step.key)] = None
-        if entity.stages:
-            after["stage"] = entity.stages[0].key
+        first = entity.stages[0].key if entity.stages else None
+        if first is not None:
+            after["stage"] = first
             after["stage_entered_at"] = now
         after.update(data)
-        if "stage" in data and entity.stages:
-            after["stage_entered_at"] = now
         self._compute_formulas(entity, after)
-        completed = self._gate(entity, None, after, set(data))
+        completed, _reopened = self._gate(entity, None, after, set(data))
+        if require_step is not None:
+            self._require_done(entity, require_step, after)
+        moved_to = None
+        if first is not None and after.get("stage") != first:
+            # A record starts in the first stage; asking for another is a move from there.
+            _from, moved_to = self._stage_move(entity, {"stage": first}, after)
         self._check_row_write(entity, after)
         table = self.app.table(entity.key)
         keys = {k for k in after if k != "id"}
@@ -547,8 +636,10 @@ class RecordService:
             sa.insert(table).values(self._row_values(entity, after, keys)).returning(table.c.id)
         ).scalar_one()
         after["id"] = record_id
-        if entity.stages and after.get("stage"):
-            self._record_stage(entity, record_id, None, after["stage"])
+        if first is not None:
+            self._record_stage(entity, record_id, None, first)
+            if moved_to is not None:
+                self._record_stage(entity, record_id, first, moved_to)
         self._attach_files(entity, data)
         self._audit(entity, record_id, "create", "ok", {k: [None, to_json(v)] for k, v in data.items()})
         changes = [RecordChange("created", self.app.app_id, self.app.key, entity.key, record_id, now, before=None, after=after, changed=frozenset(data))]
@@ -556,6 +647,7 @@ class RecordService:
             RecordChange("step_completed", self.app.app_id, self.app.key, entity.key, record_id, now, after=after, step=s)
             for s in completed
         ]
+        changes += self._refresh_parents(entity, None, after)
         prompts = self._notify(changes)
         self.session.commit()
         return WriteResult(record=after, prompts=prompts, completed_steps=completed)
@@ -587,20 +679,16 @@ class RecordService:
         after["updated_at"] = now
         after["version"] = version + 1
         stage_from = stage_to = None
-        if "stage" in data and entity.stages:
-            stage_from, stage_to = self._stage_move(entity, before, after)
+        if entity.stages and after.get("stage") != before.get("stage"):
+            after["stage_entered_at"] = now  # formulas see the move (refused as a whole if it is)
         self._compute_formulas(entity, after)
         written = {k for k in data if before.get(k) != data[k]} - {"stage", "owner"}
-        completed = self._gate(entity, before, after, written)
-        if require_step is not None and after.get(step_column(require_step)) is None:
-            step = entity.step(require_step)
-            missing = [k for k in (step.fields if step else ()) if is_blank(after.get(k))]
-            raise Invalid(
-                f"Step {require_step} is not done yet" + (f"; fill in: {', '.join(missing)}" if missing else ""),
-                message_zh=f"步骤 {require_step} 尚未完成" + (f",请填写:{'、'.join(missing)}" if missing else ""),
-                errors={k: ["required to complete the step"] for k in missing},
-                code="step_incomplete",
-            )
+        completed, reopened = self._gate(entity, before, after, written)
+        if require_step is not None:
+            self._require_done(entity, require_step, after)
+        if "stage" in data and entity.stages:
+            # Checked on the record as it will be stored: formulas and steps re-evaluated.
+            stage_from, stage_to = self._stage_move(entity, before, after)
         changes_map = _changed(before, after)
         table = self.app.table(entity.key)
         keys = {k for k in after if k != "id" and (before.get(k) != after.get(k) or k in ("updated_at", "version"))}
@@ -612,10 +700,12 @@ class RecordService:
         if result.rowcount != 1:  # type: ignore[attr-defined]
             raise self._conflict(entity, record_id)
         self.evaluator.resolver.forget(entity.key, record_id)
+        self.derive.resolver.forget(entity.key, record_id)
         if stage_to is not None or stage_from is not None:
             self._record_stage(entity, record_id, stage_from, stage_to)
         self._attach_files(entity, data)
         self._audit(entity, record_id, "update", "ok", changes_map)
+        self._audit_reopened(entity, record_id, before, reopened)
         changed = frozenset(k for k in changes_map)
         changes = [RecordChange("updated", self.app.app_id, self.app.key, entity.key, record_id, now, before=before, after=after, changed=changed)]
         if stage_from != stage_to:
@@ -626,9 +716,94 @@ class RecordService:
             RecordChange("step_completed", self.app.app_id, self.app.key, entity.key, record_id, now, before=before, after=after, step=s)
             for s in completed
         ]
+        changes += self._refresh_parents(entity, before, after)
         prompts = self._notify(changes)
         self.session.commit()
         return WriteResult(record=after, prompts=prompts, completed_steps=completed)
+
+    # -- derived state --------------------------------------------------------------------
+
+    def _audit_reopened(self, entity: Entity, record_id: int, before: Mapping[str, Any], reopened: builtins.list[str], *, system: bool = False) -> None:
+        """One ``step_reopened`` history entry per done step whose conditions stopped holding."""
+        for key in reopened:
+            step = entity.step(key)
+            label = step.label.get("en") if step else key
+            self._audit(
+                entity,
+                record_id,
+                "step_reopened",
+                "ok",
+                {step_column(key): [to_json(before.get(step_column(key))), None]},
+                message=f"Step {label} reopened: its conditions no longer hold.",
+                system=system,
+            )
+
+    def _refresh_parents(
+        self, entity: Entity, before: Mapping[str, Any] | None, after: Mapping[str, Any] | None, depth: int = 1
+    ) -> builtins.list[RecordChange]:
+        """Recomputes what the records ``entity`` links to derive from its collection.
+
+        For each link of the written record whose target stores something computed from
+        the reverse collection (formulas, step states), the old and the new parent are
+        locked, reloaded and recomputed as the system, in this transaction; a parent that
+        changed is written (version bumped), audited as a system change and reported as
+        ``updated`` / ``step_completed`` changes. Recurses to grandparents up to
+        ``DERIVED_DEPTH``.
+        """
+        if depth > DERIVED_DEPTH:
+            return []
+        out: builtins.list[RecordChange] = []
+        for f in entity.fields:
+            if f.type is not FieldType.LINK or not f.target or not f.related_name:
+                continue
+            if f.target in self.app.archived_entities:
+                continue
+            parent = self.app.definition.entity(f.target)
+            if parent is None or not derives_from(parent, f.related_name):
+                continue
+            ids = {int(r[f.key]) for r in (before, after) if r is not None and r.get(f.key) is not None}
+            for parent_id in sorted(ids):
+                out += self._refresh(parent, parent_id, depth)
+        return out
+
+    def _refresh(self, entity: Entity, record_id: int, depth: int) -> builtins.list[RecordChange]:
+        table = self.app.table(entity.key)
+        query = sa.select(table).where(table.c.id == record_id)
+        if self.session.get_bind().dialect.name == "postgresql":
+            query = query.with_for_update()
+        row = self.session.execute(query).mappings().first()
+        if row is None:
+            return []
+        before = record_from_row(entity, row)
+        after = dict(before)
+        evaluator = system_evaluator(self.ctx, self.app)  # fresh: sees the child's write
+        self._compute_formulas(entity, after, evaluator)
+        completed, reopened = evaluator.settle_steps(entity, after)
+        changes_map = _changed(before, after)
+        if not changes_map:
+            return []
+        now = self.ctx.now()
+        after["updated_at"] = now
+        after["version"] = before["version"] + 1
+        keys = {k for k in after if k != "id" and (before.get(k) != after.get(k) or k in ("updated_at", "version"))}
+        result = self.session.execute(
+            sa.update(table)
+            .where(table.c.id == record_id, table.c.version == before["version"])
+            .values(self._row_values(entity, after, keys))
+        )
+        if result.rowcount != 1:  # type: ignore[attr-defined]
+            raise self._conflict(entity, record_id)
+        self.evaluator.resolver.forget(entity.key, record_id)
+        self.derive.resolver.forget(entity.key, record_id)
+        self._audit(entity, record_id, "update", "ok", changes_map, system=True)
+        self._audit_reopened(entity, record_id, before, reopened, system=True)
+        changed = frozenset(changes_map)
+        changes = [RecordChange("updated", self.app.app_id, self.app.key, entity.key, record_id, now, before=before, after=after, changed=changed)]
+        changes += [
+            RecordChange("step_completed", self.app.app_id, self.app.key, entity.key, record_id, now, before=before, after=after, step=s)
+            for s in completed
+        ]
+        return changes + self._refresh_parents(entity, before, after, depth + 1)
 
     def _notify(self, changes: builtins.list[RecordChange]) -> builtins.list[Prompt]:
         prompts: builtins.list[Prompt] = []
@@ -646,6 +821,8 @@ class RecordService:
         *,
         error_code: str | None = None,
         message: str | None = None,
+        message_zh: str | None = None,
+        system: bool = False,
     ) -> None:
         self.session.add(
             AuditEvent(
@@ -657,8 +834,9 @@ class RecordService:
                 outcome=outcome,
                 error_code=error_code,
                 message=message,
+                message_zh=message_zh,
                 changes=json.loads(json.dumps(dict(changes), default=str)),
-                actor_id=self.ctx.actor.id,
+                actor_id=None if system else self.ctx.actor.id,
                 at=to_naive_utc(self.ctx.now()),
             )
         )

@@ -37,6 +37,16 @@ class Settings:
     smtp_url: str | None = None
     mail_from: str = "cairn@localhost"
     testing: bool = False
+    #: Always mark cookies ``Secure`` (they are anyway on requests that arrived over HTTPS).
+    secure_cookies: bool = False
+    #: How many reverse proxies in front of Cairn set ``X-Forwarded-For/-Proto/-Host``;
+    #: 0 trusts none of those headers (see docs/deploy.md).
+    proxy_hops: int = 0
+    #: Where sign-in and API-token failures are counted (``redis://...`` or ``memory://``);
+    #: None means ``REDIS_URL`` when set, else this process's memory.
+    rate_limit_url: str | None = None
+    #: Prefix of the rate-limit keys in a shared store.
+    rate_limit_prefix: str = "cairn"
     extra: Mapping[str, Any] = field(default_factory=dict)
 
     @classmethod
@@ -60,7 +70,15 @@ class Settings:
             webhook_allowlist=allow,
             smtp_url=env.get("CAIRN_SMTP_URL") or None,
             mail_from=env.get("CAIRN_MAIL_FROM", "cairn@localhost"),
+            secure_cookies=_bool(env.get("CAIRN_SECURE_COOKIES"), False),
+            proxy_hops=int(env.get("CAIRN_PROXY_HOPS", "0") or "0"),
+            rate_limit_url=env.get("CAIRN_RATE_LIMIT_URL") or None,
         )
+
+    @property
+    def rate_limit_storage(self) -> str:
+        """The storage URI of the sign-in and token throttles."""
+        return self.rate_limit_url or self.redis_url or "memory://"
 
     def with_overrides(self, **changes: Any) -> Settings:
         """A copy with some settings replaced (tests and the CLI use this)."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import re
 import secrets
@@ -13,7 +14,7 @@ from sqlalchemy.orm import Session
 from runtime.clock import Clock, to_naive_utc
 from runtime.errors import Conflict, Invalid, NotFound, Unauthenticated
 from runtime.models import ROLES, ApiToken, User, Workspace
-from runtime.passwords import check_password, hash_password
+from runtime.passwords import check_password, hash_password, needs_rehash
 
 TOKEN_PREFIX = "cairn_"
 _KEY = re.compile(r"^[a-z][a-z0-9_-]{0,62}$")
@@ -21,6 +22,12 @@ _KEY = re.compile(r"^[a-z][a-z0-9_-]{0,62}$")
 
 def _token_hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
+
+
+@functools.cache
+def _unknown_user_hash() -> str:
+    """A hash no password matches, checked when the name is unknown."""
+    return hash_password(secrets.token_urlsafe(32))
 
 
 @dataclass(frozen=True)
@@ -129,10 +136,17 @@ class IdentityService:
     def authenticate_password(self, username: str, password: str) -> User:
         """The active user with these credentials, or Unauthenticated."""
         user = self.session.scalars(sa.select(User).where(User.username == username)).one_or_none()
-        if user is None or not user.is_active or not check_password(user.password_hash, password):
+        # An unknown name costs one hash check too, so timing does not tell names apart.
+        stored = user.password_hash if user is not None else _unknown_user_hash()
+        if not check_password(stored, password) or user is None or not user.is_active:
             raise Unauthenticated(
                 "Wrong username or password.", message_zh="用户名或密码错误。"
             )
+        if user.password_hash and needs_rehash(user.password_hash):
+            # Made with an older algorithm or weaker parameters: store today's hash now
+            # that the password is known.
+            user.password_hash = hash_password(password)
+            self.session.commit()
         return user
 
     def issue_token(self, user: User, name: str = "default") -> IssuedToken:

@@ -49,12 +49,13 @@ def create_app(
     install_trigger_engine(platform)
     app.extensions["cairn"] = platform
 
-    from web import assets, cli, csrf, db, errors, i18n, login, routing
+    from web import assets, cli, csrf, db, errors, i18n, login, routing, security
 
     routing.init_app(app)
     cli.init_app(app)
     db.init_app(app)
     errors.init_app(app)
+    security.init_app(app, settings)
     i18n.init_app(app)
     login.init_app(app)
     assets.init_app(app)

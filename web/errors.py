@@ -10,6 +10,7 @@ from werkzeug.exceptions import HTTPException
 
 from builder.errors import DefinitionInvalid
 from runtime.errors import CairnError
+from web.i18n import language
 
 log = logging.getLogger(__name__)
 
@@ -52,6 +53,41 @@ def problem(
     return response
 
 
+PAGE_TITLES = {
+    400: ("Can't do that", "无法完成"),
+    401: ("Sign in first", "请先登录"),
+    403: ("Not allowed", "无权操作"),
+    404: ("Not found", "未找到"),
+    409: ("Changed meanwhile", "已被修改"),
+    422: ("Can't do that", "无法完成"),
+}
+"""Titles of error pages for domain errors, per status (the detail says what happened)."""
+
+
+def in_language(en: str, zh: str | None, lang: str | None = None) -> str:
+    """``en`` or ``zh`` by ``lang`` (default: the request's language)."""
+    return (zh or en) if (lang or language()) == "zh" else en
+
+
+def localized_fields(fields: dict[str, dict[str, Any]], lang: str | None = None) -> dict[str, dict[str, Any]]:
+    """The runtime's per-field messages with ``text``: the message in the request's language."""
+    lang = lang or language()
+    return {key: {**value, "text": in_language(value["message"], value.get("message_zh"), lang)} for key, value in fields.items()}
+
+
+def field_texts(exc: CairnError, lang: str | None = None) -> dict[str, list[str]]:
+    """Per field, what a person reads next to it: the labelled message in their language.
+
+    Keys the error names without a labelled message (rule keys, ``stage``) keep their
+    short reason.
+    """
+    lang = lang or language()
+    texts = {key: list(value) for key, value in exc.errors.items()}
+    for key, value in exc.fields.items():
+        texts[key] = [in_language(value["message"], value.get("message_zh"), lang)]
+    return texts
+
+
 def _page(status: int, title: str, detail: str) -> tuple[str, int]:
     return render_template("error.html", status=status, title=title, detail=detail), status
 
@@ -59,16 +95,28 @@ def _page(status: int, title: str, detail: str) -> tuple[str, int]:
 def handle_cairn_error(exc: CairnError) -> Any:
     """Domain errors of the runtime."""
     if wants_json():
-        return problem(
+        lang = language()
+        extra: dict[str, Any] = {"lang": lang, "message": in_language(exc.message, exc.message_zh, lang)}
+        if exc.fields:
+            extra["fields"] = localized_fields(exc.fields, lang)
+        if exc.detail:
+            extra["detail_data"] = exc.detail
+        response = problem(
             exc.status,
             exc.code,
             exc.__class__.__name__,
             exc.message,
             detail_zh=exc.message_zh,
             errors=exc.errors,
-            extra={"detail_data": exc.detail} if exc.detail else None,
+            extra=extra,
         )
-    return _page(exc.status, exc.code, exc.message_zh + " / " + exc.message)
+    else:
+        title_en, title_zh = PAGE_TITLES.get(exc.status, ("Can't do that", "无法完成"))
+        page, status = _page(exc.status, in_language(title_en, title_zh), in_language(exc.message, exc.message_zh))
+        response = Response(page, status=status, mimetype="text/html")
+    if exc.status == 429 and "retry_after" in exc.detail:
+        response.headers["Retry-After"] = str(exc.detail["retry_after"])
+    return response
 
 
 def handle_definition_invalid(exc: DefinitionInvalid) -> Any:

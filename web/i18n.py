@@ -1,8 +1,8 @@
 """UI language: zh-CN or English (Flask-Babel), and metadata labels in that language.
 
 The language is, in order: the one the person picked with the switcher (kept in the
-session), their user setting (``users.locale``), the browser's ``Accept-Language``, and
-Chinese. UI strings are English in the templates and translated by
+session), their user setting (``users.locale``; for the API, the token's user), the
+browser's ``Accept-Language``, and Chinese. UI strings are English in the templates and translated by
 ``translations/zh/LC_MESSAGES/messages.po``; labels of apps come from the definition's
 ``{"zh", "en"}`` texts through :func:`text`.
 """
@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from flask import Flask, request, session
+from flask import Flask, g, request, session
 from flask_babel import Babel, get_locale
 from flask_login import current_user
 
@@ -39,6 +39,11 @@ def select_locale() -> str:
         return chosen
     if current_user and current_user.is_authenticated:
         preferred = normalize(current_user.user.locale)
+        if preferred:
+            return preferred
+    api_user = g.get("user")  # the API's token user (web.api.auth)
+    if api_user is not None:
+        preferred = normalize(getattr(api_user, "locale", None))
         if preferred:
             return preferred
     best = request.accept_languages.best_match(["zh-CN", "zh", "en"])

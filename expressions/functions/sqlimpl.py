@@ -320,7 +320,7 @@ def sql_aggregate(emit: SqlEmitter, node: t.TAggregate, args: Args) -> Sql:
     child = emit.binding.table(spec.entity).alias()
     link = emit.binding.column(child, spec.entity, spec.link_field)
     parent_id = emit.binding.column(parent, node.parent_entity, "id")
-    conditions: list[Sql] = [link == parent_id]
+    conditions: list[Sql] = [link == parent_id, *emit.row_filter(spec.entity, child)]
     emit.tables.insert(0, child)
     try:
         where = None if node.where is None else emit.condition(node.where)
@@ -333,7 +333,7 @@ def sql_aggregate(emit: SqlEmitter, node: t.TAggregate, args: Args) -> Sql:
         failing = (
             sa.select(sa.literal(1))
             .select_from(child)
-            .where(link == parent_id, sa.not_(exact_where))
+            .where(*conditions, sa.not_(exact_where))
         )
         return ~sa.exists(failing)
     if where is not None:

@@ -131,8 +131,9 @@ class TriggerEngine:
                 if trigger.when:
                     if evaluator is None:
                         from runtime.evaluation import RecordEvaluator
+                        from runtime.visibility import Visibility
 
-                        evaluator = RecordEvaluator(ctx, app)
+                        evaluator = RecordEvaluator(ctx, app, visibility=Visibility.everything(app))
                     if not evaluator.holds(entity, trigger.when, record or {}, False):
                         continue
                 prompts.extend(self._prompts(ctx, trigger, record))

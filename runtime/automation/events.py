@@ -31,7 +31,8 @@ from runtime.automation.outbox import enqueue, jsonable
 from runtime.changes import Prompt, RecordChange
 from runtime.clock import to_naive_utc
 from runtime.context import CallContext
-from runtime.errors import Invalid, NotFound
+from runtime.errors import Conflict, Invalid, NotFound
+from runtime.visibility import Visibility
 
 MAX_EVENT_DATA = 50
 
@@ -57,7 +58,7 @@ def _when_holds(ctx: CallContext, app: Any, trigger: Trigger, record: Mapping[st
         return True
     from runtime.evaluation import RecordEvaluator
 
-    return bool(RecordEvaluator(ctx, app).holds(app.entity(trigger.entity), trigger.when, record, False))
+    return bool(RecordEvaluator(ctx, app, visibility=Visibility.everything(app)).holds(app.entity(trigger.entity), trigger.when, record, False))
 
 
 def post_event(
@@ -222,6 +223,15 @@ def receive_webhook(
             ).one_or_none()
             if key_row is not None:
                 existing_id = key_row.record_id
+                if existing_id and not Visibility.of(app, ctx.actor).visible_ids(ctx, trigger.entity, [existing_id]):
+                    # The dedup value is taken by a record the caller may not read: say
+                    # so without naming or touching it.
+                    raise Conflict(
+                        f"The dedup value of {on.dedup_key!r} is already used by a record you can't access.",
+                        message_zh=f"去重键 {on.dedup_key} 的值已被您无权访问的记录使用。",
+                        errors={str(on.dedup_key): ["taken"]},
+                        code="dedup_conflict",
+                    )
             else:
                 key_row = WebhookKey(
                     workspace_id=ctx.workspace_id, app_id=app.app_id, trigger_key=trigger.key,

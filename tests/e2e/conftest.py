@@ -154,9 +154,23 @@ def phone(browser: Any, live: LiveServer) -> Iterator[Any]:
         permissions=["geolocation"],
     )
     context.set_default_timeout(15_000)
+    # Report every Content-Security-Policy violation as a console error, whatever Chromium
+    # itself prints for it (init scripts run outside the page's CSP).
+    context.add_init_script(
+        "document.addEventListener('securitypolicyviolation', (e) => console.error("
+        "'CSP violation: ' + e.violatedDirective + ' blocked ' + (e.blockedURI || 'inline')"
+        " + ' at ' + e.sourceFile + ':' + e.lineNumber));"
+    )
     page = context.new_page()
     problems: list[str] = []
+    documents: list[tuple[str, str | None]] = []
     page.on("pageerror", lambda error: problems.append(f"script error: {error}"))
+    page.on(
+        "response",
+        lambda response: documents.append((response.url, response.headers.get("content-security-policy")))
+        if response.request.resource_type == "document"
+        else None,
+    )
     page.on(
         "console",
         lambda message: problems.append(f"console: {message.text}")
@@ -168,6 +182,10 @@ def phone(browser: Any, live: LiveServer) -> Iterator[Any]:
     # A script error or a blocked resource (e.g. by the Content-Security-Policy) is a bug
     # even when the test's own checks passed.
     assert problems == [], problems
+    # ... and the check above means something only if the pages were under the policy.
+    assert documents, "no page was opened"
+    unprotected = [url for url, csp in documents if not csp or "'unsafe-inline'" in csp]
+    assert unprotected == [], unprotected
 
 
 def shot(page: Any, name: str) -> None:

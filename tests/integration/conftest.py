@@ -90,9 +90,11 @@ def app(database_url: str, tmp_path: Path, clock: FrozenClock) -> Iterator[Flask
     """A Cairn app on a freshly migrated database."""
     flask_app = create_app(make_settings(database_url, tmp_path / "instance"), clock=clock)
     platform: Platform = flask_app.extensions["cairn"]
-    upgrade(platform.engine)
-    yield flask_app
-    platform.dispose()
+    try:
+        upgrade(platform.engine)
+        yield flask_app
+    finally:
+        platform.dispose()
 
 
 @pytest.fixture

@@ -5,10 +5,11 @@ from __future__ import annotations
 from flask import g, request
 
 from runtime.context import Actor, CallContext
-from runtime.errors import Unauthenticated
+from runtime.errors import TooManyAttempts, Unauthenticated
 from runtime.workspaces import IdentityService
 from web import db
 from web.api import bp
+from web.auth.throttle import minutes, throttle
 
 PUBLIC_ENDPOINTS = {"api.openapi_document"}
 
@@ -25,9 +26,22 @@ def authenticate() -> None:
             "Send an API token as 'Authorization: Bearer <token>'.",
             message_zh="请在请求头中提供 API 令牌:Authorization: Bearer <令牌>。",
         )
-    user, workspace = IdentityService(db.session(), db.platform().clock).authenticate_token(
-        token.strip()
-    )
+    guard = throttle()
+    limits = guard.token_limits(request.remote_addr)
+    wait = guard.wait(limits)
+    if wait is not None:
+        raise TooManyAttempts(
+            f"Too many requests with an invalid API token. Try again in {minutes(wait)} minutes.",
+            message_zh=f"无效 API 令牌的请求过多,请 {minutes(wait)} 分钟后再试。",
+            detail={"retry_after": int(wait) + 1},
+        )
+    try:
+        user, workspace = IdentityService(db.session(), db.platform().clock).authenticate_token(
+            token.strip()
+        )
+    except Unauthenticated:
+        guard.failed(limits)
+        raise
     g.user = user
     g.workspace = workspace
 

@@ -99,7 +99,7 @@ def _params(*names: str) -> list[dict[str, Any]]:
 # The errors of every authenticated operation.
 AUTH = {
     "401": _problem("Missing, unknown or revoked API token (unauthenticated)"),
-    "429": _problem("Too many requests with this token or from this address (too_many_requests); see Retry-After"),
+    "429": _problem("Too many attempts with an unknown token or failed sign-ins from this address (too_many_attempts); see Retry-After"),
 }
 # The errors of every operation that reads a JSON body.
 BODY = {

@@ -14,6 +14,7 @@ from web.api.auth import call_context
 from web.api.body import json_body, load
 from web.api.schemas import FormStateRequestSchema, StageMoveSchema, StepCompleteSchema
 from web.db import platform
+from web.i18n import language
 
 RECORDS = "/apps/<app_ref>/entities/<entity>/records"
 
@@ -140,14 +141,23 @@ def record_history(app_ref: str, entity: str, record_id: int) -> Any:
     """The audit trail: every write attempt with its outcome."""
     service = _service(app_ref)
     service.get(entity, record_id)
-    return jsonify(items=service.history(entity, record_id))
+    return jsonify(items=_with_text(service.history(entity, record_id)))
 
 
 @bp.get(RECORDS + "/<int:record_id>/timeline")
 def record_timeline(app_ref: str, entity: str, record_id: int) -> Any:
     """Events of the record and its related records in time order (S24)."""
     service = _service(app_ref)
-    return jsonify(items=service.timeline(entity, record_id))
+    return jsonify(items=_with_text(service.timeline(entity, record_id)))
+
+
+def _with_text(events: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Events with ``text``: a refusal's message in the caller's language (None when ok)."""
+    lang = language()
+    for event in events:
+        message = event.get("message")
+        event["text"] = None if message is None else (event.get("message_zh") or message if lang == "zh" else message)
+    return events
 
 
 @bp.post("/apps/<app_ref>/entities/<entity>/form-state")

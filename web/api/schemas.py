@@ -53,6 +53,14 @@ class ProblemSchema(Schema):
         fields.Nested(DefinitionProblemSchema),
         metadata={"description": "Every problem of the definition (code definition_invalid)"},
     )
+    lang = fields.String(metadata={"description": "The caller's language: zh or en"})
+    message = fields.String(metadata={"description": "The summary in the caller's language"})
+    fields_ = fields.Dict(
+        keys=fields.String(),
+        values=fields.Dict(),
+        data_key="fields",
+        metadata={"description": "Per field key: code, params, label {en, zh}, message, message_zh, text (in lang)"},
+    )
 
 
 class PublishRequestSchema(StrictSchema):
@@ -296,7 +304,9 @@ class AuditEventSchema(Schema):
     action = fields.String(required=True)
     outcome = fields.String(required=True, metadata={"description": "ok or refused"})
     error_code = fields.String(allow_none=True, required=True)
-    message = fields.String(allow_none=True, required=True)
+    message = fields.String(allow_none=True, required=True, metadata={"description": "A refusal's message in English"})
+    message_zh = fields.String(allow_none=True, required=True, metadata={"description": "A refusal's message in Chinese"})
+    text = fields.String(allow_none=True, required=True, metadata={"description": "A refusal's message in the caller's language"})
     changes = fields.Dict(keys=fields.String(), required=True, metadata={"description": "field key: [before, after]"})
     actor_id = fields.Integer(allow_none=True, required=True)
     at = fields.String(required=True)

@@ -20,6 +20,7 @@ from flask_wtf import FlaskForm
 from wtforms import Field as WtfField
 
 from builder.model import Entity, Field, FieldType
+from runtime.field_messages import FieldProblem, field_message
 from runtime.values import ValueProblem, coerce, to_json
 from web.apps.fields import (
     BooleanValueField,
@@ -156,10 +157,15 @@ def _parse_datetime(value: Any) -> datetime | None:
 
 @dataclass
 class Posted:
-    """What a submitted form says: JSON values per posted field, and per-field problems."""
+    """What a submitted form says: JSON values per posted field, and per-field problems.
+
+    ``errors`` holds the labelled message in the page's language per field; ``problems``
+    the structured problems they were made from.
+    """
 
     values: dict[str, Any]
     errors: dict[str, list[str]]
+    problems: dict[str, FieldProblem]
 
 
 def posted_values(
@@ -177,6 +183,7 @@ def posted_values(
     """
     values: dict[str, Any] = {}
     errors: dict[str, list[str]] = {}
+    problems: dict[str, FieldProblem] = {}
     for f in form.entity.fields:
         if f.type is FieldType.FORMULA or f.key in skip:
             continue
@@ -187,10 +194,12 @@ def posted_values(
         try:
             coerce(f, value, tz)
         except ValueProblem as problem:
-            errors[f.key] = [problem.message if lang == "en" else problem.message_zh]
+            problems[f.key] = FieldProblem.invalid(problem)
+            message = field_message(form.entity, f.key, problems[f.key])
+            errors[f.key] = [message["message"] if lang == "en" else message["message_zh"]]
             continue
         values[f.key] = value
-    return Posted(values=values, errors=errors)
+    return Posted(values=values, errors=errors, problems=problems)
 
 
 def _present(name: str, formdata: Any) -> bool:

@@ -1,7 +1,10 @@
 """How record values look on a page: titles, linked records' names, users, files, times.
 
 Lookups are batched per page (one query per link target, one for users, one for files),
-so a list of fifty rows costs a handful of queries, not fifty.
+so a list of fifty rows costs a handful of queries, not fifty. They go through
+:class:`runtime.reads.RecordReads`, which applies the reader's row conditions: a link to a
+record the reader may not read shows no title (``#id``), and a file the reader may not
+read shows no name and no thumbnail.
 """
 
 from __future__ import annotations
@@ -12,13 +15,11 @@ from datetime import UTC, date, datetime, timedelta, tzinfo
 from decimal import Decimal
 from typing import Any
 
-import sqlalchemy as sa
-from sqlalchemy.orm import Session
-
 from builder.model import Entity, Field, FieldType
 from expressions.scope import Location
 from runtime.apps import PublishedApp
-from runtime.models import FileRow, User
+from runtime.models import FileRow
+from runtime.reads import RecordReads
 from web.i18n import text
 
 
@@ -40,7 +41,7 @@ class References:
     files: dict[int, FileRow] = field(default_factory=dict)
 
     def title(self, entity: str, record_id: int) -> str:
-        """The title of a linked record (``#id`` if it is gone)."""
+        """The title of a linked record (``#id`` if it is gone or the reader may not read it)."""
         return self.titles.get((entity, record_id), f"#{record_id}")
 
     def user(self, user_id: int | None) -> str:
@@ -51,13 +52,12 @@ class References:
 
 
 def resolve(
-    session: Session,
+    reads: RecordReads,
     app: PublishedApp,
     entity: Entity,
     records: Iterable[Mapping[str, Any]],
-    workspace_id: int,
 ) -> References:
-    """Batch-loads the names the ``records`` of ``entity`` refer to."""
+    """Batch-loads the names the ``records`` of ``entity`` refer to, as the reader may see them."""
     rows = list(records)
     refs = References()
     link_ids: dict[str, set[int]] = {}
@@ -77,42 +77,25 @@ def resolve(
                 user_ids.add(value)
             elif f.type in (FieldType.PHOTO, FieldType.FILE) and isinstance(value, list | tuple):
                 file_ids.update(int(v) for v in value if isinstance(v, int))
-    refs.titles.update(link_titles(session, app, link_ids))
-    if user_ids:
-        for uid, name in session.execute(
-            sa.select(User.id, User.name).where(User.workspace_id == workspace_id, User.id.in_(user_ids))
-        ):
-            refs.users[uid] = name
-    if file_ids:
-        for row in session.scalars(
-            sa.select(FileRow).where(FileRow.workspace_id == workspace_id, FileRow.id.in_(file_ids))
-        ):
-            refs.files[row.id] = row
+    refs.titles.update(link_titles(reads, app, link_ids))
+    refs.users.update(reads.user_names(user_ids))
+    shown = [int(r["id"]) for r in rows if isinstance(r.get("id"), int)]
+    refs.files.update(reads.files(file_ids, near={entity.key: shown}))
     return refs
 
 
-def link_titles(session: Session, app: PublishedApp, link_ids: Mapping[str, Iterable[int]]) -> dict[tuple[str, int], str]:
-    """Titles of linked records, one query per target entity.
+def link_titles(reads: RecordReads, app: PublishedApp, link_ids: Mapping[str, Iterable[int]]) -> dict[tuple[str, int], str]:
+    """Titles of linked records the reader may read, one query per target entity.
 
-    Only the title column is read: a person who may see a record may see the names of
-    the records it links to (a visit shows its customer's name).
+    A link to a record the reader may not read gets no title here, so it shows as
+    ``#id`` — exactly like a link to a record that no longer exists: a visit the rep may
+    read does not tell the name of a customer of another region.
     """
     titles: dict[tuple[str, int], str] = {}
-    for target, ids in link_ids.items():
-        wanted = sorted(set(ids))
+    for (target, rid), title in reads.link_titles(link_ids).items():
         target_entity = app.definition.entity(target)
-        if not wanted or target_entity is None or target not in app.tables:
-            continue
-        table = app.tables[target]
-        column = target_entity.title_field
-        title_col = table.c[column] if column and column in table.c else None
-        query = sa.select(table.c.id, title_col if title_col is not None else table.c.id).where(
-            table.c.id.in_(wanted)
-        )
-        for rid, title in session.execute(query):
-            titles[(target, rid)] = (
-                str(title) if title_col is not None and title not in (None, "") else f"{text(target_entity.label)} #{rid}"
-            )
+        label = text(target_entity.label) if target_entity else target
+        titles[(target, rid)] = str(title) if title not in (None, "") else f"{label} #{rid}"
     return titles
 
 

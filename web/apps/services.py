@@ -6,6 +6,7 @@ from pathlib import Path
 
 from runtime.apps import PublishedApp, load_published
 from runtime.files import FileService, LocalDiskStorage
+from runtime.reads import RecordReads
 from runtime.records import RecordService
 from web import db
 from web.login import call_context, signed_in
@@ -19,6 +20,11 @@ def published(app_key: str) -> PublishedApp:
 def records(app: PublishedApp) -> RecordService:
     """The record service for this request, with the platform's write listeners."""
     return RecordService(call_context(), app, listeners=db.platform().listeners)
+
+
+def reads(app: PublishedApp | None = None) -> RecordReads:
+    """Link titles, user names and files as the signed-in user may read them."""
+    return RecordReads(call_context(), app)
 
 
 def files() -> FileService:

@@ -1,9 +1,10 @@
 """The timeline of a record as a page shows it (S24): who did what, when, to which record.
 
 Events come from :meth:`runtime.records.RecordService.timeline` (the record's audit events
-and its related records', in time order). Here they get labels in the reader's language,
-linked records' titles and users' names (batch-loaded), step completions as "✓ step",
-and photo ids as thumbnails.
+and its related records' the reader may read, in time order). Here they get labels in the
+reader's language, linked records' titles and users' names (batch-loaded through
+:class:`runtime.reads.RecordReads`, so a link to a record the reader may not read shows as
+``#id``), step completions as "✓ step", and photo ids as thumbnails.
 """
 
 from __future__ import annotations
@@ -12,16 +13,14 @@ from collections.abc import Mapping
 from datetime import tzinfo
 from typing import Any
 
-import sqlalchemy as sa
 from flask import url_for
 from flask_babel import gettext as _
-from sqlalchemy.orm import Session
 
 from builder.model import Entity, Field, FieldType
 from runtime.apps import PublishedApp
-from runtime.models import User
+from runtime.reads import RecordReads
 from web.apps.present import link_titles, local_time, parse_time
-from web.i18n import text
+from web.i18n import language, text
 
 DONE_PREFIX = "_done_"
 MAX_TEXT = 300
@@ -37,9 +36,7 @@ def _pair(value: Any) -> tuple[Any, Any]:
     return None, value
 
 
-def timeline_rows(
-    session: Session, app: PublishedApp, events: list[dict[str, Any]], workspace_id: int, tz: tzinfo
-) -> list[dict[str, Any]]:
+def timeline_rows(reads: RecordReads, app: PublishedApp, events: list[dict[str, Any]], tz: tzinfo) -> list[dict[str, Any]]:
     """Events ready for the template (oldest first, as given)."""
     link_ids: dict[str, set[int]] = {}
     user_ids: set[int] = set()
@@ -52,10 +49,8 @@ def timeline_rows(
                 link_ids.setdefault(f.target, set()).add(after)
             elif (f is not None and f.type is FieldType.USER or key == "owner") and isinstance(after, int):
                 user_ids.add(after)
-    titles = link_titles(session, app, link_ids)
-    users = dict(
-        session.execute(sa.select(User.id, User.name).where(User.workspace_id == workspace_id, User.id.in_(user_ids))).tuples()
-    ) if user_ids else {}
+    titles = link_titles(reads, app, link_ids)
+    users = reads.user_names(user_ids)
     rows = []
     for event in events:
         entity = app.definition.entity(event["entity"])
@@ -71,7 +66,7 @@ def timeline_rows(
                 "record_id": event.get("record_id"),
                 "action": event["action"],
                 "outcome": event["outcome"],
-                "message": event.get("message"),
+                "message": event.get("message_zh") if language() == "zh" else event.get("message"),
                 "changes": _changes(entity, event.get("changes") or {}, titles, users),
                 "url": url,
             }

@@ -12,8 +12,10 @@ from flask import Response, abort, jsonify, request, send_file, url_for
 from flask_login import login_required
 
 from builder.model import FieldType
+from runtime.apps import PublishedApp
+from runtime.errors import NotFound
 from web.apps import bp
-from web.apps.services import files, published
+from web.apps.services import files, published, reads
 from web.apps.views import _accept
 from web.login import signed_in
 
@@ -51,12 +53,32 @@ def upload(app_key: str, entity_key: str, field_key: str) -> tuple[Response, int
     )
 
 
+def _near() -> tuple[PublishedApp | None, dict[str, list[int]]]:
+    """The record a page says the file is shown on (ignored when it is not valid)."""
+    app_key, entity = request.args.get("app"), request.args.get("entity")
+    record = request.args.get("record", type=int)
+    if not app_key or not entity or record is None:
+        return None, {}
+    try:
+        return published(app_key), {entity: [record]}
+    except NotFound:
+        return None, {}
+
+
 @bp.get("/files/<int:file_id>")
 @login_required  # type: ignore[misc]
 def download(file_id: int) -> Response:
-    """A file of the user's workspace (404 for any other); images inline, others attached."""
+    """A file the user may read (404 for any other); images inline, others attached.
+
+    Readable means: a record the user may read refers to it, or the user uploaded it and
+    no record refers to it yet (:meth:`runtime.reads.RecordReads.file`). Pages add
+    ``?app=…&entity=…&record=…``, the record they show the file on: that record is
+    checked first (by id), which spares the search of every record that may refer to it;
+    the hint can never make a file readable that otherwise isn't.
+    """
     service = files()
-    row = service.get(file_id)
+    app, near = _near()
+    row = reads(app).file(file_id, near=near)
     inline = row.content_type in INLINE_TYPES
     response = send_file(
         service.open(row),

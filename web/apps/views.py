@@ -31,6 +31,7 @@ from builder.model import Entity, Field, FieldType
 from builder.repository import DefinitionRepository
 from runtime.apps import PublishedApp
 from runtime.errors import Conflict, Invalid, NotFound
+from runtime.field_messages import describe, labels
 from runtime.files import DEFAULT_ACCEPT, PHOTO_ACCEPT, FileRefused
 from runtime.records import RecordService, record_json
 from runtime.workspaces import IdentityService
@@ -38,9 +39,9 @@ from web import db
 from web.apps import bp
 from web.apps.forms import PREFIX, RecordForm, display_value, posted_values, record_form
 from web.apps.present import display, local_time, parse_time, resolve, title_of
-from web.apps.services import files, published, records
+from web.apps.services import files, published, reads, records
 from web.apps.timeline import timeline_rows
-from web.errors import problem, wants_json
+from web.errors import field_texts, in_language, localized_fields, problem, wants_json
 from web.i18n import language, text
 from web.login import call_context, signed_in
 
@@ -165,7 +166,7 @@ def list_records(app_key: str, entity_key: str) -> str | tuple[str, int]:
     except Invalid as exc:  # a bad cursor or filter value: say so above an empty list
         items, next_cursor = [], None
         error = exc.message if language() == "en" else exc.message_zh
-    refs = resolve(db.session(), app, entity, items, signed_in().workspace.id)
+    refs = resolve(reads(app), app, entity, items)
     more_args: dict[str, Any] = request.args.to_dict()
     more_args["after"] = next_cursor or ""
     template = "apps/_rows.html" if request.headers.get("HX-Request") and after else "apps/list.html"
@@ -227,9 +228,10 @@ def _render_form(
     *,
     errors: Mapping[str, list[str]] | None = None,
     message: str | None = None,
+    failed_card: str | None = None,
     status: int = 200,
 ) -> tuple[str, int]:
-    refs = resolve(db.session(), app, entity, [_draft_refs(entity, form, record)], signed_in().workspace.id)
+    refs = resolve(reads(app), app, entity, [_draft_refs(entity, form, record)])
     record_id = record.get("id") if record else None
     urls = (
         _record_urls(app, entity, int(record_id))
@@ -249,6 +251,8 @@ def _render_form(
         users=_users(),
         errors=errors or {},
         message=message,
+        failed_card=failed_card,
+        stage_error=session.pop("stage_error", None),
         prompts=_pop_prompts(),
         urls=urls,
         action=action,
@@ -259,7 +263,7 @@ def _render_form(
         file_accept=",".join(DEFAULT_ACCEPT),
         upload_url=lambda key: url_for("apps.upload", app_key=app.key, entity_key=entity.key, field_key=key),
         lookup_url=lambda target: url_for("apps.lookup", app_key=app.key, entity_key=target),
-        file_url=lambda fid: url_for("apps.download", file_id=fid),
+        file_url=lambda fid: url_for("apps.download", file_id=fid, **({"app": app.key, "entity": entity.key, "record": record_id} if record_id else {})),
     ), status
 
 
@@ -320,17 +324,29 @@ def _save(app: PublishedApp, entity: Entity, service: RecordService, record_id: 
     else:
         values = {k: v for k, v in values.items() if display_value(entity.field(k), current.get(k), tz) != v}  # type: ignore[arg-type]
     if errors:
-        return _refused(app, entity, service, form, current, errors, _("Some fields need your attention."), 422)
+        if posted.problems and set(errors) == set(posted.problems):
+            described = describe(entity, posted.problems)
+            message = in_language(described.message, described.message_zh, lang)
+        else:
+            message = _("Some fields need your attention.") + " " + " ".join(e for messages in errors.values() for e in messages)
+        return _refused(app, entity, service, form, current, errors, message, 422)
+    # A card's own submit button posts its step key: saving the card completes the step,
+    # refused (step_incomplete, naming each unmet field) while a requirement is unmet.
+    posted_step = request.form.get("_step") or None
+    complete = posted_step if posted_step and entity.step(posted_step) is not None else None
     try:
         if record_id is None:
-            result = service.create(entity.key, values)
+            result = service.create(entity.key, values, complete=complete)
         else:
             version = request.form.get("_version", type=int)
-            result = service.update(entity.key, record_id, values, version=version)
+            result = service.update(entity.key, record_id, values, version=version, complete=complete)
     except Conflict as exc:
-        return _refused(app, entity, service, form, current, exc.errors, exc.message if lang == "en" else exc.message_zh, 409)
+        return _refused(app, entity, service, form, current, exc.errors, in_language(exc.message, exc.message_zh, lang), 409)
     except Invalid as exc:
-        return _refused(app, entity, service, form, current, exc.errors, exc.message if lang == "en" else exc.message_zh, exc.status)
+        return _refused(
+            app, entity, service, form, current, field_texts(exc, lang), in_language(exc.message, exc.message_zh, lang), exc.status,
+            fields=exc.fields,
+        )
     saved_id = int(result.record["id"])
     prompts = [p.as_json() for p in result.prompts]
     urls = _record_urls(app, entity, saved_id)
@@ -370,7 +386,8 @@ def _store_uploads(entity: Entity, form: RecordForm, errors: dict[str, list[str]
                     max_bytes=(f.max_size_mb or 0) * 1024 * 1024 or None,
                 )
             except FileRefused as exc:
-                errors.setdefault(f.key, []).append(exc.message if language() == "en" else exc.message_zh)
+                label_en, label_zh = labels(entity, f.key)
+                errors.setdefault(f.key, []).append(in_language(f"{label_en}: {exc.message}", f"{label_zh}:{exc.message_zh}"))
                 continue
             wtf.data = ([*wtf.data] if f.multiple else []) + [row.id]
 
@@ -390,17 +407,40 @@ def _refused(
     errors: Mapping[str, list[str]],
     message: str,
     status: int,
+    *,
+    fields: Mapping[str, dict[str, Any]] | None = None,
 ) -> Any:
-    """A refused save: problem+json for the script, the form again (with errors) otherwise."""
+    """A refused save: problem+json for the script, the form again (with errors) otherwise.
+
+    ``errors`` are what a person reads next to each field (labelled, in their language);
+    the message is shown at the top and inside the card whose Save was pressed.
+    """
+    card = _failed_card(entity, errors)
     if wants_json():
-        return problem(status, "save_refused", "Save refused", message, detail_zh=message, errors=dict(errors))
+        extra: dict[str, Any] = {"lang": language(), "message": message, "card": card}
+        if fields:
+            extra["fields"] = localized_fields(dict(fields))
+        return problem(status, "save_refused", "Save refused", message, detail_zh=message, errors=dict(errors), extra=extra)
     record_id = current.get("id") if current else None
     draft = posted_values(form, request.form, tz=_tz(), lang=language())
     try:
         state = service.form_state(entity.key, record_id, draft.values)
     except Invalid:
         state = service.form_state(entity.key, record_id)
-    return _render_form(app, entity, form, state, current, errors=dict(errors), message=message, status=status)
+    return _render_form(app, entity, form, state, current, errors=dict(errors), message=message, failed_card=card, status=status)
+
+
+def _failed_card(entity: Entity, errors: Mapping[str, list[str]]) -> str:
+    """The card where the refused save was made: the step of the pressed Save button
+    ("main" for the fields outside steps), else the card of the first field in error."""
+    pressed = request.form.get("_step")
+    if pressed is not None:
+        return pressed if entity.step(pressed) is not None else "main"
+    in_steps = {k: s.key for s in entity.steps for k in s.fields}
+    for f in entity.fields:
+        if f.key in errors:
+            return in_steps.get(f.key, "main")
+    return "main"
 
 
 @bp.post("/<app_key>/<entity_key>/state")
@@ -436,10 +476,13 @@ def move_stage(app_key: str, entity_key: str, record_id: int) -> Any:
     try:
         result = service.move_stage(entity_key, record_id, target, version=version)
     except Invalid as exc:
-        message = exc.message if language() == "en" else exc.message_zh
+        message = in_language(exc.message, exc.message_zh)
         if wants_json():
-            return problem(exc.status, exc.code, "Stage change refused", exc.message, detail_zh=exc.message_zh, errors=exc.errors)
-        flash(message, "error")
+            extra: dict[str, Any] = {"lang": language(), "message": message}
+            if exc.fields:
+                extra["fields"] = localized_fields(exc.fields)
+            return problem(exc.status, exc.code, "Stage change refused", exc.message, detail_zh=exc.message_zh, errors=exc.errors, extra=extra)
+        session["stage_error"] = message  # shown in the stage bar, where the move was asked
         return redirect(urls["edit"])
     except Conflict as exc:
         flash(exc.message if language() == "en" else exc.message_zh, "error")
@@ -469,8 +512,8 @@ def record_detail(app_key: str, entity_key: str, record_id: int) -> str:
     days = request.args.get("days", type=int)
     since = call_context().now() - timedelta(days=days) if days and 0 < days <= 3660 else None
     events = service.timeline(entity_key, record_id, since=since)
-    refs = resolve(db.session(), app, entity, [record], signed_in().workspace.id)
-    timeline = timeline_rows(db.session(), app, events, signed_in().workspace.id, _tz())
+    refs = resolve(reads(app), app, entity, [record])
+    timeline = timeline_rows(reads(app), app, events, _tz())
     return render_template(
         "apps/detail.html",
         app=app,
@@ -485,7 +528,7 @@ def record_detail(app_key: str, entity_key: str, record_id: int) -> str:
         tz=_tz(),
         display=display,
         local_time=local_time,
-        file_url=lambda fid: url_for("apps.download", file_id=fid),
+        file_url=lambda fid: url_for("apps.download", file_id=fid, app=app.key, entity=entity.key, record=record_id),
         when=lambda value: local_time(parse_time(value), _tz()),
         related=_related(app, entity, record_id),
         prompts=_pop_prompts(),

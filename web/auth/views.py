@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from urllib.parse import urlsplit
 
-from flask import current_app, redirect, render_template, request, session, url_for
+from flask import redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
 from flask_login import login_required, login_user, logout_user
 from werkzeug.wrappers import Response
@@ -14,15 +14,9 @@ from runtime.workspaces import IdentityService
 from web import db
 from web.auth import bp
 from web.auth.forms import SignInForm
-from web.auth.throttle import SignInThrottle
+from web.auth.throttle import minutes, throttle
 from web.i18n import LOCALES, normalize
 from web.login import SignedIn, _load
-
-
-def _throttle() -> SignInThrottle:
-    """This app's sign-in throttle (one per app, so tests and apps don't share counts)."""
-    throttle: SignInThrottle = current_app.extensions.setdefault("cairn_sign_in_throttle", SignInThrottle())
-    return throttle
 
 
 def safe_next(target: str | None, default: str) -> str:
@@ -42,7 +36,7 @@ def safe_next(target: str | None, default: str) -> str:
 
 
 @bp.route("/login", methods=["GET", "POST"])
-def login() -> str | Response | tuple[str, int]:
+def login() -> str | Response | tuple[str, int] | tuple[str, int, dict[str, str]]:
     """The sign-in page; on success, back to where the person was going."""
     form = SignInForm()
     if request.method == "GET":
@@ -50,21 +44,22 @@ def login() -> str | Response | tuple[str, int]:
     error = None
     if form.validate_on_submit():
         clock = db.platform().clock
-        throttle = _throttle()
-        key = throttle.key(form.username.data or "", request.remote_addr)
-        wait = throttle.wait(key, clock.now())
+        guard = throttle()
+        username = form.username.data or ""
+        limits = guard.sign_in_limits(username, request.remote_addr)
+        wait = guard.wait(limits)
         if wait is not None:
-            minutes = max(1, int(wait.total_seconds() // 60) + 1)
-            error = _("Too many failed sign-ins. Try again in %(minutes)d minutes.", minutes=minutes)
-            return render_template("auth/login.html", form=form, error=error), 429
+            error = _("Too many failed sign-ins. Try again in %(minutes)d minutes.", minutes=minutes(wait))
+            page = render_template("auth/login.html", form=form, error=error)
+            return page, 429, {"Retry-After": str(int(wait) + 1)}
         identity = IdentityService(db.session(), clock)
         try:
-            user = identity.authenticate_password(form.username.data or "", form.password.data or "")
+            user = identity.authenticate_password(username, form.password.data or "")
         except Unauthenticated:
-            throttle.failed(key, clock.now())
+            guard.failed(limits)
             error = _("Wrong username or password.")
         else:
-            throttle.succeeded(key)
+            guard.succeeded_sign_in(username, request.remote_addr)
             who = _load(str(user.id))
             if who is not None:
                 # A fresh session at sign-in: nothing set before it (by anyone) survives.

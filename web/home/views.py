@@ -23,7 +23,7 @@ from runtime.errors import CairnError
 from runtime.tables import step_column
 from web import db
 from web.apps.present import display, local_time, resolve, title_of
-from web.apps.services import published, records
+from web.apps.services import published, reads, records
 from web.home import bp
 from web.login import call_context, signed_in
 
@@ -76,7 +76,7 @@ def _agenda() -> list[dict[str, Any]]:
                 elif steps_open:
                     open_items.append(record)
             if today_items or open_items:
-                refs = resolve(db.session(), app, entity, today_items + open_items, who.workspace.id)
+                refs = resolve(reads(app), app, entity, today_items + open_items)
                 sections.append(
                     {"app": app, "entity": entity, "today": today_items, "open": open_items, "refs": refs}
                 )

@@ -155,6 +155,20 @@
     box.className = "flash" + (kind ? " flash-" + kind : "");
   };
 
+  // The message of a refused save also goes inside the card whose Save was pressed.
+  RecordForm.prototype.cardMessage = function (card, text) {
+    this.form.querySelectorAll("[data-card-message]").forEach(function (p) {
+      p.hidden = true;
+      p.textContent = "";
+    });
+    if (!card || !text) return;
+    var section = this.form.querySelector('[data-testid="card-' + CSS.escape(card) + '"]');
+    var box = section ? section.querySelector("[data-card-message]") : null;
+    if (!box) return;
+    box.hidden = false;
+    box.textContent = text;
+  };
+
   RecordForm.prototype.showErrors = function (errors) {
     var form = this.form;
     form.querySelectorAll("[data-error-for]").forEach(function (p) {
@@ -188,11 +202,14 @@
     }).then(function (res) {
       var data = res.data;
       if (!res.ok) {
+        var text = data.message || (LANG === "en" ? data.detail : (data.detail_zh || data.detail));
         self.showErrors(data.errors || {});
-        self.message(LANG === "en" ? data.detail : (data.detail_zh || data.detail), "error");
+        self.message(text, "error");
+        self.cardMessage(data.card || (submitter && submitter.value) || "main", text);
         return;
       }
       self.showErrors({});
+      self.cardMessage(null, "");
       form.querySelectorAll("[data-version]").forEach(function (v) { v.value = data.version; });
       if (data.urls && form.action.indexOf(data.urls.edit) === -1) {
         form.action = data.urls.edit;

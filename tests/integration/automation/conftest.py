@@ -238,15 +238,19 @@ def make_world(
         upload_dir=instance / "uploads", testing=True, embedded_worker=False,
     )
     platform = Platform.from_settings(settings, clock=clock)
-    upgrade(platform.engine)
-    install(platform)
-    with platform.session() as session:
-        identity = IdentityService(session, clock)
-        ws = identity.create_workspace("acme", "Acme")
-        admin = identity.create_user(ws, "admin", role="admin")
-        manager = identity.create_user(ws, "manager", role="manager", region="华东")
-        rep = identity.create_user(ws, "rep", role="rep", region="华东", manager=manager.id)
-        rep2 = identity.create_user(ws, "rep2", role="rep", region="华南", manager=manager.id)
+    try:
+        upgrade(platform.engine)
+        install(platform)
+        with platform.session() as session:
+            identity = IdentityService(session, clock)
+            ws = identity.create_workspace("acme", "Acme")
+            admin = identity.create_user(ws, "admin", role="admin")
+            manager = identity.create_user(ws, "manager", role="manager", region="华东")
+            rep = identity.create_user(ws, "rep", role="rep", region="华东", manager=manager.id)
+            rep2 = identity.create_user(ws, "rep2", role="rep", region="华南", manager=manager.id)
+    except BaseException:
+        platform.dispose()  # no one else holds it yet
+        raise
     if rig is not None:
         rig.slot.current = platform
     return World(platform, clock, mode, ws, admin, manager, rep, rep2, rig)
@@ -269,8 +273,10 @@ def world(request: pytest.FixtureRequest, database_url: str, tmp_path: Path) -> 
 def embedded_world(database_url: str, tmp_path: Path) -> Iterator[World]:
     """A world on each database, embedded mode only (for tests of one mode's mechanics)."""
     built = make_world(database_url, tmp_path / "instance", "embedded", None)
-    yield built
-    built.platform.dispose()
+    try:
+        yield built
+    finally:
+        built.platform.dispose()
 
 
 @pytest.fixture

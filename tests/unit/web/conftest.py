@@ -3,22 +3,24 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
-from tests.unit.web.support import PASSWORD, Tenant, make_app, make_tenant
+from tests.unit.web.support import PASSWORD, Tenant, make_app, make_tenant, platform_of
 
 _META = re.compile(r'<meta name="csrf-token" content="([^"]+)"')
 
 
 @pytest.fixture
-def app(tmp_path: Path) -> Flask:
-    """A Cairn app on a fresh, migrated SQLite database."""
-    return make_app(tmp_path)
+def app(tmp_path: Path) -> Iterator[Flask]:
+    """A Cairn app on a fresh, migrated SQLite database (its engine disposed afterwards)."""
+    flask_app = make_app(tmp_path)
+    yield flask_app
+    platform_of(flask_app).dispose()
 
 
 @pytest.fixture
