@@ -87,6 +87,13 @@ class PublishRefused(CairnError):
     status = 422
 
 
+class PayloadTooLarge(CairnError):
+    """A request body over the size the server accepts; nothing of it was looked at."""
+
+    code = "payload_too_large"
+    status = 413
+
+
 class Unauthenticated(CairnError):
     """No valid credentials."""
 

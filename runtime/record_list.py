@@ -22,7 +22,7 @@ from expressions.scope import SqlContext
 from expressions.types import BOOLEAN
 from runtime.errors import Invalid
 from runtime.evaluation import record_from_row
-from runtime.values import ValueProblem, coerce, to_json
+from runtime.values import ValueProblem, coerce, text_problem, to_json
 
 if TYPE_CHECKING:
     from runtime.records import Page, RecordService
@@ -56,6 +56,8 @@ class RecordLister:
         self.service._require(entity, "read")
         table = self.service.app.table(entity_key)
         limit = max(1, min(int(limit), PAGE_LIMIT))
+        for name, text in (("where", where), ("search", search), ("order_by", order_by), ("after", after)):
+            _check_text(name, text)
         query = sa.select(table)
         conditions: list[sa.ColumnElement[bool]] = []
         if where:
@@ -103,7 +105,7 @@ class RecordLister:
         else:
             primary = column.desc() if descending else column.asc()
             query = query.order_by(column.is_(None), primary, table.c.id.desc() if descending else table.c.id.asc())
-        rows = list(self.service.session.execute(query.limit(limit + 1)).mappings())
+        rows = self._run(query.limit(limit + 1))
         items = [record_from_row(entity, r) for r in rows[:limit]]
         cursor = None
         if len(rows) > limit:
@@ -112,6 +114,27 @@ class RecordLister:
         from runtime.records import Page
 
         return Page(items=items, next_cursor=cursor)
+
+    def _run(self, query: sa.Select[Any]) -> list[Any]:
+        """The rows of ``query``; a value the database can't compute is the caller's 422.
+
+        A filter may be valid and still fail in the database, e.g. arithmetic beyond the
+        range of its numbers (``amount * 99999999999999999999`` on PostgreSQL). The
+        database's message is not passed on (it would show SQL).
+        """
+        session = self.service.session
+        try:
+            return list(session.execute(query).mappings())
+        except sa.exc.DataError:
+            session.rollback()
+            raise Invalid(
+                "The filter can't be computed: a value in it is out of range (e.g. a number beyond "
+                "±9.2×10^18 or arithmetic that overflows). Use smaller numbers or a simpler filter.",
+                message_zh="无法计算该筛选条件:其中的值超出范围(例如超过 ±9.2×10^18 的数字或溢出的运算)。"
+                "请使用更小的数字或更简单的条件。",
+                errors={"where": ["out of range"]},
+                code="filter_out_of_range",
+            ) from None
 
     def _where(self, entity_key: str, table: sa.Table, source: str) -> sa.ColumnElement[bool]:
         """A caller's filter expression as SQL; its diagnostics become a 422."""
@@ -146,6 +169,8 @@ class RecordLister:
         f = entity.field(key)
         if f is None or f.type in (FieldType.LOCATION, FieldType.MULTI_CHOICE, FieldType.PHOTO, FieldType.FILE):
             raise Invalid(f"Can't filter by {key!r}.", message_zh=f"不能按 {key} 筛选。", errors={key: ["unknown or unfilterable field"]})
+        if isinstance(raw, str):
+            _check_text(key, raw)
         try:
             value = coerce(f, raw, self.service.ctx.tz) if f.type is not FieldType.FORMULA else raw
         except ValueProblem as problem:
@@ -193,3 +218,16 @@ class RecordLister:
             actor=self.service.ctx.actor.attributes(),
         )
 
+
+
+def _check_text(name: str, text: str | None) -> None:
+    """Refuses a query parameter the database can't take (NUL, lone surrogates)."""
+    problem = text_problem(text) if text else None
+    if problem:
+        en, zh = problem
+        raise Invalid(
+            f"The query parameter {name} {en}.",
+            message_zh=f"查询参数 {name} {zh}。",
+            errors={name: [en]},
+            code="invalid_text",
+        )

@@ -39,7 +39,16 @@ from runtime.models import AuditEvent, FileRow, StageHistory
 from runtime.record_list import RecordLister
 from runtime.record_views import RecordViews
 from runtime.tables import step_column
-from runtime.values import ValueProblem, coerce, is_blank, to_json, to_row
+from runtime.values import (
+    AUDIT_MESSAGE_CHARS,
+    ValueProblem,
+    audit_summary,
+    coerce,
+    is_blank,
+    storable_text,
+    to_json,
+    to_row,
+)
 
 SYSTEM_WRITABLE = {"owner", "stage"}
 
@@ -289,9 +298,9 @@ class RecordService:
                     record_id,
                     action,
                     "refused",
-                    {k: [None, to_json(v) if not isinstance(v, Mapping | list) else v] for k, v in values.items()},
+                    {k: [None, v] for k, v in audit_summary(values).items()},
                     error_code=error.code,
-                    message=error.message,
+                    message=storable_text(error.message, AUDIT_MESSAGE_CHARS),
                 )
                 self.session.commit()
             raise

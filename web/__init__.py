@@ -49,11 +49,12 @@ def create_app(
     install_trigger_engine(platform)
     app.extensions["cairn"] = platform
 
-    from web import assets, cli, csrf, db, errors, i18n, login
+    from web import assets, cli, csrf, db, errors, form_limits, i18n, login
 
     cli.init_app(app)
     db.init_app(app)
     errors.init_app(app)
+    form_limits.init_app(app)
     i18n.init_app(app)
     login.init_app(app)
     assets.init_app(app)
