@@ -288,7 +288,10 @@ class RecordService:
     def _guarded(self, entity: Entity, record_id: int | None, action: str, values: Mapping[str, Any], run: Any) -> WriteResult:
         """Runs a write; on a refusal rolls back, audits the refused attempt, re-raises."""
         try:
-            result: WriteResult = run()
+            try:
+                result: WriteResult = run()
+            except sa.exc.IntegrityError:  # the only constraints of entity tables: unique fields
+                raise _value_taken(entity, values) from None
             return result
         except CairnError as error:
             self.session.rollback()
@@ -690,3 +693,16 @@ class RecordService:
     def timeline(self, entity_key: str, record_id: int, since: datetime | None = None, limit: int = 500) -> builtins.list[dict[str, Any]]:
         """The record's events and those of its related records, in time order (S24)."""
         return RecordViews(self).timeline(entity_key, record_id, since, limit)
+
+
+def _value_taken(entity: Entity, values: Mapping[str, Any]) -> Conflict:
+    """A write that clashed with a unique field: 409 naming the unique fields it sent."""
+    sent = [f for f in entity.fields if f.unique and isinstance(values, Mapping) and f.key in values]
+    names_en = ", ".join(str(f.label.get("en")) for f in sent) or "a unique field"
+    names_zh = "、".join(str(f.label.get("zh")) for f in sent) or "唯一字段"
+    return Conflict(
+        f"Another {entity.label.get('en')} record already has this {names_en}; use a different value.",
+        message_zh=f"已有其他{entity.label.get('zh')}记录使用了相同的{names_zh},请换一个值。",
+        errors={f.key: ["already used by another record"] for f in sent},
+        code="value_taken",
+    )

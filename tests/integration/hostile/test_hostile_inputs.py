@@ -47,6 +47,7 @@ def _definition() -> dict[str, Any]:
                     {"key": "ratio", "type": "percent", "label": {"zh": "比例", "en": "Ratio"}},
                     {"key": "due_at", "type": "datetime", "label": {"zh": "截止", "en": "Due at"}},
                     {"key": "wait", "type": "duration", "label": {"zh": "等待", "en": "Wait"}},
+                    {"key": "code", "type": "text", "unique": True, "label": {"zh": "编码", "en": "Code"}},
                 ],
             }
         ],
@@ -267,3 +268,25 @@ def test_an_oversized_form_post_is_refused_before_it_is_parsed(
     ok = client.post(FORM, data={"v-csrf_token": token, "v-name": "n", "v-note": "长" * 100_000}, headers={"Accept": "application/json"})
     assert ok.status_code in (200, 201), ok.get_data()[:300]
     assert _rows(platform, tenant) == 1
+
+
+def test_a_value_taken_by_another_record_in_a_unique_field_is_a_409(
+    admin_api: Api, client: FlaskClient, tenant: Tenant, platform: Platform
+) -> None:
+    install(admin_api, _definition())
+    first = admin_api.post(RECORDS, json={"name": "a", "code": "C-1"}).get_json()["record"]
+    clash = admin_api.post(RECORDS, json={"name": "b", "code": "C-1"})
+    body = _assert_problem(clash, "value_taken", 409)
+    assert list(body["errors"]) == ["code"] and "Code" in body["detail"] and "编码" in body["detail_zh"]
+    other = admin_api.post(RECORDS, json={"name": "c", "code": "C-2"}).get_json()["record"]
+    moved = admin_api.patch(f"{RECORDS}/{other['id']}", json={"version": 1, "code": "C-1"})
+    _assert_problem(moved, "value_taken", 409)
+    hooked = admin_api.post(HOOK, json={"name": "d", "code": "C-1"})
+    _assert_problem(hooked, "value_taken", 409)
+
+    sign_in(client, tenant.admin.username, "admin-password")
+    token = csrf_token(client, FORM)
+    form = client.post(FORM, data={"v-csrf_token": token, "v-name": "e", "v-code": "C-1"}, headers={"Accept": "application/json"})
+    assert form.status_code == 409 and form.mimetype == "application/problem+json"
+    assert _rows(platform, tenant) == 2
+    assert admin_api.get(f"{RECORDS}/{first['id']}").get_json()["record"]["code"] == "C-1"
