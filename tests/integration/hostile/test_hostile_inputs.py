@@ -290,3 +290,17 @@ def test_a_value_taken_by_another_record_in_a_unique_field_is_a_409(
     assert form.status_code == 409 and form.mimetype == "application/problem+json"
     assert _rows(platform, tenant) == 2
     assert admin_api.get(f"{RECORDS}/{first['id']}").get_json()["record"]["code"] == "C-1"
+
+
+@pytest.mark.parametrize("query", ["q=%00", "q=a%00b&sort=name"])
+def test_hostile_searches_on_the_pages_are_refused(
+    admin_api: Api, client: FlaskClient, tenant: Tenant, query: str
+) -> None:
+    install(admin_api, _definition())
+    assert admin_api.post(RECORDS, json={"name": "a"}).status_code == 201
+    sign_in(client, tenant.admin.username, "admin-password")
+    page = client.get(f"/a/{APP}/item/?{query}", headers={"Accept-Language": "en"})
+    assert page.status_code == 422 and "NUL" in page.get_data(as_text=True)
+    lookup = client.get(f"/a/{APP}/item/lookup?{query}", headers={"Accept": "application/json"})
+    _assert_problem(lookup, "invalid_text", 422)
+    assert client.get(f"/a/{APP}/item/?q=a").status_code == 200
