@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 from flask.testing import FlaskClient
+from sqlalchemy.orm import Session
 
 from runtime.apps import load_published
 from runtime.migrate import upgrade
@@ -75,7 +76,7 @@ def test_a_deleted_records_id_is_never_reused_and_its_history_never_shown(
 def _recreate_the_old_way(platform: Platform, tenant: Tenant) -> str:
     """Replaces the entity table by one built as before: no AUTOINCREMENT (SQLite)."""
     with platform.engine.begin() as connection:
-        app = load_published(sa.orm.Session(bind=connection), tenant.workspace.id, APP)
+        app = load_published(Session(bind=connection), tenant.workspace.id, APP)
         name = app.table("entry").name
         old = build_table(new_metadata(), name, app.entity("entry"))
         old.dialect_options["sqlite"]["autoincrement"] = False
@@ -153,3 +154,33 @@ def test_a_failed_rebuild_leaves_the_old_table_untouched(admin_api: Api, tenant:
     with platform.engine.connect() as connection:
         assert not has_autoincrement(connection, name)
     assert _schema(platform, name) == before
+
+
+def test_an_id_reused_before_the_upgrade_shows_only_its_current_records_events(
+    admin_api: Api, client: FlaskClient, tenant: Tenant, platform: Platform
+) -> None:
+    install(admin_api, _definition())
+    kept, doomed, fresh = _delete_newest_then_create(admin_api)
+    # What an old SQLite table did: the fresh record took the deleted record's id.
+    with platform.engine.begin() as connection:
+        app = load_published(Session(bind=connection), tenant.workspace.id, APP)
+        table = app.table("entry")
+        connection.execute(sa.update(table).where(table.c.id == fresh["id"]).values(id=doomed["id"]))
+        connection.exec_driver_sql(
+            "UPDATE audit_events SET record_id = %s WHERE record_id = %s AND entity_key = 'entry'"
+            if connection.dialect.name == "postgresql"
+            else "UPDATE audit_events SET record_id = ? WHERE record_id = ? AND entity_key = 'entry'",
+            (doomed["id"], fresh["id"]),
+        )
+    reused = doomed["id"]
+    assert admin_api.get(f"{RECORDS}/{reused}").get_json()["record"]["name"] == "fresh"
+    history = admin_api.get(f"{RECORDS}/{reused}/history").get_json()["items"]
+    assert [(e["action"], e["outcome"]) for e in history] == [("create", "ok")]
+    timeline = admin_api.get(f"{RECORDS}/{reused}/timeline").get_json()["items"]
+    assert len(timeline) == 1 and SECRET not in str(timeline)
+    kept_history = admin_api.get(f"{RECORDS}/{kept['id']}/history").get_json()["items"]
+    assert [e["action"] for e in kept_history] == ["create"]
+
+    sign_in(client, tenant.admin.username, "admin-password")
+    html = client.get(f"/a/{APP}/entry/{reused}").get_data(as_text=True)
+    assert "fresh" in html and SECRET not in html
