@@ -9,7 +9,7 @@ from __future__ import annotations
 import base64
 import json
 from collections.abc import Mapping
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
@@ -28,6 +28,7 @@ if TYPE_CHECKING:
     from runtime.records import Page, RecordService
 
 PAGE_LIMIT = 200
+MAX_BIGINT = 2**63 - 1
 
 
 class RecordLister:
@@ -125,7 +126,7 @@ class RecordLister:
         session = self.service.session
         try:
             return list(session.execute(query).mappings())
-        except sa.exc.DataError:
+        except (sa.exc.DataError, OverflowError):  # OverflowError: SQLite's driver, out-of-range ints
             session.rollback()
             raise Invalid(
                 "The filter can't be computed: a value in it is out of range (e.g. a number beyond "
@@ -161,7 +162,10 @@ class RecordLister:
     def _filter(self, entity: Entity, table: sa.Table, key: str, raw: Any) -> sa.ColumnElement[bool]:
         if key in ("owner", "created_by", "id"):
             try:
-                return table.c[key] == int(raw)
+                number = int(raw)
+                if abs(number) > MAX_BIGINT:
+                    raise ValueError(raw)
+                return table.c[key] == number
             except (TypeError, ValueError):
                 raise Invalid(f"Filter {key} needs a number.", message_zh=f"筛选 {key} 需要数字。", errors={key: ["expected a number"]}) from None
         if key == "stage" and entity.stages:
@@ -186,7 +190,9 @@ class RecordLister:
         try:
             padded = cursor + "=" * (-len(cursor) % 4)
             value, record_id = json.loads(base64.urlsafe_b64decode(padded.encode()))
-            if not isinstance(record_id, int):
+            if not isinstance(record_id, int) or abs(record_id) > MAX_BIGINT:
+                raise ValueError
+            if isinstance(value, int) and abs(value) > MAX_BIGINT:
                 raise ValueError
         except (ValueError, TypeError, json.JSONDecodeError):
             raise Invalid("The page cursor is not valid; start from the first page.", message_zh="分页游标无效,请从第一页开始。", errors={"after": ["invalid cursor"]}) from None
@@ -203,10 +209,11 @@ class RecordLister:
             if isinstance(column.type, ExactDecimal):
                 return Decimal(str(value))
             if isinstance(column.type, UTCDateTime):
-                return datetime.fromisoformat(str(value))
+                moment = datetime.fromisoformat(str(value))
+                return moment.astimezone(UTC) if moment.tzinfo else moment
             if isinstance(column.type, sa.Date):
                 return date.fromisoformat(str(value))
-        except (ArithmeticError, ValueError):
+        except (ArithmeticError, ValueError):  # OverflowError is an ArithmeticError
             raise Invalid("The page cursor is not valid; start from the first page.", message_zh="分页游标无效,请从第一页开始。", errors={"after": ["invalid cursor"]}) from None
         return value
 

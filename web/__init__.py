@@ -6,12 +6,23 @@ from collections.abc import Mapping
 from typing import Any
 
 from flask import Flask
+from werkzeug.routing import IntegerConverter
 
 from runtime.clock import Clock
 from runtime.platform import Platform
 from runtime.settings import Settings
 
 __all__ = ["create_app"]
+
+MAX_ID = 2**63 - 1
+
+
+class IdConverter(IntegerConverter):
+    """``<int:…>`` in Cairn's routes: a whole number from 0 to 2^63 - 1 (a SQL BIGINT)."""
+
+    def __init__(self, map: Any, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("max", MAX_ID)
+        super().__init__(map, *args, **kwargs)
 
 
 def create_app(
@@ -41,6 +52,9 @@ def create_app(
         WTF_CSRF_TIME_LIMIT=None,
         WTF_CSRF_HEADERS=["X-CSRFToken"],
     )
+    # Ids in URLs (records, files, revisions ...) are 64-bit: a longer number can't name
+    # anything, and would overflow the database driver, so it is a 404 from routing.
+    app.url_map.converters["int"] = IdConverter
     platform = Platform.from_settings(settings, clock=clock)
     # The trigger engine listens to every record write (outbox rows, S8 prompts); install()
     # adds it once, so a platform shared with the worker is not wired twice.

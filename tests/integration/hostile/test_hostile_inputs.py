@@ -7,6 +7,7 @@ generated HTML form and the inbound hook.
 
 from __future__ import annotations
 
+import base64
 import json
 from typing import Any
 
@@ -304,3 +305,42 @@ def test_hostile_searches_on_the_pages_are_refused(
     lookup = client.get(f"/a/{APP}/item/lookup?{query}", headers={"Accept": "application/json"})
     _assert_problem(lookup, "invalid_text", 422)
     assert client.get(f"/a/{APP}/item/?q=a").status_code == 200
+
+
+def _cursor(value: Any, record_id: int) -> str:
+    return base64.urlsafe_b64encode(json.dumps([value, record_id]).encode()).decode().rstrip("=")
+
+
+BIG = "9" * 30
+# (case, method, path under the record — {id} is a stored record —, raw JSON body or None)
+HOSTILE_REQUESTS = [
+    ("version_infinity", "PATCH", "/{id}", '{"version": 1e999999, "name": "b"}'),
+    ("id_beyond_bigint_get", "GET", f"/{BIG}", None),
+    ("id_beyond_bigint_patch", "PATCH", f"/{BIG}", '{"version": 1, "name": "b"}'),
+    ("id_beyond_bigint_delete", "DELETE", f"/{BIG}", None),
+    ("id_beyond_bigint_history", "GET", f"/{BIG}/history", None),
+    ("id_beyond_bigint_timeline", "GET", f"/{BIG}/timeline", None),
+    ("cursor_id_beyond_bigint", "GET", "?after=" + _cursor(None, 10**30), None),
+    ("cursor_value_beyond_bigint", "GET", "?order_by=qty&after=" + _cursor(10**30, 1), None),
+    ("cursor_datetime_overflows", "GET", "?order_by=due_at&after=" + _cursor("9999-12-31T23:59:59-12:00", 1), None),
+    ("filter_id_beyond_bigint", "GET", f"?filter.id={BIG}", None),
+]
+
+
+@pytest.mark.parametrize(("case", "method", "path", "raw"), HOSTILE_REQUESTS, ids=[r[0] for r in HOSTILE_REQUESTS])
+def test_out_of_range_ids_versions_and_cursors_are_4xx(
+    admin_api: Api, tenant: Tenant, platform: Platform, case: str, method: str, path: str, raw: str | None
+) -> None:
+    install(admin_api, _definition())
+    stored = admin_api.post(RECORDS, json={"name": "a", "qty": 1}).get_json()["record"]
+    response = admin_api.client.open(
+        "/api/v1" + RECORDS + path.replace("{id}", str(stored["id"])),
+        method=method,
+        data=raw,
+        headers={"Authorization": f"Bearer {admin_api.token}", "Content-Type": "application/json"},
+    )
+    assert 400 <= response.status_code < 500, (response.status_code, response.get_data()[:300])
+    assert response.mimetype == "application/problem+json"
+    assert response.get_json()["code"] in {"not_found", "method_not_allowed", "validation_failed"}
+    record = admin_api.get(f"{RECORDS}/{stored['id']}").get_json()["record"]
+    assert (record["name"], record["version"]) == ("a", 1) and _rows(platform, tenant) == 1
