@@ -398,21 +398,32 @@ def storable_text(text: str, limit: int) -> str:
 def _summary_value(value: Any) -> Any:
     """One sent value as it is kept in the audit log: as sent if small, else its JSON cut short."""
     plain = to_json(value) if not isinstance(value, Mapping | list) else value
-    if plain is None or isinstance(plain, bool | int):
-        return plain if not isinstance(plain, int) or abs(plain) < 10**18 else f"<{plain.bit_length()}-bit integer>"
-    if isinstance(plain, float):
-        return plain if math.isfinite(plain) else str(plain)
     if isinstance(plain, str):
         return storable_text(plain, AUDIT_VALUE_CHARS)
     try:
         text = json.dumps(plain, default=str, ensure_ascii=False)
     except (TypeError, ValueError, RecursionError):
         text = type(plain).__name__
-    cleaned = _UNSTORABLE.sub("\ufffd", text)
-    if len(cleaned) <= AUDIT_VALUE_CHARS:
-        # NaN/Infinity come back as text: the audit column is JSON, which has no such numbers.
-        return json.loads(cleaned, parse_constant=str)
-    return storable_text(cleaned, AUDIT_VALUE_CHARS)
+    if len(text) <= AUDIT_VALUE_CHARS:
+        return _storable(plain)
+    return storable_text(text, AUDIT_VALUE_CHARS)
+
+
+def _storable(value: Any) -> Any:
+    """A small JSON-like value with what a JSON column can't hold made text."""
+    if value is None or isinstance(value, bool):
+        return value
+    if isinstance(value, int):
+        return value if abs(value) < 10**18 else f"<{value.bit_length()}-bit integer>"
+    if isinstance(value, float):
+        return value if math.isfinite(value) else str(value)  # NaN/Infinity are not JSON
+    if isinstance(value, str):
+        return _UNSTORABLE.sub("\ufffd", value)
+    if isinstance(value, Mapping):
+        return {_UNSTORABLE.sub("\ufffd", str(k)): _storable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_storable(v) for v in value]
+    return _UNSTORABLE.sub("\ufffd", str(to_json(value)))
 
 
 def audit_summary(values: Any) -> dict[str, Any]:

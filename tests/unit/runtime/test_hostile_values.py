@@ -109,7 +109,7 @@ def test_audit_summary_is_bounded_and_storable() -> None:
         "score": float("nan"),
         "qty": float("inf"),
         "bad\x00key": "v\ud800",
-        "nested": {"deep": [float("nan")] * 10},
+        "nested": {"deep": [float("nan")] * 10, "nul\x00": ["\x00", "\ud800", 10**30]},
         "huge": 10**40,
         "few": [1, 2, 3],
         **{f"k{i}": "v" * 300 for i in range(10_000)},
@@ -121,7 +121,7 @@ def test_audit_summary_is_bounded_and_storable() -> None:
     assert len(summary["name"]) == AUDIT_VALUE_CHARS and summary["name"].endswith("…")
     assert summary["score"] == "nan" and summary["qty"] == "inf"
     assert summary["bad\ufffdkey"] == "v\ufffd"
-    assert summary["nested"] == {"deep": ["NaN"] * 10}
+    assert summary["nested"] == {"deep": ["nan"] * 10, "nul\ufffd": ["\ufffd", "\ufffd", "<100-bit integer>"]}
     assert summary["few"] == [1, 2, 3] and isinstance(summary["huge"], str)
     assert summary["…"].startswith(str(len(sent) - len(summary) + 1))
 
