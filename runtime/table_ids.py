@@ -51,6 +51,8 @@ def _high_water(connection: Connection, table_name: str) -> int:
     """The highest id the table or the history of its records ever held."""
     table = sa.table(table_name, sa.column("id"))
     highest = connection.execute(sa.select(sa.func.max(table.c.id))).scalar() or 0
+    if not sa.inspect(connection).has_table(EntityTableRow.__tablename__):
+        return int(highest)
     row = connection.execute(
         sa.select(EntityTableRow.app_id, EntityTableRow.entity_key).where(EntityTableRow.table_name == table_name)
     ).first()
