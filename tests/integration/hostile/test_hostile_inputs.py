@@ -248,6 +248,14 @@ def test_refused_writes_keep_a_bounded_summary_in_the_audit_log(admin_api: Api, 
     assert _rows(platform, tenant) == 0
 
 
+def _multipart(fields: dict[str, str]) -> bytes:
+    parts = [
+        f'--hostile\r\nContent-Disposition: form-data; name="{name}"\r\n\r\n{value}\r\n'.encode()
+        for name, value in fields.items()
+    ]
+    return b"".join(parts) + b"--hostile--\r\n"
+
+
 def test_an_oversized_form_post_is_refused_before_it_is_parsed(
     admin_api: Api, client: FlaskClient, tenant: Tenant, platform: Platform, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -265,6 +273,14 @@ def test_an_oversized_form_post_is_refused_before_it_is_parsed(
     _assert_problem(refused, "payload_too_large", 413, bilingual=False)
     big = {"v-csrf_token": token, "v-name": "n", "v-note": "长" * 300_000}
     _assert_problem(client.post(FORM, data=big, headers={"Accept": "application/json"}), "payload_too_large", 413, bilingual=False)
+    few_too_many = {"v-csrf_token": token, **{f"v-k{i}": "1" for i in range(1_001)}}
+    multipart = client.post(FORM, data=few_too_many, headers={"Accept": "application/json"}, content_type="multipart/form-data")
+    _assert_problem(multipart, "payload_too_large", 413, bilingual=False)
+    big_part = client.post(  # the body built by hand: the test client would spool it to a file
+        FORM, data=_multipart({"v-csrf_token": token, "v-note": "长" * 800_000}),
+        headers={"Accept": "application/json"}, content_type="multipart/form-data; boundary=hostile",
+    )
+    _assert_problem(big_part, "payload_too_large", 413, bilingual=False)
     assert calls == []
     ok = client.post(FORM, data={"v-csrf_token": token, "v-name": "n", "v-note": "长" * 100_000}, headers={"Accept": "application/json"})
     assert ok.status_code in (200, 201), ok.get_data()[:300]
