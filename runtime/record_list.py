@@ -129,10 +129,11 @@ class RecordLister:
         except (sa.exc.DataError, OverflowError):  # OverflowError: SQLite's driver, out-of-range ints
             session.rollback()
             raise Invalid(
-                "The filter can't be computed: a value in it is out of range (e.g. a number beyond "
-                "±9.2×10^18 or arithmetic that overflows). Use smaller numbers or a simpler filter.",
-                message_zh="无法计算该筛选条件:其中的值超出范围(例如超过 ±9.2×10^18 的数字或溢出的运算)。"
-                "请使用更小的数字或更简单的条件。",
+                "The filter can't be computed by the database: a value in it is out of range (e.g. a "
+                "number beyond ±9.2×10^18 or arithmetic that overflows) or text it can't hold (a NUL "
+                "character). Use smaller numbers and plain text.",
+                message_zh="数据库无法计算该筛选条件:其中的值超出范围(例如超过 ±9.2×10^18 的数字或溢出的运算),"
+                "或含有无法保存的文本(空字符)。请使用更小的数字和普通文本。",
                 errors={"where": ["out of range"]},
                 code="filter_out_of_range",
             ) from None

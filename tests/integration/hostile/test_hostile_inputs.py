@@ -88,6 +88,7 @@ HOSTILE_QUERIES = [
     # The example: its literal is now refused by the expression checker already.
     ("where_beyond_bigint", "where=amount%20*%2099999999999999999999%20%3E%201", False),
     ("where_sum_overflows", "where=qty%20%2B%209223372036854775807%20%3E%201", False),
+    ("where_escaped_nul", "where=contains(name,%20%22%5Cu0000%22)", False),
     ("where_integer_overflow", "where=qty%20*%209223372036854775807%20*%209223372036854775807%20%3E%201", False),
 ]
 
