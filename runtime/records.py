@@ -292,6 +292,8 @@ class RecordService:
                 result: WriteResult = run()
             except sa.exc.IntegrityError:  # the only constraints of entity tables: unique fields
                 raise _value_taken(entity, values) from None
+            except (sa.exc.DataError, OverflowError):  # e.g. a formula's whole number beyond 64 bits
+                raise _out_of_range(entity) from None
             return result
         except CairnError as error:
             self.session.rollback()
@@ -705,4 +707,15 @@ def _value_taken(entity: Entity, values: Mapping[str, Any]) -> Conflict:
         message_zh=f"已有其他{entity.label.get('zh')}记录使用了相同的{names_zh},请换一个值。",
         errors={f.key: ["already used by another record"] for f in sent},
         code="value_taken",
+    )
+
+
+def _out_of_range(entity: Entity) -> Invalid:
+    """A write whose values (sent or computed) the database can't hold: 422, not 500."""
+    return Invalid(
+        f"A value of this {entity.label.get('en')} record, sent or computed by a formula, is out of "
+        "range for the database (e.g. a whole number beyond ±9.2×10^18). Use smaller numbers.",
+        message_zh=f"此{entity.label.get('zh')}记录的某个值(提交的或由公式计算的)超出数据库可保存的范围"
+        "(例如超过 ±9.2×10^18 的整数),请使用更小的数字。",
+        code="value_out_of_range",
     )

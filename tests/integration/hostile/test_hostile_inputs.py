@@ -49,6 +49,7 @@ def _definition() -> dict[str, Any]:
                     {"key": "due_at", "type": "datetime", "label": {"zh": "截止", "en": "Due at"}},
                     {"key": "wait", "type": "duration", "label": {"zh": "等待", "en": "Wait"}},
                     {"key": "code", "type": "text", "unique": True, "label": {"zh": "编码", "en": "Code"}},
+                    {"key": "sq", "type": "formula", "formula": "qty * qty", "label": {"zh": "平方", "en": "Square"}},
                 ],
             }
         ],
@@ -361,3 +362,24 @@ def test_out_of_range_ids_versions_and_cursors_are_4xx(
     assert response.get_json()["code"] in {"not_found", "method_not_allowed", "validation_failed"}
     record = admin_api.get(f"{RECORDS}/{stored['id']}").get_json()["record"]
     assert (record["name"], record["version"]) == ("a", 1) and _rows(platform, tenant) == 1
+
+
+def test_a_formula_result_beyond_64_bits_is_refused_not_a_500(
+    admin_api: Api, client: FlaskClient, tenant: Tenant, platform: Platform
+) -> None:
+    install(admin_api, _definition())
+    huge = 2**63 - 1  # a valid integer; its square is not
+    _assert_problem(admin_api.post(RECORDS, json={"name": "a", "qty": huge}), "value_out_of_range", 422)
+    _assert_problem(admin_api.post(HOOK, json={"name": "b", "qty": huge}), "value_out_of_range", 422)
+    stored = admin_api.post(RECORDS, json={"name": "c", "qty": 3}).get_json()["record"]
+    assert stored["sq"] == 9
+    _assert_problem(admin_api.patch(f"{RECORDS}/{stored['id']}", json={"version": 1, "qty": huge}), "value_out_of_range", 422)
+    sign_in(client, tenant.admin.username, "admin-password")
+    token = csrf_token(client, FORM)
+    form = client.post(FORM, data={"v-csrf_token": token, "v-name": "d", "v-qty": str(huge)}, headers={"Accept": "application/json"})
+    assert form.status_code == 422 and form.get_json()["code"] in {"save_refused", "value_out_of_range"}
+    assert _rows(platform, tenant) == 1
+    assert admin_api.get(f"{RECORDS}/{stored['id']}").get_json()["record"]["qty"] == 3
+    with platform.session() as session:
+        codes = session.scalars(sa.select(AuditEvent.error_code).where(AuditEvent.outcome == "refused")).all()
+        assert codes.count("value_out_of_range") == 4
