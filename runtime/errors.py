@@ -106,6 +106,13 @@ class TooManyAttempts(CairnError):
     status = 429
 
 
+class PayloadTooLarge(CairnError):
+    """A request body over the size the server accepts; nothing of it was looked at."""
+
+    code = "payload_too_large"
+    status = 413
+
+
 class Unauthenticated(CairnError):
     """No valid credentials."""
 

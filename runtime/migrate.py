@@ -20,8 +20,15 @@ def alembic_config() -> Config:
 
 
 def upgrade(engine: Engine, revision: str = "head") -> None:
-    """Migrates the platform tables of ``engine``'s database to ``revision``."""
+    """Migrates the platform tables of ``engine``'s database to ``revision``.
+
+    Then, in the same transaction, rebuilds SQLite entity tables created before they had
+    ``AUTOINCREMENT`` (see :mod:`runtime.table_ids`), so no record id is handed out twice.
+    """
+    from runtime.table_ids import upgrade_entity_tables
+
     config = alembic_config()
     with engine.begin() as connection:
         config.attributes["connection"] = connection
         command.upgrade(config, revision)
+        upgrade_entity_tables(connection)

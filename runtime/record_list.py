@@ -9,7 +9,7 @@ from __future__ import annotations
 import base64
 import json
 from collections.abc import Mapping
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
@@ -22,13 +22,14 @@ from expressions.scope import SqlContext
 from expressions.types import BOOLEAN
 from runtime.errors import Invalid
 from runtime.evaluation import record_from_row
-from runtime.values import ValueProblem, coerce, to_json
+from runtime.values import ValueProblem, coerce, text_problem, to_json
 from runtime.visibility import Visibility
 
 if TYPE_CHECKING:
     from runtime.records import Page, RecordService
 
 PAGE_LIMIT = 200
+MAX_BIGINT = 2**63 - 1
 
 
 class RecordLister:
@@ -57,6 +58,8 @@ class RecordLister:
         self.service._require(entity, "read")
         table = self.service.app.table(entity_key)
         limit = max(1, min(int(limit), PAGE_LIMIT))
+        for name, text in (("where", where), ("search", search), ("order_by", order_by), ("after", after)):
+            _check_text(name, text)
         query = sa.select(table)
         conditions: list[sa.ColumnElement[bool]] = []
         if where:
@@ -103,7 +106,7 @@ class RecordLister:
         else:
             primary = column.desc() if descending else column.asc()
             query = query.order_by(column.is_(None), primary, table.c.id.desc() if descending else table.c.id.asc())
-        rows = list(self.service.session.execute(query.limit(limit + 1)).mappings())
+        rows = self._run(query.limit(limit + 1))
         items = [record_from_row(entity, r) for r in rows[:limit]]
         cursor = None
         if len(rows) > limit:
@@ -112,6 +115,28 @@ class RecordLister:
         from runtime.records import Page
 
         return Page(items=items, next_cursor=cursor)
+
+    def _run(self, query: sa.Select[Any]) -> list[Any]:
+        """The rows of ``query``; a value the database can't compute is the caller's 422.
+
+        A filter may be valid and still fail in the database, e.g. arithmetic beyond the
+        range of its numbers (``amount * 99999999999999999999`` on PostgreSQL). The
+        database's message is not passed on (it would show SQL).
+        """
+        session = self.service.session
+        try:
+            return list(session.execute(query).mappings())
+        except (sa.exc.DataError, OverflowError):  # OverflowError: SQLite's driver, out-of-range ints
+            session.rollback()
+            raise Invalid(
+                "The filter can't be computed by the database: a value in it is out of range (e.g. a "
+                "number beyond ±9.2×10^18 or arithmetic that overflows) or text it can't hold (a NUL "
+                "character). Use smaller numbers and plain text.",
+                message_zh="数据库无法计算该筛选条件:其中的值超出范围(例如超过 ±9.2×10^18 的数字或溢出的运算),"
+                "或含有无法保存的文本(空字符)。请使用更小的数字和普通文本。",
+                errors={"where": ["out of range"]},
+                code="filter_out_of_range",
+            ) from None
 
     def _where(self, entity_key: str, table: sa.Table, source: str) -> sa.ColumnElement[bool]:
         """A caller's filter expression as SQL; its diagnostics become a 422."""
@@ -138,7 +163,10 @@ class RecordLister:
     def _filter(self, entity: Entity, table: sa.Table, key: str, raw: Any) -> sa.ColumnElement[bool]:
         if key in ("owner", "created_by", "id"):
             try:
-                return table.c[key] == int(raw)
+                number = int(raw)
+                if abs(number) > MAX_BIGINT:
+                    raise ValueError(raw)
+                return table.c[key] == number
             except (TypeError, ValueError):
                 raise Invalid(f"Filter {key} needs a number.", message_zh=f"筛选 {key} 需要数字。", errors={key: ["expected a number"]}) from None
         if key == "stage" and entity.stages:
@@ -146,6 +174,8 @@ class RecordLister:
         f = entity.field(key)
         if f is None or f.type in (FieldType.LOCATION, FieldType.MULTI_CHOICE, FieldType.PHOTO, FieldType.FILE):
             raise Invalid(f"Can't filter by {key!r}.", message_zh=f"不能按 {key} 筛选。", errors={key: ["unknown or unfilterable field"]})
+        if isinstance(raw, str):
+            _check_text(key, raw)
         try:
             value = coerce(f, raw, self.service.ctx.tz) if f.type is not FieldType.FORMULA else raw
         except ValueProblem as problem:
@@ -161,7 +191,9 @@ class RecordLister:
         try:
             padded = cursor + "=" * (-len(cursor) % 4)
             value, record_id = json.loads(base64.urlsafe_b64decode(padded.encode()))
-            if not isinstance(record_id, int):
+            if not isinstance(record_id, int) or abs(record_id) > MAX_BIGINT:
+                raise ValueError
+            if isinstance(value, int) and abs(value) > MAX_BIGINT:
                 raise ValueError
         except (ValueError, TypeError, json.JSONDecodeError):
             raise Invalid("The page cursor is not valid; start from the first page.", message_zh="分页游标无效,请从第一页开始。", errors={"after": ["invalid cursor"]}) from None
@@ -178,10 +210,11 @@ class RecordLister:
             if isinstance(column.type, ExactDecimal):
                 return Decimal(str(value))
             if isinstance(column.type, UTCDateTime):
-                return datetime.fromisoformat(str(value))
+                moment = datetime.fromisoformat(str(value))
+                return moment.astimezone(UTC) if moment.tzinfo else moment
             if isinstance(column.type, sa.Date):
                 return date.fromisoformat(str(value))
-        except (ArithmeticError, ValueError):
+        except (ArithmeticError, ValueError):  # OverflowError is an ArithmeticError
             raise Invalid("The page cursor is not valid; start from the first page.", message_zh="分页游标无效,请从第一页开始。", errors={"after": ["invalid cursor"]}) from None
         return value
 
@@ -193,3 +226,16 @@ class RecordLister:
     def _visibility(self) -> Visibility:
         return Visibility.of(self.service.app, self.service.ctx.actor)
 
+
+
+def _check_text(name: str, text: str | None) -> None:
+    """Refuses a query parameter the database can't take (NUL, lone surrogates)."""
+    problem = text_problem(text) if text else None
+    if problem:
+        en, zh = problem
+        raise Invalid(
+            f"The query parameter {name} {en}.",
+            message_zh=f"查询参数 {name} {zh}。",
+            errors={name: [en]},
+            code="invalid_text",
+        )

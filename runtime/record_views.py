@@ -7,6 +7,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
+from sqlalchemy.orm import aliased
 
 from runtime.clock import to_naive_utc
 from runtime.evaluation import RecordEvaluator
@@ -113,6 +114,7 @@ class RecordViews:
                 AuditEvent.app_id == self.service.app.app_id,
                 AuditEvent.entity_key == entity_key,
                 AuditEvent.record_id == record_id,
+                _of_current_record(),
             )
             .order_by(AuditEvent.at, AuditEvent.id)
         )
@@ -149,6 +151,7 @@ class RecordViews:
             AuditEvent.workspace_id == self.service.ctx.workspace_id,
             AuditEvent.app_id == self.service.app.app_id,
             sa.or_(*pairs),
+            _of_current_record(),
         )
         if since is not None:
             query = query.where(AuditEvent.at >= to_naive_utc(since))
@@ -167,6 +170,29 @@ class RecordViews:
         )
         return {row.id: row.name for row in rows}
 
+
+
+def _of_current_record() -> sa.ColumnElement[bool]:
+    """Only events since the current holder of an event's record id was created.
+
+    Ids are never handed out twice (``runtime.table_ids``); should a database have reused
+    one before that, the events of the earlier record with that id — those before the
+    latest successful ``create`` — stay out of the history and the timeline.
+    """
+    created = aliased(AuditEvent)
+    latest = (
+        sa.select(sa.func.max(created.id))
+        .where(
+            created.app_id == AuditEvent.app_id,
+            created.entity_key == AuditEvent.entity_key,
+            created.record_id == AuditEvent.record_id,
+            created.action == "create",
+            created.outcome == "ok",
+        )
+        .correlate(AuditEvent)
+        .scalar_subquery()
+    )
+    return AuditEvent.id >= sa.func.coalesce(latest, 0)
 
 
 def _audit_json(row: AuditEvent) -> dict[str, Any]:

@@ -43,7 +43,16 @@ from runtime.reads import RecordReads
 from runtime.record_list import RecordLister
 from runtime.record_views import RecordViews
 from runtime.tables import step_column
-from runtime.values import ValueProblem, coerce, is_blank, to_json, to_row
+from runtime.values import (
+    AUDIT_MESSAGE_CHARS,
+    ValueProblem,
+    audit_summary,
+    coerce,
+    is_blank,
+    storable_text,
+    to_json,
+    to_row,
+)
 from runtime.visibility import Visibility
 
 SYSTEM_WRITABLE = {"owner", "stage"}
@@ -312,7 +321,12 @@ class RecordService:
     def _guarded(self, entity: Entity, record_id: int | None, action: str, values: Mapping[str, Any], run: Any) -> WriteResult:
         """Runs a write; on a refusal rolls back, audits the refused attempt, re-raises."""
         try:
-            result: WriteResult = run()
+            try:
+                result: WriteResult = run()
+            except sa.exc.IntegrityError:  # the only constraints of entity tables: unique fields
+                raise _value_taken(entity, values) from None
+            except (sa.exc.DataError, OverflowError):  # e.g. a formula's whole number beyond 64 bits
+                raise _out_of_range(entity) from None
             return result
         except CairnError as error:
             self.session.rollback()
@@ -322,10 +336,10 @@ class RecordService:
                     record_id,
                     action,
                     "refused",
-                    {k: [None, to_json(v) if not isinstance(v, Mapping | list) else v] for k, v in values.items()},
+                    {k: [None, v] for k, v in audit_summary(values).items()},
                     error_code=error.code,
-                    message=error.message,
-                    message_zh=error.message_zh,
+                    message=storable_text(error.message, AUDIT_MESSAGE_CHARS),
+                    message_zh=storable_text(error.message_zh, AUDIT_MESSAGE_CHARS) if error.message_zh else None,
                 )
                 self.session.commit()
             raise
@@ -859,3 +873,27 @@ class RecordService:
     def timeline(self, entity_key: str, record_id: int, since: datetime | None = None, limit: int = 500) -> builtins.list[dict[str, Any]]:
         """The record's events and those of its related records, in time order (S24)."""
         return RecordViews(self).timeline(entity_key, record_id, since, limit)
+
+
+def _value_taken(entity: Entity, values: Mapping[str, Any]) -> Conflict:
+    """A write that clashed with a unique field: 409 naming the unique fields it sent."""
+    sent = [f for f in entity.fields if f.unique and isinstance(values, Mapping) and f.key in values]
+    names_en = ", ".join(str(f.label.get("en")) for f in sent) or "a unique field"
+    names_zh = "、".join(str(f.label.get("zh")) for f in sent) or "唯一字段"
+    return Conflict(
+        f"Another {entity.label.get('en')} record already has this {names_en}; use a different value.",
+        message_zh=f"已有其他{entity.label.get('zh')}记录使用了相同的{names_zh},请换一个值。",
+        errors={f.key: ["already used by another record"] for f in sent},
+        code="value_taken",
+    )
+
+
+def _out_of_range(entity: Entity) -> Invalid:
+    """A write whose values (sent or computed) the database can't hold: 422, not 500."""
+    return Invalid(
+        f"A value of this {entity.label.get('en')} record, sent or computed by a formula, is out of "
+        "range for the database (e.g. a whole number beyond ±9.2×10^18). Use smaller numbers.",
+        message_zh=f"此{entity.label.get('zh')}记录的某个值(提交的或由公式计算的)超出数据库可保存的范围"
+        "(例如超过 ±9.2×10^18 的整数),请使用更小的数字。",
+        code="value_out_of_range",
+    )

@@ -22,6 +22,7 @@ from sqlalchemy.engine import Connection
 
 from builder.model import App, Entity, FieldType
 from runtime.errors import PublishRefused
+from runtime.table_ids import ensure_autoincrement
 from runtime.tables import (
     archived_column,
     bounded,
@@ -106,7 +107,13 @@ class PlanApplier:
         return entity
 
     def apply(self, steps: Any) -> None:
-        """Applies every step in order."""
+        """Applies every step in order.
+
+        First gives the app's existing SQLite tables ``AUTOINCREMENT`` if they were created
+        without it (:func:`runtime.table_ids.ensure_autoincrement`).
+        """
+        for state in self.states.values():
+            ensure_autoincrement(self.connection, state.table_name)
         for step in steps:
             handler = getattr(self, f"_{step.kind}", None)
             if handler is None:

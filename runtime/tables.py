@@ -5,7 +5,8 @@ SQL: keys are validated identifiers and every statement is built with Core const
 
 Layout of an entity table:
 
-- system columns ``id``, ``created_at``, ``updated_at``, ``created_by``, ``owner``,
+- system columns ``id`` (never reused: ``AUTOINCREMENT`` on SQLite, ``BIGSERIAL`` on
+  PostgreSQL), ``created_at``, ``updated_at``, ``created_by``, ``owner``,
   ``version`` (optimistic locking);
 - ``stage`` and ``stage_entered_at`` when the entity has stages;
 - ``_done_<step>`` per step: when the step's ``done_when`` first held;
@@ -150,7 +151,9 @@ def build_table(
         columns.append(sa.Column(step_column(step.key), UTCDateTime(), nullable=True))
     for field in entity.fields:
         columns.extend(field_columns(field, formula_types.get(field.key)))
-    table = sa.Table(table_name, metadata, *columns)
+    # AUTOINCREMENT: SQLite never hands out the id of a deleted record again (PostgreSQL's
+    # BIGSERIAL never does anyway); see runtime.table_ids for tables created without it.
+    table = sa.Table(table_name, metadata, *columns, sqlite_autoincrement=True)
     indexes = system_indexes(table_name, bool(entity.stages))
     for field in entity.fields:
         indexes.extend(field_indexes(table_name, field))

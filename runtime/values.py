@@ -22,6 +22,7 @@ photo, file        ``list[int]`` (file ids)    array of numbers
 
 from __future__ import annotations
 
+import json
 import math
 import re
 from collections.abc import Mapping
@@ -52,6 +53,12 @@ _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 _PHONE = re.compile(r"^\+?[0-9][0-9 \-()]{4,30}$")
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(s|m|h|d|w)\s*$")
 _DURATION_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
+MAX_DURATION_SECONDS = 10**10
+# Stored moments stay a day inside datetime's range, so that showing one in any time zone
+# (offsets are under ±24 h) never overflows.
+MIN_MOMENT = datetime(1, 1, 2, tzinfo=UTC)
+MAX_MOMENT = datetime(9999, 12, 30, 23, 59, 59, 999999, tzinfo=UTC)
+_UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
 
 
 class ValueProblem(ValueError):
@@ -67,19 +74,47 @@ def _problem(en: str, zh: str) -> ValueProblem:
     return ValueProblem(en, zh)
 
 
+def text_problem(text: str) -> tuple[str, str] | None:
+    """Why ``text`` can't be stored, (English, Chinese), or None when it can.
+
+    A NUL character is refused by PostgreSQL's text type, and a lone UTF-16 surrogate (as
+    ``"\\ud800"`` in JSON can produce) has no UTF-8 form at all, so neither database can
+    hold it. Both are refused everywhere instead of failing at the database.
+    """
+    found = _UNSTORABLE.search(text)
+    if found is None:
+        return None
+    if found.group() == "\x00":
+        return (
+            "contains a NUL character (\\u0000), which can't be stored; remove it",
+            "含有无法保存的空字符(\\u0000),请删除它",
+        )
+    return (
+        "contains an unpaired surrogate (such as \\ud800), which is not valid text; send proper UTF-8 text",
+        "含有不成对的代理字符(如 \\ud800),不是有效文本,请提交正确的 UTF-8 文本",
+    )
+
+
 def parse_duration(value: Any) -> timedelta:
     """A duration from seconds (number) or text like ``48h``, ``30m``, ``2d``."""
     if isinstance(value, bool):
         raise _problem("expected a duration", "应为时长")
     if isinstance(value, int | float) and not isinstance(value, bool):
-        if not math.isfinite(value) or abs(value) > 10**10:
-            raise _problem("duration out of range", "时长超出范围")
-        return timedelta(seconds=value)
+        return _bounded_duration(value)
     if isinstance(value, str):
         match = _DURATION.match(value)
         if match:
-            return timedelta(seconds=float(match.group(1)) * _DURATION_UNITS[match.group(2)])
+            return _bounded_duration(float(match.group(1)) * _DURATION_UNITS[match.group(2)])
     raise _problem("expected seconds or a duration like 48h / 30m / 2d", "应为秒数或 48h、30m、2d 这样的时长")
+
+
+def _bounded_duration(seconds: float) -> timedelta:
+    if not math.isfinite(seconds) or abs(seconds) > MAX_DURATION_SECONDS:
+        raise _problem(
+            "duration out of range; give at most 115740 days (10^10 seconds)",
+            "时长超出范围,最多 115740 天(10^10 秒)",
+        )
+    return timedelta(seconds=seconds)
 
 
 def _decimal(value: Any) -> Decimal:
@@ -129,7 +164,16 @@ def _datetime(value: Any, tz: tzinfo) -> datetime:
         raise _problem("expected a date and time", "应为日期时间")
     if parsed.tzinfo is None:
         parsed = parsed.replace(tzinfo=tz)
-    return parsed.astimezone(UTC)
+    try:
+        moment = parsed.astimezone(UTC)
+    except OverflowError:
+        moment = None
+    if moment is None or not MIN_MOMENT <= moment <= MAX_MOMENT:
+        raise _problem(
+            "date and time out of range; give one between 0001-01-02 and 9999-12-30",
+            "日期时间超出范围,应在 0001-01-02 到 9999-12-30 之间",
+        )
+    return moment
 
 
 def _date(value: Any) -> date:
@@ -172,6 +216,9 @@ def coerce(field: Field, value: Any, tz: tzinfo) -> Any:
     if kind in TEXT_TYPES:
         if not isinstance(value, str):
             raise _problem("expected text", "应为文本")
+        unstorable = text_problem(value)
+        if unstorable:
+            raise _problem(*unstorable)
         limit = field.max_length or DEFAULT_TEXT_LIMIT.get(kind, TEXT_LIMIT)
         if len(value) > limit:
             raise _problem(f"at most {limit} characters", f"最多 {limit} 个字符")
@@ -334,3 +381,70 @@ def convert(value: Any, old: Field, new: Field, tz: tzinfo) -> Any:
     if new.type is FieldType.MULTI_CHOICE and isinstance(value, str):
         return coerce(new, [value], tz)
     return coerce(new, to_json(value), tz)
+
+
+AUDIT_VALUE_CHARS = 500
+AUDIT_SUMMARY_CHARS = 8_000
+AUDIT_KEY_CHARS = 100
+AUDIT_MESSAGE_CHARS = 2_000
+
+
+def storable_text(text: str, limit: int) -> str:
+    """``text`` cut to ``limit`` characters (``…`` marks a cut), unstorable characters replaced."""
+    cleaned = _UNSTORABLE.sub("\ufffd", text[: limit + 1])
+    return cleaned if len(cleaned) <= limit else cleaned[: limit - 1] + "…"
+
+
+def _summary_value(value: Any) -> Any:
+    """One sent value as it is kept in the audit log: as sent if small, else its JSON cut short."""
+    plain = to_json(value) if not isinstance(value, Mapping | list) else value
+    if isinstance(plain, str):
+        return storable_text(plain, AUDIT_VALUE_CHARS)
+    try:
+        text = json.dumps(plain, default=str, ensure_ascii=False)
+    except (TypeError, ValueError, RecursionError):
+        text = type(plain).__name__
+    if len(text) <= AUDIT_VALUE_CHARS:
+        return _storable(plain)
+    return storable_text(text, AUDIT_VALUE_CHARS)
+
+
+def _storable(value: Any) -> Any:
+    """A small JSON-like value with what a JSON column can't hold made text."""
+    if value is None or isinstance(value, bool):
+        return value
+    if isinstance(value, int):
+        return value if abs(value) < 10**18 else f"<{value.bit_length()}-bit integer>"
+    if isinstance(value, float):
+        return value if math.isfinite(value) else str(value)  # NaN/Infinity are not JSON
+    if isinstance(value, str):
+        return _UNSTORABLE.sub("\ufffd", value)
+    if isinstance(value, Mapping):
+        return {_UNSTORABLE.sub("\ufffd", str(k)): _storable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_storable(v) for v in value]
+    return _UNSTORABLE.sub("\ufffd", str(to_json(value)))
+
+
+def audit_summary(values: Any) -> dict[str, Any]:
+    """A bounded, storable summary of the values a refused write sent, for the audit log.
+
+    Each key is cut to :data:`AUDIT_KEY_CHARS`, each value kept as sent when its JSON is
+    at most :data:`AUDIT_VALUE_CHARS` characters and otherwise kept as its JSON text cut
+    short; once the summary holds :data:`AUDIT_SUMMARY_CHARS` characters the remaining
+    keys are only counted (under the key ``…``). NUL characters and lone surrogates are
+    replaced, NaN and infinities become text, so the summary can always be stored.
+    """
+    if not isinstance(values, Mapping):
+        return {"…": storable_text(type(values).__name__, AUDIT_KEY_CHARS)}
+    summary: dict[str, Any] = {}
+    used = 0
+    for index, (key, value) in enumerate(values.items()):
+        if used >= AUDIT_SUMMARY_CHARS:
+            summary["…"] = f"{len(values) - index} more value(s) not kept"
+            break
+        name = storable_text(str(key), AUDIT_KEY_CHARS)
+        kept = _summary_value(value)
+        summary[name] = kept
+        used += len(name) + (len(kept) if isinstance(kept, str) else len(json.dumps(kept, default=str)))
+    return summary

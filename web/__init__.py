@@ -13,7 +13,6 @@ from runtime.settings import Settings
 
 __all__ = ["create_app"]
 
-
 def create_app(
     config: Settings | Mapping[str, Any] | None = None, *, clock: Clock | None = None
 ) -> Flask:
@@ -49,13 +48,14 @@ def create_app(
     install_trigger_engine(platform)
     app.extensions["cairn"] = platform
 
-    from web import assets, cli, csrf, db, errors, i18n, login, routing, security
+    from web import assets, cli, csrf, db, errors, form_limits, i18n, login, routing, security
 
     routing.init_app(app)
     cli.init_app(app)
     db.init_app(app)
     errors.init_app(app)
     security.init_app(app, settings)
+    form_limits.init_app(app)
     i18n.init_app(app)
     login.init_app(app)
     assets.init_app(app)

@@ -36,7 +36,7 @@ def list_apps() -> Any:
 def validate_app() -> Any:
     """Validates a definition without storing it: 200, or 422 listing every problem."""
     call_context()
-    definition = load_definition(json_body())
+    definition = load_definition(json_body(definition=True))
     return jsonify(ok=True, key=definition.key, entities=[e.key for e in definition.entities])
 
 
@@ -44,7 +44,7 @@ def validate_app() -> Any:
 def import_app() -> Any:
     """Imports a definition as a new draft revision (creating the app on first import)."""
     service = AppService(call_context())
-    revision = service.import_definition(json_body())
+    revision = service.import_definition(json_body(definition=True))
     app = service.app(revision.app_id)
     return jsonify(app=app_json(app), revision=revision_json(revision)), 201
 

@@ -108,7 +108,10 @@ BODY = {
 }
 NOT_FOUND = _problem("Unknown app, entity, record or revision — or one of another workspace (not_found)")
 FORBIDDEN = _problem("The caller's role may not do this (forbidden)")
-INVALID_BODY = "the body is not JSON or not an object (invalid_json), or a member is wrong (validation_failed)"
+INVALID_BODY = (
+    "the body is not JSON or not an object (invalid_json), too deep or with too many members (payload_too_complex), "
+    "text with NUL or lone surrogates (invalid_text), or a member is wrong (validation_failed)"
+)
 STALE = "The record changed since the version sent (version_conflict)"
 
 
@@ -220,7 +223,8 @@ def _record_paths(spec: APISpec) -> None:
     read_only = {"403": may_not, "404": NOT_FOUND}
     write_refused = (
         "Refused write, nothing stored: wrong values (validation_failed, `errors` per field), a field of a locked step "
-        "(step_locked, `detail_data.step`), a failed validation rule (rule_violated, `detail_data.rules`), or " + INVALID_BODY
+        "(step_locked, `detail_data.step`), a failed validation rule (rule_violated, `detail_data.rules`), a value the "
+        "database can't hold (value_out_of_range), or " + INVALID_BODY
     )
     query = [
         {"name": n, "in": "query", "required": False, "schema": {"type": "integer" if n == "limit" else "string"}, "description": d}
@@ -235,10 +239,11 @@ def _record_paths(spec: APISpec) -> None:
     spec.path(RECORDS, operations={
         "get": _op("List records (keyset pagination)", {"200": _ok("Page", "RecordPage")},
                    {**read_only, "422": "A `where` that does not check (invalid_expression, `detail_data.diagnostics`), "
-                                        "or a wrong limit, order_by or after (validation_failed)"},
+                                        "a wrong limit, order_by or after (validation_failed), NUL in a parameter (invalid_text), "
+                                        "or a filter whose arithmetic the database can't compute (filter_out_of_range)"},
                    params=ent_p + query),
         "post": _op("Create a record", {"201": _ok("Created", "WriteResult")},
-                    {**read_only, "409": "A unique value is taken (conflict)",
+                    {**read_only, "409": "A unique value is taken (value_taken)",
                      "422": write_refused + "; a stage set on create must pass the stages it skips (stage_exit_refused)"},
                     body="RecordCreate", params=ent_p),
     })
@@ -247,7 +252,7 @@ def _record_paths(spec: APISpec) -> None:
     spec.path(RECORDS + "/{record}", operations={
         "get": _op("Get a record", {"200": _ok("Record", "RecordEnvelope")}, read_only, params=rec_p),
         "patch": _op("Update a record (send `version`)", {"200": _ok("Updated", "WriteResult")},
-                     {**read_only, "409": STALE + ", or a unique value is taken (conflict)",
+                     {**read_only, "409": STALE + ", or a unique value is taken (value_taken)",
                       "422": write_refused + "; stage changes go through …/stage (stage_exit_refused)"},
                      body="RecordUpdate", params=rec_p),
         "delete": _op("Delete a record", {"204": _ok("Deleted", None)},
@@ -270,7 +275,8 @@ def _record_paths(spec: APISpec) -> None:
         "post": _op("Move to another stage", {"200": _ok("Moved", "WriteResult")},
                     {**read_only, "409": STALE,
                      "422": "The exit criteria of a stage it leaves fail (stage_exit_refused, `detail_data.exit.parts`), "
-                            "an unknown stage or a move the stages don't allow (validation_failed), or " + INVALID_BODY},
+                            "a backward move from a stage without allow_back (stage_move_refused), an unknown stage (validation_failed), or "
+                            + INVALID_BODY},
                     body="StageMove", params=rec_p),
     })
     spec.path(RECORDS + "/{record}/history", operations={
@@ -306,7 +312,8 @@ def _automation_paths(spec: APISpec) -> None:
                     {"200": _ok("Updated", "WebhookResult"), "201": _ok("Created", "WebhookResult")},
                     {"403": _problem("The role may not write this entity (forbidden)"),
                      "404": _problem("Unknown app or webhook trigger (not_found)"),
-                     "409": "A unique value is taken (conflict)",
+                     "409": "A unique value is taken (value_taken), or the dedup value belongs to a record the caller may not read "
+                            "(dedup_conflict)",
                      "422": "A missing dedup key or wrong mapped values (validation_failed, step_locked, rule_violated), or " + INVALID_BODY},
                     body={"type": "object", "additionalProperties": True, "description": "Any JSON object; the trigger maps its members to fields"},
                     params=_params("app", "trigger")),

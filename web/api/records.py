@@ -44,7 +44,7 @@ def _version(body: dict[str, Any]) -> int | None:
         if isinstance(version, bool):
             raise ValueError
         return int(version)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):
         raise Invalid("The version must be a whole number.", message_zh="版本号必须是整数。", errors={"version": ["expected an integer"]}) from None
 
 
