@@ -13,13 +13,13 @@ import re
 from typing import Any
 
 from flask import Flask
-from flask.testing import FlaskClient
 
 from runtime.models import User
 from runtime.platform import Platform
 from tests.integration.conftest import Api, Tenant, install
+from tests.integration.hostile.pages import browser as signed_in
 from tests.unit.builder.fixtures import LOCKED_MESSAGE, visit_app_definition
-from tests.unit.web.conftest import csrf_token, sign_in
+from tests.unit.web.conftest import csrf_token
 
 BASE = "/apps/store_visits/entities"
 ZH = {"Accept-Language": "zh-CN"}
@@ -39,12 +39,6 @@ def _customer(api: Api) -> dict[str, Any]:
     created = api.post(f"{BASE}/customer/records", json={"name": "华联"})
     assert created.status_code == 201, created.get_json()
     return created.get_json()["record"]  # type: ignore[no-any-return]
-
-
-def _browser(app: Flask, username: str, password: str) -> FlaskClient:
-    client = app.test_client()
-    sign_in(client, username, password)
-    return client
 
 
 def _card(html: str, key: str) -> str:
@@ -143,7 +137,7 @@ def test_history_shows_refusals_in_the_readers_language(app: Flask, admin_api: A
     assert zh["message_zh"] == "预算范围不适用于此记录,请留空。"
     assert zh["text"] == zh["message_zh"] and en["text"] == en["message"]
 
-    browser = _browser(app, "alpha-admin", "admin-password")
+    browser = signed_in(app, "alpha-admin", "admin-password")
     detail = f"/a/store_visits/opportunity/{created['id']}"
     chinese = browser.get(detail, headers=ZH).get_data(as_text=True)
     english = browser.get(detail, headers=EN).get_data(as_text=True)
@@ -156,7 +150,7 @@ def test_history_shows_refusals_in_the_readers_language(app: Flask, admin_api: A
 
 def test_form_shows_the_labelled_error_in_the_card_that_was_saved(app: Flask, admin_api: Api) -> None:
     install(admin_api, visit_app_definition())
-    browser = _browser(app, "alpha-rep", "rep-password")
+    browser = signed_in(app, "alpha-rep", "rep-password")
     new = "/a/store_visits/visit/new"
     token = csrf_token(browser, new)
     page = browser.post(new, data={"v-csrf_token": token, "_step": ""}, headers=ZH)
@@ -178,7 +172,7 @@ def test_form_refusal_in_a_step_card_is_shown_in_that_card(app: Flask, admin_api
     install(admin_api, visit_app_definition())
     customer = _customer(admin_api)
     visit = rep_api.post(f"{BASE}/visit/records", json={"customer": customer["id"]}).get_json()["record"]
-    browser = _browser(app, "alpha-rep", "rep-password")
+    browser = signed_in(app, "alpha-rep", "rep-password")
     edit = f"/a/store_visits/visit/{visit['id']}/edit"
     token = csrf_token(browser, edit)
     data = {"v-csrf_token": token, "_version": "1", "_step": "shelf_photo", "v-shelf_photos": "999999", "v-shelf_photos__present": "1"}
@@ -201,7 +195,7 @@ def test_form_refusal_in_a_step_card_is_shown_in_that_card(app: Flask, admin_api
 
 def test_form_value_problems_carry_the_label(app: Flask, admin_api: Api) -> None:
     install(admin_api, visit_app_definition())
-    browser = _browser(app, "alpha-rep", "rep-password")
+    browser = signed_in(app, "alpha-rep", "rep-password")
     new = "/a/store_visits/opportunity/new"
     token = csrf_token(browser, new)
     page = browser.post(new, data={"v-csrf_token": token, "_step": "", "v-title": "t", "v-amount": "很多"}, headers=ZH)
@@ -214,7 +208,7 @@ def test_form_value_problems_carry_the_label(app: Flask, admin_api: Api) -> None
 def test_a_refused_stage_move_is_explained_in_the_stage_bar(app: Flask, admin_api: Api) -> None:
     install(admin_api, visit_app_definition())
     created = admin_api.post(f"{BASE}/opportunity/records", json={"title": "大单", "contact_channel": "电话"}).get_json()["record"]
-    browser = _browser(app, "alpha-rep", "rep-password")
+    browser = signed_in(app, "alpha-rep", "rep-password")
     base = f"/a/store_visits/opportunity/{created['id']}"
     token = csrf_token(browser, base + "/edit")
     assert browser.post(base + "/stage", data={"csrf_token": token, "stage": "need_confirmation", "_version": "1"}).status_code == 302
@@ -231,7 +225,7 @@ def test_a_refused_stage_move_is_explained_in_the_stage_bar(app: Flask, admin_ap
 
 def test_error_pages_speak_the_readers_language_without_codes(app: Flask, admin_api: Api) -> None:
     install(admin_api, visit_app_definition())
-    browser = _browser(app, "alpha-rep", "rep-password")
+    browser = signed_in(app, "alpha-rep", "rep-password")
     english = browser.get("/a/store_visits/customer/999999", headers=EN)
     assert english.status_code == 404
     html = english.get_data(as_text=True)

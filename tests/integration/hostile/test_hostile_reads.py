@@ -21,6 +21,7 @@ from flask.testing import FlaskClient
 from runtime.platform import Platform
 from runtime.workspaces import IdentityService
 from tests.integration.conftest import Api, Tenant, install
+from tests.integration.hostile.pages import browser, csrf
 from tests.unit.web.support import tiny_png
 
 SECRET_NOTE = "secret-note-7f3a"
@@ -84,29 +85,11 @@ APP: dict[str, Any] = {
 CUSTOMERS = "/apps/field/entities/customer/records"
 VISITS = "/apps/field/entities/visit/records"
 MEMOS = "/apps/field/entities/memo/records"
-_META = re.compile(r'<meta name="csrf-token" content="([^"]+)"')
-
-
-def _sign_in(client: FlaskClient, username: str, password: str) -> FlaskClient:
-    page = client.get("/login")
-    match = _META.search(page.get_data(as_text=True))
-    assert match
-    response = client.post("/login", data={"username": username, "password": password, "csrf_token": match.group(1)})
-    assert response.status_code == 302, response.get_data(as_text=True)[:300]
-    return client
-
-
 def _status(client: FlaskClient, path: str) -> int:
     """The status of GET ``path`` (the response, a file stream maybe, is closed)."""
     response = client.get(path)
     response.close()
     return response.status_code
-
-
-def _csrf(client: FlaskClient, path: str) -> str:
-    match = _META.search(client.get(path).get_data(as_text=True))
-    assert match
-    return match.group(1)
 
 
 class World:
@@ -130,8 +113,8 @@ class World:
         self.shared = self._create(admin_api, CUSTOMERS, {"name": SHARED_CUSTOMER, "region": "华东"})
         self.hidden_customer = self._create(admin_api, CUSTOMERS, {"name": HIDDEN_CUSTOMER, "region": "华南"})
         # Rep 2 uploads a photo through the form's upload endpoint and records the visit.
-        self.rep2_web = _sign_in(app.test_client(), "alpha-rep2", REP2_PASSWORD)
-        token = _csrf(self.rep2_web, "/a/")
+        self.rep2_web = browser(app, "alpha-rep2", REP2_PASSWORD)
+        token = csrf(self.rep2_web, "/a/")
         uploaded = self.rep2_web.post(
             "/a/field/visit/upload/photos",
             data={"file": (io.BytesIO(tiny_png()), "shop.png")},
@@ -143,7 +126,7 @@ class World:
             self.rep2, VISITS,
             {"customer": self.shared, "note": SECRET_NOTE, "transcript": SECRET_TRANSCRIPT, "photos": [self.photo_id]},
         )
-        self.rep_web = _sign_in(app.test_client(), "alpha-rep", "rep-password")
+        self.rep_web = browser(app, "alpha-rep", "rep-password")
 
     @staticmethod
     def _create(api: Api, path: str, values: dict[str, Any]) -> int:
@@ -189,7 +172,7 @@ def test_the_hidden_visits_photo_cannot_be_downloaded_by_id(world: World) -> Non
         assert _status(world.rep_web, f"/a/files/{world.photo_id}?{near}") == 404
     assert _status(world.rep2_web, f"/a/files/{world.photo_id}?app=field&entity=visit&record={world.secret_visit}") == 200
     # The attacker's own, not yet attached upload is theirs to see; rep 2's is not.
-    token = _csrf(world.rep_web, "/a/")
+    token = csrf(world.rep_web, "/a/")
     mine = world.rep_web.post(
         "/a/field/visit/upload/photos", data={"file": (io.BytesIO(tiny_png()), "mine.png")}, headers={"X-CSRFToken": token}
     ).get_json()["id"]
@@ -242,7 +225,7 @@ def test_link_traversal_in_a_filter_does_not_reveal_a_hidden_customer(world: Wor
     link = re.compile(rf'href="/a/field/customer/{world.hidden_customer}">([^<]*)</a>')
     shown = link.search(world.rep_web.get(f"/a/field/visit/{own}").get_data(as_text=True))
     assert shown is not None and HIDDEN_CUSTOMER not in shown.group(1)
-    admin_web = _sign_in(world.flask.test_client(), "alpha-admin", "admin-password")
+    admin_web = browser(world.flask, "alpha-admin", "admin-password")
     shown = link.search(admin_web.get(f"/a/field/visit/{own}").get_data(as_text=True))
     assert shown is not None and HIDDEN_CUSTOMER in shown.group(1)
 
@@ -257,7 +240,7 @@ def test_lookup_search_and_form_state_do_not_reveal_a_hidden_customer(world: Wor
     state = world.rep.post("/apps/field/entities/visit/form-state", json={"values": {"customer": world.hidden_customer}})
     assert state.status_code == 200
     assert HIDDEN_CUSTOMER not in state.get_data(as_text=True)
-    token = _csrf(world.rep_web, "/a/field/visit/new")
+    token = csrf(world.rep_web, "/a/field/visit/new")
     page_state = world.rep_web.post(
         "/a/field/visit/state", data={"v-customer": str(world.hidden_customer)}, headers={"X-CSRFToken": token}
     )
@@ -276,7 +259,7 @@ def test_linking_a_hidden_customer_is_refused_as_if_it_did_not_exist(world: Worl
     assert hidden_body["code"] == absent_body["code"]
     assert hidden_body["errors"]["customer"] == [m.replace(str(missing), str(world.hidden_customer)) for m in absent_body["errors"]["customer"]]
     # The same through the HTML form.
-    token = _csrf(world.rep_web, "/a/field/visit/new")
+    token = csrf(world.rep_web, "/a/field/visit/new")
     form = world.rep_web.post("/a/field/visit/new", data={"v-csrf_token": token, "v-customer": str(world.hidden_customer), "v-note": "x"})
     assert form.status_code == 422
     assert HIDDEN_CUSTOMER not in form.get_data(as_text=True)
@@ -286,7 +269,7 @@ def test_linking_a_hidden_customer_is_refused_as_if_it_did_not_exist(world: Worl
 def test_the_record_page_renders_with_an_owner_change_in_its_timeline(world: World) -> None:
     moved = world.admin.patch(f"{VISITS}/{world.secret_visit}", json={"owner": world.tenant.rep.id, "version": 1})
     assert moved.status_code == 200, moved.get_json()
-    admin_web = _sign_in(world.flask.test_client(), "alpha-admin", "admin-password")
+    admin_web = browser(world.flask, "alpha-admin", "admin-password")
     page = admin_web.get(f"/a/field/customer/{world.shared}")
     assert page.status_code == 200
     visit_page = admin_web.get(f"/a/field/visit/{world.secret_visit}")

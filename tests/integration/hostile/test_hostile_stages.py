@@ -7,39 +7,18 @@ back needs ``allow_back`` on the stage left; every move is in the stage history.
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 import sqlalchemy as sa
 from flask import Flask
-from flask.testing import FlaskClient
 
 from runtime.models import StageHistory
 from runtime.platform import Platform
 from tests.integration.conftest import Api, install
+from tests.integration.hostile.pages import browser, csrf
 
 APP = "pipeline"
 DEALS = f"/apps/{APP}/entities/deal/records"
-_META = re.compile(r'<meta name="csrf-token" content="([^"]+)"')
-
-
-def csrf(client: FlaskClient, path: str) -> str:
-    """The session's CSRF token, read from the page at ``path``."""
-    page = client.get(path)
-    match = _META.search(page.get_data(as_text=True))
-    assert match, f"no CSRF token on {path} ({page.status_code})"
-    return match.group(1)
-
-
-def browser(app: Flask, username: str, password: str) -> FlaskClient:
-    """A test client signed in through the sign-in form."""
-    client = app.test_client()
-    token = csrf(client, "/login")
-    response = client.post("/login", data={"username": username, "password": password, "csrf_token": token})
-    assert response.status_code == 302, response.get_data(as_text=True)[:300]
-    return client
-
-
 def pipeline_app(*, shortcuts: bool = False) -> dict[str, Any]:
     """Deals: planned → proposal → negotiation → closed, and lost.
 

@@ -13,7 +13,7 @@ from typing import Any
 from flask import Flask
 
 from tests.integration.conftest import Api, install
-from tests.integration.hostile.test_hostile_stages import browser, csrf
+from tests.integration.hostile.pages import browser, csrf
 
 APP = "inspections"
 RECORDS = f"/apps/{APP}/entities/inspection/records"
