@@ -247,12 +247,14 @@ class SqlEmitter:
             exact = result == DECIMAL
             if op == "%":
                 if self.pg:
-                    return (
-                        self.numeric(a) % sa.func.nullif(self.numeric(b), 0)
-                        if exact
-                        else a % sa.func.nullif(b, 0)
-                    )
-                return sa.func.cairn_dmod(a, b) if exact else a % sa.func.nullif(b, 0)
+                    if exact:
+                        return self.numeric(a) % sa.func.nullif(self.numeric(b), 0)
+                    a, b = sa.type_coerce(a, sa.BigInteger()), sa.type_coerce(b, sa.BigInteger())
+                    return a % sa.func.nullif(b, 0)
+                if exact:
+                    return sa.func.cairn_dmod(a, b)
+                a, b = sa.type_coerce(a, sa.BigInteger()), sa.type_coerce(b, sa.BigInteger())
+                return a % sa.func.nullif(b, 0)
             if exact and not self.pg:
                 name = {"+": "cairn_dadd", "-": "cairn_dsub", "*": "cairn_dmul"}[op]
                 return getattr(sa.func, name)(a, b)  # type: ignore[no-any-return]

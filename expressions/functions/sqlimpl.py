@@ -306,7 +306,8 @@ def sql_days_between(emit: SqlEmitter, node: t.TCall, args: Args) -> Sql:
     """``days_between(a, b)``."""
     if not emit.pg:
         return sa.func.cairn_days_between(emit.value(args[0]), emit.value(args[1]), emit.tz)
-    return local_date(emit, args[1]) - local_date(emit, args[0])
+    days = local_date(emit, args[1]) - local_date(emit, args[0])
+    return sa.type_coerce(days, sa.BigInteger())
 
 
 def sql_hours_between(emit: SqlEmitter, node: t.TCall, args: Args) -> Sql:
@@ -327,7 +328,7 @@ def sql_days_since(emit: SqlEmitter, node: t.TCall, args: Args) -> Sql:
     today = emit.param(emit.today(), DATE)
     if not emit.pg:
         return sa.func.cairn_days_between(emit.value(args[0]), today, emit.tz)
-    return today - local_date(emit, args[0])
+    return sa.type_coerce(today - local_date(emit, args[0]), sa.BigInteger())
 
 
 def sql_hours_since(emit: SqlEmitter, node: t.TCall, args: Args) -> Sql:
