@@ -49,16 +49,43 @@ def sql_len(emit: SqlEmitter, node: t.TCall, args: Args) -> Sql:
     return sa.func.char_length(x) if emit.pg else sa.func.length(x)
 
 
+def _case_mapped(emit: SqlEmitter, fn: str, arg: t.TNode) -> Sql:
+    """PostgreSQL's ``lower``/``upper`` of ``arg`` in the database's own collation.
+
+    ``min``/``max`` of text compare under ``COLLATE "C"`` (code-point order), and their
+    result carries that collation, under which ``lower``/``upper`` change ASCII letters
+    only. There the argument is re-collated, inside a scalar subquery so that the
+    explicit collation does not clash with a ``COLLATE "C"`` around the result.
+    """
+    x = emit.value(arg)
+    if not _carries_c_collation(arg):
+        return getattr(sa.func, fn)(x)  # type: ignore[no-any-return]
+    mapped = getattr(sa.func, fn)(sa.collate(x, "default"))
+    return sa.select(mapped).scalar_subquery()
+
+
+def _carries_c_collation(node: t.TNode) -> bool:
+    if isinstance(node, t.TAggregate):
+        return node.function.name in ("min_of", "max_of") and node.type == TEXT
+    if isinstance(node, t.TCall) and node.function.name in ("min", "max"):
+        return node.type == TEXT
+    if isinstance(node, t.TCompare | t.TIn | t.TBool | t.TUnary) or node.type != TEXT:
+        return False
+    return any(_carries_c_collation(c) for c in t.children(node))
+
+
 def sql_lower(emit: SqlEmitter, node: t.TCall, args: Args) -> Sql:
     """``lower(t)``."""
-    x = emit.value(args[0])
-    return sa.func.lower(x) if emit.pg else sa.func.cairn_lower(x)
+    if emit.pg:
+        return _case_mapped(emit, "lower", args[0])
+    return sa.func.cairn_lower(emit.value(args[0]))
 
 
 def sql_upper(emit: SqlEmitter, node: t.TCall, args: Args) -> Sql:
     """``upper(t)``."""
-    x = emit.value(args[0])
-    return sa.func.upper(x) if emit.pg else sa.func.cairn_upper(x)
+    if emit.pg:
+        return _case_mapped(emit, "upper", args[0])
+    return sa.func.cairn_upper(emit.value(args[0]))
 
 
 def sql_trim(emit: SqlEmitter, node: t.TCall, args: Args) -> Sql:
