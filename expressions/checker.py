@@ -13,7 +13,7 @@ from expressions import ast as a
 from expressions import diagnostics
 from expressions import typed as t
 from expressions.diagnostics import Diagnostic, closest
-from expressions.functions.library import LIBRARY
+from expressions.functions.library import LIBRARY, LOCAL_DATE
 from expressions.functions.registry import Function, unify
 from expressions.limits import MAX_NODES
 from expressions.scope import CollectionSpec, EntitySpec, Scope
@@ -337,7 +337,7 @@ class Checker:
                 )
                 if function.kind == "lazy" and function.name == "coalesce":
                     nullable = all(x.nullable for x in typed)
-                sql = function.sql is not None and all(x.sql for x in typed)
+                sql = _call_has_sql(function, typed, result)
                 return t.TCall(node.span, result, nullable, sql, function, tuple(typed))
         self._argument_error(function, arity_ok[0], typed, node)
         return None
@@ -465,10 +465,12 @@ class Checker:
         sql = (where is None or where.sql) and (field_type is None or _sql_storable(field_type))
         if name == "latest" and child.field("created_at") is None:
             sql = False
+        # a sum of integers or durations beyond the type's range is null
+        nullable = function.nullable or (name == "sum" and result in (INTEGER, DURATION))
         return t.TAggregate(
             node.span,
             result,
-            function.nullable,
+            nullable,
             sql,
             function,
             collection,
@@ -519,7 +521,8 @@ class Checker:
         if operand.type not in (INTEGER, DECIMAL, DURATION, NULL):
             self._error("type_mismatch.unary", node.span, op="-", type=operand.type)
             return None
-        return t.TUnary(node.span, operand.type, operand.nullable, operand.sql, "neg", operand)
+        nullable = operand.nullable or operand.type in (INTEGER, DURATION)  # -(-2⁶³) is null
+        return t.TUnary(node.span, operand.type, nullable, operand.sql, "neg", operand)
 
     def _chain(self, node: a.Chain, env: _Env) -> t.TNode | None:
         first = self.visit(node.first, env)
@@ -539,8 +542,10 @@ class Checker:
                 )
                 return None
             steps.append((op, operand, result))
-            # text concatenation, division and % may give null even from non-null operands
-            nullable = nullable or operand.nullable or op in ("/", "%") or result == TEXT
+            # text concatenation (over 1 MB), division and % (by zero) may give null even
+            # from non-null operands, and so does a result out of its type's range
+            # (integers beyond 64 bits, durations, dates and datetimes); exact decimals not
+            nullable = nullable or operand.nullable or op in ("/", "%") or result != DECIMAL
             sql = sql and operand.sql
             current = result
         return t.TChain(node.span, current, nullable, sql, first, tuple(steps))
@@ -566,6 +571,12 @@ class Checker:
                 return None
             sql = sql and isinstance(right, t.TList)
             return t.TIn(node.span, BOOLEAN, False, sql, node.op == "not in", left, right)
+        if {left.type, right.type} == {DATE, DATETIME}:
+            # a datetime compared with a date: by its calendar date in the workspace zone
+            if left.type == DATETIME:
+                left = _local_date(left)
+            else:
+                right = _local_date(right)
         joined = unify(left.type, right.type)
         bad = joined is None or isinstance(joined, CollectionType)
         if not bad and node.op not in ("==", "!=") and joined not in (*_ORDERED, NULL):
@@ -590,6 +601,41 @@ class Checker:
             return None
         typed = tuple(x for x in operands if x is not None)
         return t.TBool(node.span, BOOLEAN, False, all(x.sql for x in typed), node.op, typed)
+
+
+#: Functions whose SQL form takes a list literal (each item compiled on its own).
+_LIST_LITERAL_FUNCTIONS = frozenset({"contains_any", "contains_all", "keyword_density"})
+
+
+def _sql_value(typ: ExprType) -> bool:
+    """Whether a value of ``typ`` can be one SQL value (a parameter or a column)."""
+    return _sql_storable(typ) and not isinstance(typ, CollectionType)
+
+
+def _call_has_sql(function: Function, args: list[t.TNode], result: ExprType) -> bool:
+    """Whether a call of ``function`` on ``args`` has an SQL form.
+
+    A list is never one SQL value: only a list *literal* in the list parameter of
+    ``contains_any`` / ``contains_all`` / ``keyword_density`` compiles (item by item), or a
+    null there. A call that reads nothing of the record (``date(2026, 1, 1)``,
+    ``len(["a", "b"])``) is computed once and bound as a parameter, whatever its function.
+    """
+    sql = function.sql is not None and _sql_value(result) and all(x.sql for x in args)
+    if sql:
+        for x in args:
+            if isinstance(x.type, ListType) and not (
+                function.name in _LIST_LITERAL_FUNCTIONS and isinstance(x, t.TList)
+            ):
+                sql = False
+                break
+    if not sql and _sql_value(result) and function.kind in ("scalar", "lazy"):
+        sql = all(t.is_constant(x) for x in args)
+    return sql
+
+
+def _local_date(node: t.TNode) -> t.TNode:
+    """``node`` (a datetime) as its calendar date in the workspace time zone."""
+    return t.TCall(node.span, DATE, True, node.sql, LOCAL_DATE, (node,))
 
 
 def _arity_fits(overload: object, n: int) -> bool:

@@ -15,7 +15,7 @@ from typing import Any
 
 from expressions import pyruntime, values
 from expressions import typed as t
-from expressions.types import BOOLEAN, DATE, DATETIME, DURATION, NULL, TEXT
+from expressions.types import BOOLEAN, DATE, DATETIME, DECIMAL, DURATION, NULL, TEXT
 
 Evaluator = Callable[..., Any]
 
@@ -43,9 +43,12 @@ _HELPERS: dict[str, Any] = {
     "_user_attr": pyruntime.user_attr,
     "_step": pyruntime.step,
     "_list_count": pyruntime.list_count,
-    "_ZERO_DURATION": timedelta(0),
+    "_zero_duration": lambda v: timedelta(0) if type(v) is int and v == 0 else v,
     "_GUARDED": GUARDED,
+    "_i64": values.int64,
+    "_EX": values.EXACT,
 }
+_EXACT_OPS = {"+": "_EX.add", "-": "_EX.subtract", "*": "_EX.multiply"}
 _AGGREGATES = {
     "count": pyruntime.agg_count,
     "sum": pyruntime.agg_sum,
@@ -181,10 +184,11 @@ class _Generator:
             return "None", 0
         if node.operand.type == DURATION:
             return f"_negate({code})", nest + 1
+        neg = "_EX.minus({})" if node.operand.type == DECIMAL else "_i64(-{})"
         if not node.operand.nullable:
-            return f"(-{code})", nest + 1
+            return neg.format(code), nest + 1
         tmp = self.fresh("_t")
-        return f"(None if ({tmp} := {code}) is None else -{tmp})", nest + 1
+        return f"(None if ({tmp} := {code}) is None else {neg.format(tmp)})", nest + 1
 
     def _chain(self, node: t.TChain) -> tuple[str, int]:
         acc, nest = self.emit(node.first)
@@ -229,10 +233,20 @@ class _Generator:
             if ltype == DURATION:
                 return f"_mul_dur({left}, {right})"
             return f"_mul_dur({right}, {left})"
+        if result == DECIMAL:  # exact, as PostgreSQL's numeric
+            fn = _EXACT_OPS[op]
+            if not lnull and not rnode.nullable:
+                return f"{fn}({left}, {right})"
+            a, b = self.fresh("_t"), self.fresh("_t")
+            return (
+                f"(None if ({a} := {left}) is None or ({b} := {right}) is None else {fn}({a}, {b}))"
+            )
         if not lnull and not rnode.nullable:
-            return f"({left} {op} {right})"
+            return f"_i64({left} {op} {right})"
         a, b = self.fresh("_t"), self.fresh("_t")
-        return f"(None if ({a} := {left}) is None or ({b} := {right}) is None else {a} {op} {b})"
+        return (
+            f"(None if ({a} := {left}) is None or ({b} := {right}) is None else _i64({a} {op} {b}))"
+        )
 
     def _compare(self, node: t.TCompare) -> tuple[str, int]:
         left, lnest = self.emit(node.left)
@@ -331,7 +345,7 @@ class _Generator:
         key = "None" if node.field is None else self.const(node.field)
         code = f"{helper}(ctx, {self.const(node.collection)}, r, {where}, {key})"
         if node.function.name == "sum" and node.type == DURATION:
-            code = f"({code} or _ZERO_DURATION)"
+            code = f"_zero_duration({code})"
         return code, 1
 
 

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, date, datetime
-from decimal import Decimal
 from typing import Any
 
 from expressions import values
@@ -105,9 +104,7 @@ def agg_sum(ctx: EvalContext, c: CollectionSpec, r: Record, w: Predicate | None,
     present = [v for v in found if v is not None]
     if not present:
         return 0
-    if not isinstance(present[0], int | Decimal):
-        return values.agg_sum(present[1:], present[0])
-    return sum(present)
+    return values.agg_sum(present[1:], present[0])
 
 
 def agg_avg(ctx: EvalContext, c: CollectionSpec, r: Record, w: Predicate | None, key: Any) -> Any:

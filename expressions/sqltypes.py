@@ -24,6 +24,7 @@ from sqlalchemy.engine import Dialect
 from sqlalchemy.types import TypeDecorator, TypeEngine
 
 from expressions import values
+from expressions.limits import INT64_MAX, MAX_DURATION_SECONDS
 from expressions.types import (
     BOOLEAN,
     DATE,
@@ -166,8 +167,6 @@ def sql_type_for(t: ExprType) -> TypeEngine[Any]:
 
 # --- SQLite user functions ------------------------------------------------------------
 
-_SQLITE_DATETIME = "%Y-%m-%d %H:%M:%S.%f"
-
 
 def _sqlite_time(value: Any) -> date | datetime | None:
     """A SQLite date ('YYYY-MM-DD') or datetime (naive UTC text) as a Python value."""
@@ -186,7 +185,9 @@ def _sqlite_from(value: Any) -> Any:
     if isinstance(value, Decimal):
         return float(value)
     if isinstance(value, datetime):
-        return values.as_aware(value).astimezone(UTC).strftime(_SQLITE_DATETIME)
+        # isoformat pads the year to four digits (strftime's %Y does not for year 1)
+        utc = values.as_aware(value).astimezone(UTC).replace(tzinfo=None)
+        return utc.isoformat(sep=" ", timespec="microseconds")
     if isinstance(value, date):
         return value.isoformat()
     if isinstance(value, timedelta):
@@ -227,11 +228,11 @@ def _dec_op(op: str) -> Callable[[Any, Any], Any]:
         if x is None or y is None:
             return None
         if op == "+":
-            return x + y
+            return values.EXACT.add(x, y)
         if op == "-":
-            return x - y
+            return values.EXACT.subtract(x, y)
         if op == "*":
-            return x * y
+            return values.EXACT.multiply(x, y)
         if op == "/":
             return values.divide(x, y)
         return values.modulo(x, y)
@@ -252,10 +253,43 @@ class _DecimalSum:
     def step(self, value: Any) -> None:
         number = to_decimal(value)
         if number is not None:
-            self.total = number if self.total is None else self.total + number
+            self.total = number if self.total is None else values.EXACT.add(self.total, number)
 
     def finalize(self) -> Any:
         return _sqlite_from(self.total)
+
+
+class _IntSum:
+    """SUM of SQLite integers that gives null beyond the range (where SQLite raises)."""
+
+    low, high = -INT64_MAX - 1, INT64_MAX
+
+    def __init__(self) -> None:
+        self.total = 0
+
+    def step(self, value: Any) -> None:
+        if value is not None:
+            self.total += int(value)
+
+    def finalize(self) -> Any:
+        return self.total if self.low <= self.total <= self.high else None
+
+
+class _DurationSum(_IntSum):
+    low, high = -MAX_DURATION_SECONDS, MAX_DURATION_SECONDS
+
+
+def _int64(x: Any) -> Any:
+    """An integer result of SQLite arithmetic; a REAL means it overflowed (null)."""
+    if isinstance(x, float):
+        return None
+    return values.int64(x)
+
+
+def _duration(x: Any) -> Any:
+    if x is None or isinstance(x, float) or abs(x) > MAX_DURATION_SECONDS:
+        return None
+    return x
 
 
 class _DecimalAvg:
@@ -293,6 +327,9 @@ _FUNCTIONS: dict[str, tuple[int, Callable[..., Any]]] = {
     "cairn_dmul": (2, _dec_op("*")),
     "cairn_ddiv": (2, _dec_op("/")),
     "cairn_dmod": (2, _dec_op("%")),
+    "cairn_int64": (1, _int64),
+    "cairn_duration": (1, _duration),
+    "cairn_abs": (1, lambda x: values.abs_(_num(x))),
     "cairn_round": (2, lambda x, d: values.round_half_away(_num(x), d)),
     "cairn_floor": (1, lambda x: values.floor_(_num(x))),
     "cairn_ceil": (1, lambda x: values.ceil_(_num(x))),
@@ -320,6 +357,7 @@ _FUNCTIONS: dict[str, tuple[int, Callable[..., Any]]] = {
         2,
         lambda a, b: values.hours_between(_sqlite_time(a), _sqlite_time(b)),  # type: ignore[arg-type]
     ),
+    "cairn_local_date": (2, lambda d, tz: values.local_date(_sqlite_time(d), _zone(tz))),
     "cairn_weekday": (2, lambda d, tz: values.weekday(_sqlite_time(d), _zone(tz))),
     "cairn_start_of_week": (2, lambda d, tz: values.start_of_week(_sqlite_time(d), _zone(tz))),
     "cairn_start_of_month": (2, lambda d, tz: values.start_of_month(_sqlite_time(d), _zone(tz))),
@@ -341,3 +379,5 @@ def install_sqlite_functions(dbapi_connection: Any) -> None:
         dbapi_connection.create_function(name, nargs, _safe(fn), deterministic=True)
     dbapi_connection.create_aggregate("cairn_dsum", 1, _DecimalSum)
     dbapi_connection.create_aggregate("cairn_davg", 1, _DecimalAvg)
+    dbapi_connection.create_aggregate("cairn_isum", 1, _IntSum)
+    dbapi_connection.create_aggregate("cairn_dursum", 1, _DurationSum)

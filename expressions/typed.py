@@ -169,3 +169,17 @@ def children(node: TNode) -> tuple[TNode, ...]:
             return (node.items,)
         return () if node.where is None else (node.where,)
     return ()
+
+
+def is_constant(node: TNode) -> bool:
+    """Whether ``node`` reads nothing of the record (foldable to one value).
+
+    Context calls (``now()``, ``today()``, ``me()``, ``has_role``) and ``me().<attr>`` are
+    constant for one evaluation; fields, links, steps and aggregates are not.
+    """
+    if isinstance(node, TField | TStep | TAggregate | TLink):
+        return False
+    if isinstance(node, TUserAttr):
+        base = node.base
+        return isinstance(base, TCall) and base.function.name == "me"
+    return all(is_constant(c) for c in children(node))

@@ -10,17 +10,44 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from datetime import UTC, date, datetime, timedelta, tzinfo
-from decimal import ROUND_CEILING, ROUND_FLOOR, ROUND_HALF_UP, Decimal, DecimalException
+from decimal import (
+    MAX_EMAX,
+    MIN_EMIN,
+    ROUND_CEILING,
+    ROUND_FLOOR,
+    ROUND_HALF_UP,
+    Context,
+    Decimal,
+    DecimalException,
+)
 from fractions import Fraction
 from typing import Any
 
-from expressions.limits import MAX_ROUND_DIGITS, MAX_TEXT_CHARS
+from expressions.limits import (
+    DECIMAL_PRECISION,
+    INT64_MAX,
+    INT64_MIN,
+    MAX_DURATION_SECONDS,
+    MAX_ROUND_DIGITS,
+    MAX_TEXT_CHARS,
+)
 
 DIVISION_PLACES = 10
 _DIVISION_SCALE = 10**DIVISION_PLACES
 _MICROS_PER_SECOND = 1_000_000
 
 Number = int | Decimal
+
+#: Decimal arithmetic is exact (as PostgreSQL's ``numeric``): the evaluator runs decimal
+#: operations in this context instead of the default 28-digit one.
+EXACT = Context(prec=DECIMAL_PRECISION, Emax=MAX_EMAX, Emin=MIN_EMIN)
+
+
+def int64(value: Any) -> Any:
+    """An integer result, or null when it is outside 64 bits (as SQL's ``bigint``)."""
+    if isinstance(value, int) and not INT64_MIN <= value <= INT64_MAX:
+        return None
+    return value
 
 
 def tidy(value: Decimal) -> Decimal:
@@ -37,11 +64,11 @@ def tidy(value: Decimal) -> Decimal:
     return Decimal((sign, tuple(trimmed), exponent))
 
 
-def _fraction(value: Number) -> Fraction:
+def _fraction(value: Number | Fraction) -> Fraction:
     return Fraction(value)
 
 
-def divide(a: Number | None, b: Number | None) -> Decimal | None:
+def divide(a: Number | Fraction | None, b: Number | None) -> Decimal | None:
     """``a / b`` rounded to 10 decimal places, half away from zero; null for zero/null."""
     if a is None or b is None or b == 0:
         return None
@@ -55,7 +82,7 @@ def divide(a: Number | None, b: Number | None) -> Decimal | None:
         whole += 1
     if q < 0:
         whole = -whole
-    return tidy(Decimal(whole).scaleb(-DIVISION_PLACES))
+    return tidy(Decimal(whole).scaleb(-DIVISION_PLACES, context=EXACT))
 
 
 def modulo(a: Number | None, b: Number | None) -> Number | None:
@@ -66,7 +93,7 @@ def modulo(a: Number | None, b: Number | None) -> Number | None:
         r = abs(a) % abs(b)
         return -r if a < 0 else r
     try:
-        return Decimal(a) % Decimal(b)
+        return EXACT.remainder(Decimal(a), Decimal(b))
     except DecimalException:
         return None
 
@@ -82,6 +109,13 @@ def _seconds(d: timedelta) -> int:
     micros = (d.days * 86400 + d.seconds) * _MICROS_PER_SECOND + d.microseconds
     whole = abs(micros) // _MICROS_PER_SECOND
     return -whole if micros < 0 else whole
+
+
+def duration_of(seconds: int) -> timedelta | None:
+    """A duration of whole ``seconds``, or null beyond ±999,999,999 days."""
+    if abs(seconds) > MAX_DURATION_SECONDS:
+        return None
+    return timedelta(seconds=seconds)
 
 
 def duration_seconds(d: timedelta | None) -> int | None:
@@ -106,7 +140,7 @@ def add_duration(t: Any, d: timedelta | None, sign: int = 1) -> Any:
             days = abs(seconds) // 86400
             return t + timedelta(days=sign * (days if seconds >= 0 else -days))
         if isinstance(t, timedelta):
-            return timedelta(seconds=_seconds(t) + sign * _seconds(d))
+            return duration_of(_seconds(t) + sign * _seconds(d))
     except (OverflowError, ValueError):
         return None
     return None  # pragma: no cover - the checker admits no other operand
@@ -125,10 +159,7 @@ def multiply_duration(d: timedelta | None, n: int | None) -> timedelta | None:
     """``d * n`` for a duration and an integer."""
     if d is None or n is None:
         return None
-    try:
-        return timedelta(seconds=_seconds(d) * n)
-    except OverflowError:
-        return None
+    return duration_of(_seconds(d) * n)
 
 
 def negate(value: Any) -> Any:
@@ -136,11 +167,26 @@ def negate(value: Any) -> Any:
     if value is None:
         return None
     if isinstance(value, timedelta):
-        return timedelta(seconds=-_seconds(value))
-    return -value
+        return duration_of(-_seconds(value))
+    if isinstance(value, Decimal):
+        return EXACT.minus(value)
+    return int64(-value)
 
 
 # --- text ---------------------------------------------------------------------------
+
+
+def _lower_char(ch: str) -> str:
+    low = ch.lower()
+    return low if len(low) == 1 else low[0]  # "İ" → "i" (its simple mapping)
+
+
+def _upper_char(ch: str) -> str:
+    up = ch.upper()
+    if len(up) == 1:
+        return up
+    title = ch.title()  # "ᾀ" → "ᾈ"; "ß" and "ﬀ" have no one-character upper case
+    return title if len(title) == 1 else ch
 
 
 def text_len(t: str | None) -> int | None:
@@ -149,16 +195,23 @@ def text_len(t: str | None) -> int | None:
 
 
 def lower(t: str | None) -> str | None:
-    """``t`` in lower case."""
-    return None if t is None else t.lower()
+    """``t`` in lower case, character by character (the simple Unicode case mapping: the
+    length never changes, and "Σ" is always "σ"), as PostgreSQL's ``lower``."""
+    if t is None:
+        return None
+    if t.isascii():
+        return t.lower()
+    return "".join(map(_lower_char, t))
 
 
 def upper(t: str | None) -> str | None:
-    """``t`` in upper case (null if the result would exceed 1 MB)."""
+    """``t`` in upper case, character by character (the simple Unicode case mapping:
+    "ß" stays "ß"), as PostgreSQL's ``upper``."""
     if t is None:
         return None
-    result = t.upper()
-    return result if len(result) <= MAX_TEXT_CHARS else None
+    if t.isascii():
+        return t.upper()
+    return "".join(map(_upper_char, t))
 
 
 TRIM_CHARS = " \t\n\r"
@@ -248,8 +301,8 @@ def round_half_away(x: Number | None, digits: int | None = 0) -> Number | None:
             if 2 * r >= unit:
                 q += 1
             whole: int = q * unit
-            return whole if x >= 0 else -whole
-        rounded = x.quantize(Decimal(1).scaleb(-digits), rounding=ROUND_HALF_UP)
+            return int64(whole if x >= 0 else -whole)  # type: ignore[no-any-return]
+        rounded = x.quantize(Decimal(1).scaleb(-digits), rounding=ROUND_HALF_UP, context=EXACT)
         return tidy(rounded) if digits > 0 else rounded
     except DecimalException:
         return None
@@ -262,7 +315,7 @@ def floor_(x: Number | None) -> int | None:
     if isinstance(x, int):
         return x
     try:
-        return int(x.to_integral_value(rounding=ROUND_FLOOR))
+        return int64(int(x.to_integral_value(rounding=ROUND_FLOOR)))  # type: ignore[no-any-return]
     except DecimalException:
         return None
 
@@ -274,7 +327,7 @@ def ceil_(x: Number | None) -> int | None:
     if isinstance(x, int):
         return x
     try:
-        return int(x.to_integral_value(rounding=ROUND_CEILING))
+        return int64(int(x.to_integral_value(rounding=ROUND_CEILING)))  # type: ignore[no-any-return]
     except DecimalException:
         return None
 
@@ -283,7 +336,9 @@ def abs_(x: Number | None) -> Number | None:
     """``|x|``."""
     if x is None:
         return None
-    return abs(x)  # type: ignore[return-value]
+    if isinstance(x, Decimal):
+        return EXACT.abs(x)
+    return int64(abs(x))  # type: ignore[no-any-return]
 
 
 def least(*values: Any) -> Any:
@@ -317,7 +372,10 @@ def local_date(value: Any, tz: tzinfo) -> date | None:
     if value is None:
         return None
     if isinstance(value, datetime):
-        return as_aware(value).astimezone(tz).date()
+        try:
+            return as_aware(value).astimezone(tz).date()
+        except OverflowError:  # the local date is outside years 1…9999
+            return None
     return value  # type: ignore[no-any-return]
 
 
@@ -376,11 +434,20 @@ def start_of_month(value: Any, tz: tzinfo) -> date | None:
 
 def agg_sum(values: Iterable[Any], zero: Any) -> Any:
     """The sum of the non-null values (``zero`` when there are none)."""
+    if isinstance(zero, timedelta):  # in whole seconds: only the total must be in range
+        return duration_of(_seconds(zero) + sum(_seconds(v) for v in values if v is not None))
     total = zero
-    for v in values:
-        if v is not None:
-            total = total + v
-    return total
+    try:
+        for v in values:
+            if v is not None:
+                total = EXACT.add(total, v) if isinstance(total, Decimal) else total + v
+    except OverflowError:  # durations beyond timedelta's range
+        return None
+    if isinstance(total, Decimal):
+        return total
+    if isinstance(total, timedelta):
+        return duration_of(_seconds(total))
+    return int64(total)
 
 
 def agg_avg(values: Iterable[Any]) -> Decimal | None:
@@ -388,7 +455,7 @@ def agg_avg(values: Iterable[Any]) -> Decimal | None:
     present = [v for v in values if v is not None]
     if not present:
         return None
-    return divide(sum(present), len(present))
+    return divide(sum(Fraction(v) for v in present), len(present))
 
 
 def agg_distinct(values: Iterable[Any]) -> int:

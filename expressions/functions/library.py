@@ -335,6 +335,18 @@ _add(
     )
 )
 
+#: Not callable by name: the checker wraps the datetime side of a comparison between a
+#: datetime and a date in it (``created_at >= start_of_week(today())`` compares calendar
+#: dates in the workspace time zone).
+LOCAL_DATE = Function(
+    "local_date",
+    (Overload(("temporal",), DATE),),
+    v.local_date,
+    s.sql_local_date,
+    needs_tz=True,
+    doc="the calendar date of a datetime in the workspace time zone",
+)
+
 # collections (typed by the checker; see expressions.checker)
 for _name, _example in (
     ("count", 'count(contacts where role == "采购") >= 2'),
@@ -375,7 +387,7 @@ _add(
         "has_role",
         (Overload(("text",), BOOLEAN),),
         None,
-        s.sql_context,
+        s.sql_has_role,
         kind="context",
         nullable=False,
         example='has_role("manager")',

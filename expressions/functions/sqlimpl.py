@@ -49,16 +49,43 @@ def sql_len(emit: SqlEmitter, node: t.TCall, args: Args) -> Sql:
     return sa.func.char_length(x) if emit.pg else sa.func.length(x)
 
 
+def _case_mapped(emit: SqlEmitter, fn: str, arg: t.TNode) -> Sql:
+    """PostgreSQL's ``lower``/``upper`` of ``arg`` in the database's own collation.
+
+    ``min``/``max`` of text compare under ``COLLATE "C"`` (code-point order), and their
+    result carries that collation, under which ``lower``/``upper`` change ASCII letters
+    only. There the argument is re-collated, inside a scalar subquery so that the
+    explicit collation does not clash with a ``COLLATE "C"`` around the result.
+    """
+    x = emit.value(arg)
+    if not _carries_c_collation(arg):
+        return getattr(sa.func, fn)(x)  # type: ignore[no-any-return]
+    mapped = getattr(sa.func, fn)(sa.collate(x, "default"))
+    return sa.select(mapped).scalar_subquery()
+
+
+def _carries_c_collation(node: t.TNode) -> bool:
+    if isinstance(node, t.TAggregate):
+        return node.function.name in ("min_of", "max_of") and node.type == TEXT
+    if isinstance(node, t.TCall) and node.function.name in ("min", "max"):
+        return node.type == TEXT
+    if isinstance(node, t.TCompare | t.TIn | t.TBool | t.TUnary) or node.type != TEXT:
+        return False
+    return any(_carries_c_collation(c) for c in t.children(node))
+
+
 def sql_lower(emit: SqlEmitter, node: t.TCall, args: Args) -> Sql:
     """``lower(t)``."""
-    x = emit.value(args[0])
-    return sa.func.lower(x) if emit.pg else sa.func.cairn_lower(x)
+    if emit.pg:
+        return _case_mapped(emit, "lower", args[0])
+    return sa.func.cairn_lower(emit.value(args[0]))
 
 
 def sql_upper(emit: SqlEmitter, node: t.TCall, args: Args) -> Sql:
     """``upper(t)``."""
-    x = emit.value(args[0])
-    return sa.func.upper(x) if emit.pg else sa.func.cairn_upper(x)
+    if emit.pg:
+        return _case_mapped(emit, "upper", args[0])
+    return sa.func.cairn_upper(emit.value(args[0]))
 
 
 def sql_trim(emit: SqlEmitter, node: t.TCall, args: Args) -> Sql:
@@ -85,14 +112,18 @@ def _list_items(emit: SqlEmitter, node: t.TNode) -> list[Sql | None]:
 
 
 def sql_contains_any(emit: SqlEmitter, node: t.TCall, args: Args) -> Sql:
-    """``contains_any(t, [..])``."""
+    """``contains_any(t, [..])`` (false for a null list)."""
+    if not isinstance(args[1], t.TList):  # the checker lets only a null through
+        return sa.false()
     x = emit.value(args[0])
     tests = [_position(emit, x, p) > 0 for p in _list_items(emit, args[1]) if p is not None]
     return sa.or_(sa.false(), *tests)
 
 
 def sql_contains_all(emit: SqlEmitter, node: t.TCall, args: Args) -> Sql:
-    """``contains_all(t, [..])`` (null items ignored; false for null text)."""
+    """``contains_all(t, [..])`` (null items ignored; false for null text or list)."""
+    if not isinstance(args[1], t.TList):
+        return sa.false()
     x = emit.value(args[0])
     tests = [
         sa.or_(p.is_(sa.null()), _position(emit, x, p) > 0)
@@ -106,7 +137,8 @@ def sql_starts_with(emit: SqlEmitter, node: t.TCall, args: Args) -> Sql:
     """``starts_with(t, part)``."""
     x, p = emit.value(args[0]), emit.value(args[1])
     if emit.pg:
-        return sa.func.left(x, sa.func.char_length(p)) == p
+        # NULL (false) when either is null: left(x, NULL) and "= NULL" are NULL
+        return sa.func.left(x, sa.func.char_length(p)).op("=")(p)
     return sa.func.cairn_starts_with(x, p) == 1
 
 
@@ -114,7 +146,7 @@ def sql_ends_with(emit: SqlEmitter, node: t.TCall, args: Args) -> Sql:
     """``ends_with(t, part)``."""
     x, p = emit.value(args[0]), emit.value(args[1])
     if emit.pg:
-        return sa.func.right(x, sa.func.char_length(p)) == p
+        return sa.func.right(x, sa.func.char_length(p)).op("=")(p)
     return sa.func.cairn_ends_with(x, p) == 1
 
 
@@ -136,7 +168,9 @@ def sql_count_of(emit: SqlEmitter, node: t.TCall, args: Args) -> Sql:
 
 
 def sql_keyword_density(emit: SqlEmitter, node: t.TCall, args: Args) -> Sql:
-    """``keyword_density(t, [..])``: occurrences per 1,000 characters."""
+    """``keyword_density(t, [..])``: occurrences per 1,000 characters (null list: null)."""
+    if not isinstance(args[1], t.TList):
+        return emit.param(None, DECIMAL)
     x = emit.value(args[0])
     hits: Sql = sa.literal(0, sa.Integer())
     for p in _list_items(emit, args[1]):
@@ -146,26 +180,30 @@ def sql_keyword_density(emit: SqlEmitter, node: t.TCall, args: Args) -> Sql:
     return sa.case((length > 0, emit.divide(hits * 1000, length)), else_=sa.null())
 
 
-def sql_left(emit: SqlEmitter, node: t.TCall, args: Args) -> Sql:
-    """``left(t, n)``."""
+#: PostgreSQL's left()/right() take an int4; no text holds more characters than this.
+_INT4_MAX = 2**31 - 1
+
+
+def _left_right(emit: SqlEmitter, args: Args, fn: str) -> Sql:
     x, n = emit.value(args[0]), emit.value(args[1])
-    if emit.pg:
-        return sa.case(
-            (n <= 0, sa.case((x.is_(sa.null()), sa.null()), else_="")),
-            else_=sa.func.left(x, sa.cast(n, sa.Integer())),
-        )
-    return sa.func.cairn_left(x, n)
+    if not emit.pg:
+        return getattr(sa.func, f"cairn_{fn}")(x, n)  # type: ignore[no-any-return]
+    return sa.case(
+        (n <= 0, sa.case((x.is_(sa.null()), sa.null()), else_="")),
+        # a count beyond int4 takes the whole text (and must not reach the int4 cast)
+        (n > _INT4_MAX, x),
+        else_=getattr(sa.func, fn)(x, sa.cast(n, sa.Integer())),
+    )
+
+
+def sql_left(emit: SqlEmitter, node: t.TCall, args: Args) -> Sql:
+    """``left(t, n)``: empty for n ≤ 0."""
+    return _left_right(emit, args, "left")
 
 
 def sql_right(emit: SqlEmitter, node: t.TCall, args: Args) -> Sql:
-    """``right(t, n)``."""
-    x, n = emit.value(args[0]), emit.value(args[1])
-    if emit.pg:
-        return sa.case(
-            (n <= 0, sa.case((x.is_(sa.null()), sa.null()), else_="")),
-            else_=sa.func.right(x, sa.cast(n, sa.Integer())),
-        )
-    return sa.func.cairn_right(x, n)
+    """``right(t, n)``: empty for n ≤ 0."""
+    return _left_right(emit, args, "right")
 
 
 def sql_round(emit: SqlEmitter, node: t.TCall, args: Args) -> Sql:
@@ -176,10 +214,17 @@ def sql_round(emit: SqlEmitter, node: t.TCall, args: Args) -> Sql:
         if args[0].type == INTEGER:
             return sa.cast(sa.func.cairn_round(x, d), sa.Integer())
         return sa.func.cairn_round(x, d)
-    rounded: Sql = sa.func.round(emit.numeric(x), sa.cast(d, sa.Integer()))
+    rounded: Sql = sa.func.round(emit.numeric(x), sa.cast(_pg_clamp_digits(d), sa.Integer()))
     if args[0].type == INTEGER:
-        rounded = sa.cast(rounded, sa.BigInteger())
-    return sa.case((sa.func.abs(d) <= MAX_ROUND_DIGITS, rounded), else_=sa.null())
+        rounded = emit.in_range(rounded, INTEGER)
+    return sa.case((d.between(-MAX_ROUND_DIGITS, MAX_ROUND_DIGITS), rounded), else_=sa.null())
+
+
+def _pg_clamp_digits(d: Sql) -> Sql:
+    """Digits for PostgreSQL's round(): beyond ±18 the result is null anyway, and clamping
+    keeps an int4 cast from failing."""
+    limit = MAX_ROUND_DIGITS + 1
+    return sa.func.greatest(sa.func.least(d, limit), -limit)
 
 
 def _whole(emit: SqlEmitter, fn: str, args: Args) -> Sql:
@@ -187,7 +232,7 @@ def _whole(emit: SqlEmitter, fn: str, args: Args) -> Sql:
     if args[0].type == INTEGER:
         return x
     if emit.pg:
-        return sa.cast(getattr(sa.func, fn)(x), sa.BigInteger())
+        return emit.in_range(getattr(sa.func, fn)(x), INTEGER)
     return getattr(sa.func, f"cairn_{fn}")(x)  # type: ignore[no-any-return]
 
 
@@ -202,8 +247,13 @@ def sql_ceil(emit: SqlEmitter, node: t.TCall, args: Args) -> Sql:
 
 
 def sql_abs(emit: SqlEmitter, node: t.TCall, args: Args) -> Sql:
-    """``abs(x)``."""
-    return sa.func.abs(emit.value(args[0]))
+    """``abs(x)`` (null where the absolute value of an integer exceeds 64 bits)."""
+    x = emit.value(args[0])
+    if args[0].type != INTEGER:
+        return sa.func.abs(x)
+    if not emit.pg:
+        return sa.func.cairn_abs(x)
+    return emit.in_range(sa.func.abs(emit.numeric(x)), INTEGER)
 
 
 def _extreme(emit: SqlEmitter, node: t.TCall, args: Args, pg_name: str, sqlite_name: str) -> Sql:
@@ -249,19 +299,42 @@ def sql_context(emit: SqlEmitter, node: t.TCall, args: Args) -> Sql:  # pragma: 
     raise AssertionError("context functions are folded to constants")
 
 
+def sql_has_role(emit: SqlEmitter, node: t.TCall, args: Args) -> Sql:
+    """``has_role(t)`` for a role read from the record: one of the actor's roles."""
+    actor = emit.ctx.actor or {}
+    roles = [actor.get("role")]
+    extra = actor.get("roles")
+    if isinstance(extra, list | tuple | set | frozenset):
+        roles.extend(extra)
+    names = sorted({r for r in roles if isinstance(r, str)})
+    if not names:
+        return sa.false()
+    return emit.value(args[0]).in_([emit.param(r, TEXT) for r in names])
+
+
 def local_date(emit: SqlEmitter, node: t.TNode) -> Sql:
     """The calendar date of ``node`` in the workspace zone."""
     x = emit.value(node)
     if node.type != DATETIME:
         return x
-    return sa.cast(sa.func.timezone(emit.tz, sa.func.timezone("UTC", x)), sa.Date())
+    # null where the local date is outside years 1…9999 (as in Python)
+    day = sa.cast(sa.func.timezone(emit.tz, sa.func.timezone("UTC", x)), sa.Date())
+    return emit.in_range(day, DATE)
+
+
+def sql_local_date(emit: SqlEmitter, node: t.TCall, args: Args) -> Sql:
+    """The calendar date of a datetime in the workspace zone (date/datetime comparisons)."""
+    if not emit.pg:
+        return sa.func.cairn_local_date(emit.value(args[0]), emit.tz)
+    return local_date(emit, args[0])
 
 
 def sql_days_between(emit: SqlEmitter, node: t.TCall, args: Args) -> Sql:
     """``days_between(a, b)``."""
     if not emit.pg:
         return sa.func.cairn_days_between(emit.value(args[0]), emit.value(args[1]), emit.tz)
-    return local_date(emit, args[1]) - local_date(emit, args[0])
+    days = local_date(emit, args[1]) - local_date(emit, args[0])
+    return sa.type_coerce(days, sa.BigInteger())
 
 
 def sql_hours_between(emit: SqlEmitter, node: t.TCall, args: Args) -> Sql:
@@ -282,7 +355,7 @@ def sql_days_since(emit: SqlEmitter, node: t.TCall, args: Args) -> Sql:
     today = emit.param(emit.today(), DATE)
     if not emit.pg:
         return sa.func.cairn_days_between(emit.value(args[0]), today, emit.tz)
-    return today - local_date(emit, args[0])
+    return sa.type_coerce(today - local_date(emit, args[0]), sa.BigInteger())
 
 
 def sql_hours_since(emit: SqlEmitter, node: t.TCall, args: Args) -> Sql:
@@ -364,8 +437,15 @@ def sql_aggregate(emit: SqlEmitter, node: t.TAggregate, args: Args) -> Sql:
     if name == "sum":
         if ftype == DECIMAL and not emit.pg:
             total: Sql = sa.func.cairn_dsum(col)
-        elif ftype in (INTEGER, DURATION) and emit.pg:
-            total = sa.cast(sa.func.sum(col), sa.BigInteger())
+        elif ftype in (INTEGER, DURATION):
+            # 0 over no rows, null beyond the type's range (one row either way)
+            if emit.pg:
+                total = emit.in_range(sa.func.coalesce(sa.func.sum(col), 0), ftype)
+            else:
+                name = "cairn_isum" if ftype == INTEGER else "cairn_dursum"
+                # SQLite finalises an aggregate that saw no rows as NULL
+                total = sa.case((sa.func.count(col) == 0, 0), else_=getattr(sa.func, name)(col))
+            return sa.select(total).where(*conditions).scalar_subquery()
         else:
             total = sa.func.sum(col)
         inner = sa.select(total).where(*conditions).scalar_subquery()

@@ -123,8 +123,17 @@ def test_not_sql() -> None:
     assert "steps.competitor.unlocked" in d.message
     plain = check("steps.competitor.unlocked or budget > 1", SCOPE)
     assert plain.ok and not plain.sql_capable
-    for source in ('"a" in tags', "distance_km(check_in, check_in) < 1", "date(2026, 1, 1)"):
-        assert not check(source, SCOPE).sql_capable
+    for source in (
+        '"a" in tags',
+        "distance_km(check_in, check_in) < 1",
+        "date(quantity, 1, 1)",
+        'len(["a", name])',
+        'contains_any(name, if(approved, ["a"], ["b"]))',
+    ):
+        assert not check(source, SCOPE).sql_capable, source
+    # a call that reads nothing of the record is computed once and bound as a parameter
+    for source in ("signed_at >= date(2026, 1, 1)", 'len(["a", "b"]) == 2', "date(2026, 2, 30)"):
+        assert check(source, SCOPE).sql_capable, source
 
 
 def test_fullwidth_names_suggest_ascii() -> None:

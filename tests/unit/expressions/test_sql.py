@@ -216,3 +216,21 @@ def test_every_sql_function_is_covered() -> None:
     assert [
         n for n in sql_functions if f"{n}(" not in text and n not in ("if", "now", "today", "me")
     ] == []
+
+
+def test_datetime_against_constant_date_compares_instants() -> None:
+    """``created_at >= start_of_week(today())`` is index-friendly: the column is compared
+    with Monday 00:00 in the workspace zone, not converted row by row."""
+    from sqlalchemy.dialects import postgresql, sqlite
+
+    md = sa.MetaData()
+    binding = TableBinding(build_tables(md))
+    monday = datetime(2026, 3, 15, 16, tzinfo=UTC)  # 2026-03-16 00:00 in Shanghai
+    for dialect, name in ((postgresql.dialect(), "postgresql"), (sqlite.dialect(), "sqlite")):
+        ctx = SqlContext(NOW, SHANGHAI, name, ACTOR)
+        compiled = compile_expression("created_at >= start_of_week(today())", SCOPE)
+        sql = compiled.to_sql(binding, ctx).compile(dialect=dialect)
+        text = str(sql)
+        assert "timezone" not in text and "cairn_local_date" not in text, text
+        assert "e_opportunity.created_at >=" in text, text
+        assert monday in sql.params.values(), sql.params
