@@ -124,34 +124,55 @@ def _definition_of(revision: RevisionRow) -> App:
 
 
 def load_published(session: sa.orm.Session, workspace_id: int, app_ref: str | int) -> PublishedApp:
-    """The published app ``app_ref`` (key or id) of the workspace, or NotFound."""
-    repo = DefinitionRepository(session, workspace_id)
-    if isinstance(app_ref, int) or (isinstance(app_ref, str) and app_ref.isdigit()):
-        row = repo.app(int(app_ref))
-    else:
-        row = repo.app_by_key(app_ref)
-    if row is None:
-        raise NotFound(f"No app {app_ref!r} in this workspace.", message_zh=f"工作区中没有应用 {app_ref}。")
-    revision = repo.published(row)
-    if revision is None:
-        raise NotFound(
-            f"The app {row.key!r} has not been published yet; publish a revision first.",
-            message_zh=f"应用 {row.key} 尚未发布,请先发布一个版本。",
+    """The published app ``app_ref`` (key or id) of the workspace, or NotFound.
+
+    One small query on indexed columns (the app by workspace and key or id, joined to its
+    published revision's id, number and publication time) decides whether the process's
+    cache already holds that revision; only when it doesn't are the definition and the
+    entity tables read and built. What is built depends on the revision alone (a stored
+    definition never changes, table names follow from the app id and entity key, and
+    publishing un-archives the tables of the revision's entities), so a publish made by
+    any process is seen by the next request of every other.
+    """
+    by_id = isinstance(app_ref, int) or (isinstance(app_ref, str) and app_ref.isdigit())
+    current = session.execute(
+        sa.select(
+            AppRow.id,
+            AppRow.key,
+            AppRow.published_revision_id,
+            RevisionRow.number,
+            RevisionRow.published_at,
         )
-    tables = list(
-        session.scalars(sa.select(EntityTableRow).where(EntityTableRow.app_id == row.id))
-    )
-    signature = tuple(
-        sorted((t.entity_key, t.table_name, tuple(t.archived_columns or ()), t.archived_at is not None) for t in tables)
-    )
+        .select_from(AppRow)
+        .outerjoin(
+            RevisionRow,
+            sa.and_(RevisionRow.id == AppRow.published_revision_id, RevisionRow.workspace_id == workspace_id),
+        )
+        .where(
+            AppRow.workspace_id == workspace_id,
+            (AppRow.id == int(app_ref)) if by_id else (AppRow.key == str(app_ref)),
+        )
+    ).one_or_none()
+    if current is None:
+        raise NotFound(f"No app {app_ref!r} in this workspace.", message_zh=f"工作区中没有应用 {app_ref}。")
+    app_id, app_key, revision_id, number, published_at = current
+    if revision_id is None or number is None:
+        raise NotFound(
+            f"The app {app_key!r} has not been published yet; publish a revision first.",
+            message_zh=f"应用 {app_key} 尚未发布,请先发布一个版本。",
+        )
     # Revision ids are unique per database, and a process may talk to several (tests do).
     database = session.get_bind().engine.url.render_as_string(hide_password=True)
-    cache_key = (database, revision.id, revision.published_at, signature)
+    cache_key = (database, app_id, revision_id, published_at)
     with _CACHE_LOCK:
         cached = _CACHE.get(cache_key)
         if cached is not None:
             _CACHE.move_to_end(cache_key)
             return cached
+    revision = DefinitionRepository(session, workspace_id).revision(revision_id)
+    if revision is None:  # pragma: no cover - the join above just found it
+        raise NotFound(f"No app {app_ref!r} in this workspace.", message_zh=f"工作区中没有应用 {app_ref}。")
+    tables = list(session.scalars(sa.select(EntityTableRow).where(EntityTableRow.app_id == app_id)))
     definition = _definition_of(revision)
     metadata = new_metadata()
     built: dict[str, sa.Table] = {}
@@ -164,8 +185,8 @@ def load_published(session: sa.orm.Session, workspace_id: int, app_ref: str | in
             metadata, table_row.table_name, entity, formula_types(definition, entity)
         )
     published = PublishedApp(
-        app_id=row.id,
-        key=row.key,
+        app_id=app_id,
+        key=app_key,
         workspace_id=workspace_id,
         revision_id=revision.id,
         revision_number=revision.number,

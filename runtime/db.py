@@ -3,6 +3,12 @@
 SQLite is configured for a server with a background worker: WAL journal, foreign keys,
 a busy timeout, and ``BEGIN IMMEDIATE`` transactions so that two writers queue instead of
 failing on a lock upgrade; it also gets the expression language's SQL functions.
+
+A read-only path (:func:`read_only`, used for GET requests) opens its SQLite transactions
+with a deferred ``BEGIN`` instead: under WAL a reader then never takes the write lock, so
+a long read doesn't hold up a writer and many reads run side by side. Such a transaction
+must not write (an upgrade from a read to a write lock fails, rather than waits, when
+another writer got in first).
 """
 
 from __future__ import annotations
@@ -12,6 +18,9 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
+
+#: Execution option marking connections whose transactions only read.
+READ_ONLY = "cairn_read_only"
 
 
 def _sqlite_functions(dbapi_connection: Any) -> None:
@@ -43,7 +52,10 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
 
         @sa.event.listens_for(engine, "begin")
         def _on_begin(conn: sa.Connection) -> None:
-            conn.exec_driver_sql("BEGIN IMMEDIATE")
+            if conn.get_execution_options().get(READ_ONLY):
+                conn.exec_driver_sql("BEGIN")
+            else:
+                conn.exec_driver_sql("BEGIN IMMEDIATE")
 
         return engine
     kwargs.setdefault("pool_pre_ping", True)
@@ -53,3 +65,8 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
 def make_session_factory(engine: Engine) -> sessionmaker[Session]:
     """Sessions bound to ``engine``; objects stay readable after commit."""
     return sessionmaker(bind=engine, expire_on_commit=False)
+
+
+def read_only(engine: Engine) -> Engine:
+    """``engine`` (same pool) for transactions that only read: no write lock on SQLite."""
+    return engine.execution_options(**{READ_ONLY: True})

@@ -13,7 +13,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from runtime.clock import Clock, SystemClock
-from runtime.db import make_engine, make_session_factory
+from runtime.db import make_engine, make_session_factory, read_only
 from runtime.settings import Settings
 
 
@@ -41,6 +41,14 @@ class Platform:
     def session(self) -> Session:
         """A new session (the caller closes it)."""
         return self.sessions()
+
+    def read_session(self) -> Session:
+        """A new session for work that only reads (the caller closes it).
+
+        On SQLite its transactions begin deferred and never take the write lock; it must
+        not be used to write.
+        """
+        return self.sessions(bind=read_only(self.engine))
 
     def dispose(self) -> None:
         """Closes every pooled connection."""

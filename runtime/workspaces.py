@@ -165,16 +165,29 @@ class IdentityService:
         return IssuedToken(id=row.id, token=token)
 
     def authenticate_token(self, token: str) -> tuple[User, Workspace]:
-        """The user and workspace of a valid, unrevoked token, or Unauthenticated."""
-        row = self.session.scalars(
-            sa.select(ApiToken).where(ApiToken.token_hash == _token_hash(token))
+        """The user and workspace of a valid, unrevoked token, or Unauthenticated.
+
+        One query on the token hash's unique index joins the token to its active user and
+        workspace, so every request checks revocation and deactivation afresh at the cost
+        of one round trip (nothing about a token is cached between requests).
+        """
+        found = self.session.execute(
+            sa.select(User, Workspace)
+            .select_from(ApiToken)
+            .join(
+                User,
+                sa.and_(User.id == ApiToken.user_id, User.workspace_id == ApiToken.workspace_id),
+            )
+            .join(Workspace, Workspace.id == ApiToken.workspace_id)
+            .where(
+                ApiToken.token_hash == _token_hash(token),
+                ApiToken.revoked_at.is_(None),
+                User.is_active.is_(True),
+            )
         ).one_or_none()
-        if row is None or row.revoked_at is not None:
+        if found is None:
             raise Unauthenticated("The API token is not valid.", message_zh="API 令牌无效。")
-        user = self._user(row.workspace_id, row.user_id)
-        workspace = self.session.get(Workspace, row.workspace_id)
-        if user is None or workspace is None or not user.is_active:
-            raise Unauthenticated("The API token is not valid.", message_zh="API 令牌无效。")
+        user, workspace = found
         return user, workspace
 
     def revoke_token(self, workspace_id: int, token_id: int) -> None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Flask, current_app, g
+from flask import Flask, current_app, g, has_request_context, request
 from sqlalchemy.orm import Session
 
 from runtime.platform import Platform
@@ -13,10 +13,20 @@ def platform() -> Platform:
     return current_app.extensions["cairn"]  # type: ignore[no-any-return]
 
 
+#: Requests that only read: their session doesn't take SQLite's write lock.
+READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
 def session() -> Session:
-    """The request's session, opened on first use and closed when the request ends."""
+    """The request's session, opened on first use and closed when the request ends.
+
+    A GET, HEAD or OPTIONS request gets a read-only session (see ``runtime.db``): those
+    requests must not write.
+    """
     if "db_session" not in g:
-        g.db_session = platform().session()
+        cairn = platform()
+        reads = has_request_context() and request.method in READ_METHODS
+        g.db_session = cairn.read_session() if reads else cairn.session()
     return g.db_session  # type: ignore[no-any-return]
 
 

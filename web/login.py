@@ -46,11 +46,15 @@ def _load(user_id: str) -> SignedIn | None:
         uid = int(user_id)
     except ValueError:
         return None
-    session = db.session()
-    user = session.get(User, uid)
-    if user is None or not user.is_active:
+    # One query: the active user joined to their workspace.
+    found = db.session().execute(
+        sa.select(User, Workspace)
+        .join(Workspace, Workspace.id == User.workspace_id)
+        .where(User.id == uid, User.is_active.is_(True))
+    ).one_or_none()
+    if found is None:
         return None
-    workspace = session.scalars(sa.select(Workspace).where(Workspace.id == user.workspace_id)).one()
+    user, workspace = found
     return SignedIn(user=user, workspace=workspace)
 
 

@@ -5,7 +5,8 @@ write it finds the triggers of the app that match (created, updated, field_chang
 from/to, step_completed, stage_changed, deleted), evaluates their ``when`` condition on the
 record, runs ``prompt`` actions inline (they are the write's answer to the person: S8) and
 adds **one outbox row per matched trigger** for the other actions — in the same session,
-so the rows commit with the write or not at all (transactional outbox). It never commits.
+so the rows commit with the write or not at all (transactional outbox). A write's rows go
+in with one multi-row INSERT, not one statement per row. It never commits.
 
 Loops (trigger A writes a record that fires B that fires A …) are cut at
 :data:`MAX_DEPTH`: a write made by automation carries ``CallContext.depth`` = the depth of
@@ -32,7 +33,7 @@ from builder.triggers import (
     Trigger,
 )
 from runtime.automation.history import record_cut
-from runtime.automation.outbox import enqueue
+from runtime.automation.outbox import enqueue, enqueue_many, outbox_row
 from runtime.automation.templates import render
 from runtime.changes import Prompt, RecordChange
 
@@ -119,6 +120,7 @@ class TriggerEngine:
         if not triggers:
             return []
         prompts: list[Prompt] = []
+        rows: list[dict[str, Any]] = []
         evaluator = None
         for change in changes:
             for trigger in triggers:
@@ -139,7 +141,8 @@ class TriggerEngine:
                 prompts.extend(self._prompts(ctx, trigger, record))
                 if all(a.type in INLINE_ACTIONS for a in trigger.actions):
                     continue
-                self._enqueue(ctx, app, trigger, change, entity, record)
+                self._enqueue(ctx, app, trigger, change, entity, record, rows)
+        enqueue_many(ctx.session, rows)
         return prompts
 
     def _prompts(
@@ -172,7 +175,9 @@ class TriggerEngine:
         change: RecordChange,
         entity: Entity,
         record: Mapping[str, Any] | None,
+        rows: list[dict[str, Any]],
     ) -> None:
+        """Adds the outbox row of one firing to ``rows`` (a cut firing is stored at once)."""
         payload: dict[str, Any] = {
             "change": change.kind,
             "actor_id": ctx.actor.id,
@@ -190,24 +195,29 @@ class TriggerEngine:
                 "trigger %s.%s not fired for %s %s: automation depth %d reached (loop cut)",
                 app.key, trigger.key, change.entity, change.record_id, ctx.depth,
             )
+        fields: dict[str, Any] = {
+            "workspace_id": ctx.workspace_id,
+            "app_id": app.app_id,
+            "app_key": app.key,
+            "trigger_key": trigger.key,
+            "kind": change.kind,
+            "entity": change.entity,
+            "record_id": change.record_id,
+            "now": ctx.now(),
+            "depth": ctx.depth,
+            "payload": payload,
+        }
+        if not cut:
+            rows.append(outbox_row(**fields))
+            return
+        # A cut firing's run row points at its outbox row, so that one is inserted now.
         job = enqueue(
             ctx.session,
-            workspace_id=ctx.workspace_id,
-            app_id=app.app_id,
-            app_key=app.key,
-            trigger_key=trigger.key,
-            kind=change.kind,
-            entity=change.entity,
-            record_id=change.record_id,
-            now=ctx.now(),
-            depth=ctx.depth,
-            payload=payload,
-            status="cut" if cut else "pending",
-            error=f"loop cut: automation depth {ctx.depth} reached the limit {self.max_depth}"
-            if cut else None,
+            **fields,
+            status="cut",
+            error=f"loop cut: automation depth {ctx.depth} reached the limit {self.max_depth}",
         )
-        if cut:
-            record_cut(ctx.session, job)
+        record_cut(ctx.session, job)
 
 
 def install(platform: Platform) -> TriggerEngine:

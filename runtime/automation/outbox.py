@@ -11,6 +11,7 @@ from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
+import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from expressions.scope import Location
@@ -55,25 +56,65 @@ def enqueue(
     error: str | None = None,
 ) -> OutboxJob:
     """Adds one outbox job to ``session`` (flushed, not committed) and returns it."""
-    at = to_naive_utc(now)
     job = OutboxJob(
-        workspace_id=workspace_id,
-        app_id=app_id,
-        app_key=app_key,
-        trigger_key=trigger_key,
-        kind=kind,
-        entity=entity,
-        record_id=record_id,
-        payload=jsonable(dict(payload or {})),
-        depth=depth,
-        status=status,
-        attempts=0,
-        available_at=at,
-        dedup_key=dedup_key,
-        last_error=error,
-        created_at=at,
-        finished_at=at if status not in ("pending",) else None,
+        **outbox_row(
+            workspace_id=workspace_id, app_id=app_id, app_key=app_key, trigger_key=trigger_key,
+            kind=kind, entity=entity, record_id=record_id, now=now, depth=depth, payload=payload,
+            dedup_key=dedup_key, status=status, error=error,
+        )
     )
     session.add(job)
     session.flush()
     return job
+
+
+def outbox_row(
+    *,
+    workspace_id: int,
+    app_id: int,
+    app_key: str,
+    trigger_key: str,
+    kind: str,
+    entity: str | None,
+    record_id: int | None,
+    now: datetime,
+    depth: int = 0,
+    payload: Mapping[str, Any] | None = None,
+    dedup_key: str | None = None,
+    status: str = "pending",
+    error: str | None = None,
+) -> dict[str, Any]:
+    """The column values of one outbox job (for :func:`enqueue` or :func:`enqueue_many`)."""
+    at = to_naive_utc(now)
+    return {
+        "workspace_id": workspace_id,
+        "app_id": app_id,
+        "app_key": app_key,
+        "trigger_key": trigger_key,
+        "kind": kind,
+        "entity": entity,
+        "record_id": record_id,
+        "payload": jsonable(dict(payload or {})),
+        "depth": depth,
+        "status": status,
+        "attempts": 0,
+        "available_at": at,
+        "locked_until": None,
+        "claim_token": None,
+        "dedup_key": dedup_key,
+        "last_error": error,
+        "created_at": at,
+        "finished_at": at if status not in ("pending",) else None,
+    }
+
+
+def enqueue_many(session: Session, rows: list[dict[str, Any]]) -> None:
+    """Inserts outbox jobs (from :func:`outbox_row`) with one multi-row INSERT.
+
+    In ``session``'s transaction and never committed here: the rows commit with the write
+    that caused them, or vanish with it. The write path uses this instead of one flushed
+    :func:`enqueue` per row, so a write costs one outbox statement however many triggers
+    it fires.
+    """
+    if rows:
+        session.execute(sa.insert(OutboxJob).values(rows))

@@ -1,0 +1,143 @@
+"""The write path's fixed costs: SQL statements per API record create, and what they keep.
+
+A regression guard, not a benchmark: the number of statements an authenticated API create
+(an entity with steps and a formula, three matching triggers) sends to the database is
+counted with SQLAlchemy's ``before_cursor_execute`` event and held to an upper bound, so a
+new round trip on the write path fails here. The statements are printed (``pytest -s``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import sqlalchemy as sa
+
+from runtime.automation.engine import install as install_engine
+from runtime.automation.models import OutboxJob
+from runtime.models import AuditEvent
+from runtime.platform import Platform
+from tests.integration.conftest import Api, Tenant, install
+
+#: Statements of one create through ``POST /api/v1/.../records`` (see the printed list):
+#: [BEGIN IMMEDIATE on SQLite], the token with its user and workspace, the published
+#: app's revision check, the record, its audit event, the three outbox rows (one INSERT).
+#: Before the write path was trimmed: 12 on SQLite, 11 on PostgreSQL.
+MAX_CREATE_STATEMENTS = {"sqlite": 6, "postgresql": 5}
+#: Statements of one GET of a record: [BEGIN on SQLite], token, revision check, record.
+#: Before: 8 on SQLite, 7 on PostgreSQL.
+MAX_READ_STATEMENTS = {"sqlite": 4, "postgresql": 3}
+
+DEALS = "/apps/perf/entities/deal/records"
+
+
+def _trigger(key: str) -> dict[str, Any]:
+    return {
+        "key": key,
+        "label": {"zh": key, "en": key},
+        "entity": "deal",
+        "on": {"type": "created"},
+        "actions": [{"type": "notify", "channel": "inbox", "to": "owner", "message": "新商机 {name}"}],
+    }
+
+
+def perf_app() -> dict[str, Any]:
+    """One entity with steps and a formula, and three triggers on its creation."""
+    return {
+        "format": "cairn.app/1",
+        "key": "perf",
+        "label": {"zh": "性能", "en": "Perf"},
+        "entities": [
+            {
+                "key": "deal",
+                "label": {"zh": "商机", "en": "Deal"},
+                "title_field": "name",
+                "fields": [
+                    {"key": "name", "type": "text", "required": True, "label": {"zh": "名称", "en": "Name"}},
+                    {"key": "qty", "type": "integer", "label": {"zh": "数量", "en": "Qty"}},
+                    {"key": "price", "type": "money", "label": {"zh": "单价", "en": "Price"}},
+                    {"key": "note", "type": "long_text", "label": {"zh": "备注", "en": "Note"}},
+                    {"key": "total", "type": "formula", "formula": "qty * price",
+                     "label": {"zh": "总额", "en": "Total"}},
+                ],
+                "steps": [
+                    {"key": "quote", "label": {"zh": "报价", "en": "Quote"}, "fields": ["qty", "price"]},
+                    {"key": "review", "label": {"zh": "复核", "en": "Review"}, "fields": ["note"],
+                     "unlock_when": "steps.quote.done"},
+                ],
+            }
+        ],
+        "triggers": [_trigger("t1"), _trigger("t2"), _trigger("t3")],
+    }
+
+
+@contextmanager
+def counted(platform: Platform) -> Iterator[list[str]]:
+    """The SQL statements sent through ``platform.engine`` inside the block."""
+    statements: list[str] = []
+
+    def record(_conn: Any, _cursor: Any, statement: str, *_rest: Any) -> None:
+        statements.append(" ".join(statement.split()))
+
+    sa.event.listen(platform.engine, "before_cursor_execute", record)
+    try:
+        yield statements
+    finally:
+        sa.event.remove(platform.engine, "before_cursor_execute", record)
+
+
+def test_api_create_statement_count(
+    admin_api: Api, rep_api: Api, tenant: Tenant, platform: Platform
+) -> None:
+    install_engine(platform)
+    install(admin_api, perf_app())
+    warm = rep_api.post(DEALS, json={"name": "warm-up", "qty": 1, "price": "2.5"})
+    assert warm.status_code == 201, warm.get_json()
+
+    with counted(platform) as statements:
+        created = rep_api.post(DEALS, json={"name": "大单", "qty": 3, "price": "10.5", "note": "x"})
+    assert created.status_code == 201, created.get_json()
+    assert created.get_json()["record"]["total"] in ("31.5", "31.50", 31.5)
+
+    dialect = platform.engine.dialect.name
+    print(f"\n{len(statements)} statements per create on {dialect}:")
+    if dialect == "sqlite":
+        assert statements[0] == "BEGIN IMMEDIATE", statements  # writers still queue
+    assert sum(s.startswith("INSERT INTO automation_outbox") for s in statements) == 1, statements
+    for number, statement in enumerate(statements, 1):
+        print(f"  {number:2}. {statement[:200]}")
+    assert len(statements) <= MAX_CREATE_STATEMENTS[dialect], statements
+
+    # What the statements must still do: the record, its audit event and one outbox row
+    # per trigger, all committed together.
+    record_id = created.get_json()["record"]["id"]
+    with platform.session() as session:
+        jobs = session.scalars(
+            sa.select(OutboxJob.trigger_key).where(OutboxJob.record_id == record_id).order_by(OutboxJob.trigger_key)
+        ).all()
+        assert jobs == ["t1", "t2", "t3"]
+        audits = session.scalar(
+            sa.select(sa.func.count()).select_from(AuditEvent).where(AuditEvent.record_id == record_id)
+        )
+        assert audits == 1
+
+
+def test_api_read_statement_count(rep_api: Api, admin_api: Api, platform: Platform) -> None:
+    install(admin_api, perf_app())
+    created = rep_api.post(DEALS, json={"name": "a"})
+    assert created.status_code == 201
+    record_id = created.get_json()["record"]["id"]
+    assert rep_api.get(f"{DEALS}/{record_id}").status_code == 200
+    with counted(platform) as statements:
+        got = rep_api.get(f"{DEALS}/{record_id}")
+    assert got.status_code == 200
+    dialect = platform.engine.dialect.name
+    print(f"\n{len(statements)} statements per read on {dialect}:")
+    for number, statement in enumerate(statements, 1):
+        print(f"  {number:2}. {statement[:200]}")
+    assert len(statements) <= MAX_READ_STATEMENTS[dialect], statements
+    # The cached app is not read again, and on SQLite a read doesn't take the write lock.
+    assert not any("definition" in s or "entity_tables" in s for s in statements), statements
+    if dialect == "sqlite":
+        assert statements[0] == "BEGIN", statements
