@@ -90,6 +90,17 @@ def test_pages_api_answers_and_error_pages_carry_the_security_headers(
         response.close()
 
 
+def test_docs_list_exactly_the_headers_sent(client: FlaskClient) -> None:
+    """docs/web.md's header table is what a page carries, header for header, value for value."""
+    docs = (Path(__file__).resolve().parents[2] / "docs" / "web.md").read_text()
+    documented = dict(re.findall(r"^\s*\| `([A-Za-z-]+)` \| `([^`]+)` \|$", docs, re.M))
+    assert "Content-Security-Policy" in documented, "docs/web.md lost its header table"
+    response = client.get("/login")
+    for name, value in documented.items():
+        assert response.headers.get(name) == value, f"docs/web.md says {name}: {value}"
+    response.close()
+
+
 def test_no_template_needs_inline_script_or_style() -> None:
     """CSP without 'unsafe-inline' blocks these, so none may be written in a template."""
     web = Path(__file__).resolve().parents[2] / "web"
