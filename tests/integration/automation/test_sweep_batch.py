@@ -20,6 +20,7 @@ from zoneinfo import ZoneInfo
 import pytest
 import sqlalchemy as sa
 
+from runtime.automation.events import post_event
 from runtime.automation.models import ElapsedMark, OutboxJob
 from runtime.automation.sweeps import (
     INITIAL_LOOKBACK,
@@ -133,8 +134,11 @@ def test_sweep_statements_do_not_grow_with_the_due_records(embedded_world: World
     assert len(statements_100) == len(statements_10), (statements_10, statements_100)
     dialect = world.platform.engine.dialect.name
     assert len(statements_100) <= MAX_SWEEP_STATEMENTS[dialect], statements_100
-    assert sum("automation_elapsed_marks" in s and s.startswith("INSERT") for s in statements_100) == 1
-    assert sum("automation_outbox" in s and s.startswith("INSERT") for s in statements_100) == 1
+    # One multi-row INSERT each: 100 VALUES groups in one statement.
+    for table in ("automation_elapsed_marks", "automation_outbox"):
+        inserts = [s for s in statements_100 if s.startswith(f"INSERT INTO {table} ")]
+        assert len(inserts) == 1, statements_100
+        assert inserts[0].count("), (") == 99, inserts[0][:300]
     # Marks and jobs committed together, one of each per due record and nothing else.
     assert _elapsed_jobs(world) == {record_id: 1 for record_id in first + second}
     with world.platform.session() as session:
@@ -228,3 +232,44 @@ def test_racing_sweeps_on_postgresql_queue_each_record_once(pg_url: str, tmp_pat
     finally:
         world.platform.dispose()
 
+
+
+def _event_trigger(key: str) -> dict[str, Any]:
+    return {"key": key, "label": key, "entity": "lead",
+            "on": {"type": "event", "sequence": ["visit", "pay"], "within": "1d"},
+            "actions": [{"type": "set_field", "field": "note", "value": f'"{key}"'}]}
+
+
+EVENTS: dict[str, Any] = {
+    "format": "cairn.app/1",
+    "key": "funnel",
+    "label": "Funnel",
+    "entities": [
+        {"key": "lead", "label": "Lead", "fields": [
+            {"key": "name", "type": "text", "label": "Name"},
+            {"key": "note", "type": "text", "label": "Note"},
+        ]},
+    ],
+    "triggers": [_event_trigger("first"), _event_trigger("second"), _event_trigger("third")],
+}
+
+
+def test_an_event_completing_several_sequences_queues_them_with_one_insert(embedded_world: World) -> None:
+    world = embedded_world
+    world.publish(EVENTS)
+    lead = world.records("funnel", world.admin).create("lead", {"name": "a"}).record
+    post_event(world.ctx(world.admin), "funnel", "lead", lead["id"], "visit")
+
+    with counted(world.platform) as statements:
+        result = post_event(world.ctx(world.admin), "funnel", "lead", lead["id"], "pay")
+    assert sorted(result["fired"]) == ["first", "second", "third"]
+    inserts = [s for s in statements if s.startswith("INSERT INTO automation_outbox ")]
+    assert len(inserts) == 1, statements
+    assert inserts[0].count("), (") == 2, inserts[0][:300]
+    with world.platform.session() as session:
+        jobs = session.execute(
+            sa.select(OutboxJob.trigger_key, OutboxJob.record_id).where(OutboxJob.kind == "event")
+        ).all()
+    assert sorted(jobs) == [("first", lead["id"]), ("second", lead["id"]), ("third", lead["id"])]
+    # The sequence was consumed: another "pay" alone completes nothing.
+    assert post_event(world.ctx(world.admin), "funnel", "lead", lead["id"], "pay")["fired"] == []
