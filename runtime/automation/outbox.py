@@ -122,6 +122,10 @@ def enqueue_many(session: Session, rows: list[dict[str, Any]]) -> None:
     VALUES clause with ``.values(rows)`` instead recompiles it for every call — about
     0.25 ms a row, most of an elapsed sweep's time.
     """
-    if rows:
-        table = cast(sa.Table, OutboxJob.__table__)
+    if not rows:
+        return
+    table = cast(sa.Table, OutboxJob.__table__)
+    if session.get_bind().dialect.insert_returning:
         session.execute(table.insert().returning(table.c.id), rows).all()
+    else:  # SQLite before 3.35: the driver's executemany of one prepared statement
+        session.execute(table.insert(), rows)

@@ -177,9 +177,15 @@ def fire_elapsed(
     insert = _insert_for(session)(table).on_conflict_do_nothing(
         index_elements=["app_id", "trigger_key", "record_id", "since"]
     )
-    # executemany + RETURNING: one multi-row INSERT from a cached statement (see enqueue_many).
-    claimed = session.execute(insert.returning(table.c.record_id, table.c.since), marks).all()
-    ours = {record_id for record_id, since in claimed if episodes.get(record_id) == _naive(since)}
+    if session.get_bind().dialect.insert_returning:
+        # executemany + RETURNING: one multi-row INSERT from a cached statement (see enqueue_many).
+        claimed = session.execute(insert.returning(table.c.record_id, table.c.since), marks).all()
+        ours = {record_id for record_id, since in claimed if episodes.get(record_id) == _naive(since)}
+    else:
+        # SQLite before 3.35 has no RETURNING. Its writers are serialised (BEGIN IMMEDIATE),
+        # so no other sweep marked these rows since this transaction's due query read them.
+        session.execute(insert, marks)
+        ours = set(episodes)
     jobs = [
         outbox_row(
             workspace_id=app.workspace_id, app_id=app.app_id, app_key=app.key,

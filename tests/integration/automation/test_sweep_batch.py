@@ -273,3 +273,20 @@ def test_an_event_completing_several_sequences_queues_them_with_one_insert(embed
     assert sorted(jobs) == [("first", lead["id"]), ("second", lead["id"]), ("third", lead["id"])]
     # The sequence was consumed: another "pay" alone completes nothing.
     assert post_event(world.ctx(world.admin), "funnel", "lead", lead["id"], "pay")["fired"] == []
+
+
+def test_sweep_on_a_sqlite_without_returning(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """SQLite before 3.35 has no RETURNING: marks and jobs still go in, once each."""
+    world = make_world(f"sqlite:///{tmp_path / 'old.sqlite3'}", tmp_path / "instance", "embedded", None)
+    try:
+        app = world.publish(TICKETS)
+        monkeypatch.setattr(world.platform.engine.dialect, "insert_returning", False)
+        now = world.clock.now()
+        due = _add_tickets(world, app, 30, 30, now - timedelta(hours=13), "x")
+        fired, statements = _sweep(world, app, now)
+        assert fired == 30
+        assert not any("RETURNING" in s for s in statements), statements
+        assert _elapsed_jobs(world) == {record_id: 1 for record_id in due}
+        assert _sweep(world, app, now + timedelta(minutes=1))[0] == 0
+    finally:
+        world.platform.dispose()
