@@ -27,7 +27,7 @@ from sqlalchemy.exc import IntegrityError
 from builder.naming import is_identifier
 from builder.triggers import OnEvent, OnWebhook, Trigger
 from runtime.automation.models import OutboxJob, RecordEvent, WebhookKey
-from runtime.automation.outbox import enqueue, jsonable
+from runtime.automation.outbox import enqueue, enqueue_many, jsonable, outbox_row
 from runtime.changes import Prompt, RecordChange
 from runtime.clock import to_naive_utc
 from runtime.context import CallContext
@@ -96,6 +96,7 @@ def post_event(
         ctx.session.add(event)
         ctx.session.flush()
         fired: list[str] = []
+        jobs: list[dict[str, Any]] = []
         for trigger in app.definition.triggers:
             if (
                 not isinstance(trigger, Trigger)
@@ -105,8 +106,11 @@ def post_event(
                 or name not in trigger.on.sequence
             ):
                 continue
-            if _fire_if_complete(ctx, app, trigger, trigger.on, record, event):
+            job = _fire_if_complete(ctx, app, trigger, trigger.on, record, event)
+            if job is not None:
+                jobs.append(job)
                 fired.append(trigger.key)
+        enqueue_many(ctx.session, jobs)  # one INSERT for every trigger the event completed
         ctx.session.commit()
         return {"event_id": event.id, "fired": fired}
     except Exception:
@@ -116,7 +120,8 @@ def post_event(
 
 def _fire_if_complete(
     ctx: CallContext, app: Any, trigger: Trigger, on: OnEvent, record: Mapping[str, Any], event: RecordEvent
-) -> bool:
+) -> dict[str, Any] | None:
+    """The outbox row to queue if ``event`` completes ``trigger``'s sequence, else None."""
     previous = ctx.session.scalars(
         sa.select(OutboxJob.payload)
         .where(
@@ -138,15 +143,13 @@ def _fire_if_complete(
         .order_by(RecordEvent.at, RecordEvent.id)
     ).all()
     if not _sequence_met([r.name for r in rows], on) or not _when_holds(ctx, app, trigger, record):
-        return False
-    enqueue(
-        ctx.session,
+        return None
+    return outbox_row(
         workspace_id=ctx.workspace_id, app_id=app.app_id, app_key=app.key, trigger_key=trigger.key,
         kind="event", entity=event.entity, record_id=event.record_id, now=ctx.now(), depth=ctx.depth,
         payload={"events": [r.id for r in rows], "last_event_id": event.id, "actor_id": ctx.actor.id},
         dedup_key=f"event:{app.app_id}:{trigger.key}:{event.record_id}:{event.id}",
     )
-    return True
 
 
 class _HookListener:

@@ -8,7 +8,10 @@ database reads the index range of records that became due since the last sweep �
 grows with the due records, not with the table. Each firing adds an
 :class:`~runtime.automation.models.ElapsedMark` keyed by the episode's timestamp, so a
 record fires once per episode (again only when its timestamp moves, e.g. it re-enters the
-stage). The first sweep of a trigger looks back :data:`INITIAL_LOOKBACK`.
+stage). The marks of all due records go in one ``INSERT … ON CONFLICT DO NOTHING
+RETURNING`` and their outbox rows in one multi-row INSERT, so a sweep is a constant
+number of statements however many records are due; only records whose mark this sweep
+inserted are queued. The first sweep of a trigger looks back :data:`INITIAL_LOOKBACK`.
 
 **Schedule** triggers fire once per due cron time in their time zone (missed times while
 nothing ran are coalesced into one firing). Both write outbox rows with a unique
@@ -19,12 +22,14 @@ nothing ran are coalesced into one firing). Both write outbox rows with a unique
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -32,7 +37,7 @@ from builder.model import FieldType
 from builder.triggers import OnElapsed, OnSchedule, Trigger
 from expressions import BOOLEAN, SqlContext, compile_expression
 from runtime.automation.models import ElapsedMark, ScheduleState
-from runtime.automation.outbox import enqueue
+from runtime.automation.outbox import enqueue_many, outbox_row
 from runtime.clock import from_naive_utc, to_naive_utc
 from runtime.models import AppRow, Workspace
 
@@ -63,6 +68,11 @@ def since_column(app: Any, table: sa.Table, entity_key: str, since: str) -> sa.C
 
 
 def _state(session: Session, app: Any, trigger_key: str, now: datetime) -> ScheduleState:
+    """The trigger's state row, locked on PostgreSQL until the sweep commits.
+
+    On first sight the row is inserted with ``ON CONFLICT DO NOTHING``, so two sweeps that
+    both find it missing don't fail: the second waits for the first one's row and locks it.
+    """
     query = sa.select(ScheduleState).where(
         ScheduleState.app_id == app.app_id, ScheduleState.trigger_key == trigger_key
     )
@@ -70,12 +80,13 @@ def _state(session: Session, app: Any, trigger_key: str, now: datetime) -> Sched
         query = query.with_for_update()
     state = session.scalars(query).one_or_none()
     if state is None:
-        state = ScheduleState(
-            workspace_id=app.workspace_id, app_id=app.app_id, trigger_key=trigger_key,
-            updated_at=to_naive_utc(now),
+        session.execute(
+            _insert_for(session)(ScheduleState)
+            .values(workspace_id=app.workspace_id, app_id=app.app_id, trigger_key=trigger_key,
+                    updated_at=to_naive_utc(now))
+            .on_conflict_do_nothing(index_elements=["app_id", "trigger_key"])
         )
-        session.add(state)
-        session.flush()
+        state = session.scalars(query).one()
     return state
 
 
@@ -129,29 +140,75 @@ def sweep_elapsed(
     rows = session.execute(elapsed_query(
         app, trigger, now, lower, tz, session.get_bind().dialect.name, limit=limit
     )).all()
-    fired = 0
-    for record_id, since in rows:
-        since_naive = to_naive_utc(_as_datetime(since))
-        session.add(
-            ElapsedMark(
-                workspace_id=app.workspace_id, app_id=app.app_id, trigger_key=trigger.key,
-                record_id=record_id, since=since_naive, fired_at=to_naive_utc(now),
-            )
-        )
-        enqueue(
-            session,
-            workspace_id=app.workspace_id, app_id=app.app_id, app_key=app.key,
-            trigger_key=trigger.key, kind="elapsed", entity=trigger.entity, record_id=record_id,
-            now=now, payload={"since": since_naive.isoformat(), "after": on.after},
-            dedup_key=f"elapsed:{app.app_id}:{trigger.key}:{record_id}:{since_naive.isoformat()}",
-        )
-        fired += 1
+    fired = fire_elapsed(session, app, trigger, now, rows)
     if len(rows) < limit:
         state.swept_until = to_naive_utc(cutoff)
     elif rows:
         state.swept_until = to_naive_utc(_as_datetime(rows[-1][1]))
     state.updated_at = to_naive_utc(now)
     return fired
+
+
+def fire_elapsed(
+    session: Session, app: Any, trigger: Trigger, now: datetime, rows: Sequence[Any]
+) -> int:
+    """Marks the due ``rows`` and queues a job for each one this sweep marked.
+
+    Two statements whatever the number due: one multi-row ``INSERT … ON CONFLICT DO
+    NOTHING RETURNING`` for the marks, one multi-row INSERT for the outbox rows. The mark
+    is the claim: a record whose episode another sweep already marked (committed, or
+    committing concurrently — PostgreSQL waits for that transaction, then skips the row) is
+    not returned, so only the sweep that marked a record queues its job. On SQLite writers
+    are serialised anyway (``BEGIN IMMEDIATE``), and the unique outbox ``dedup_key`` remains
+    the last guard on both databases.
+    """
+    on = trigger.on
+    assert isinstance(on, OnElapsed) and trigger.entity is not None
+    if not rows:
+        return 0
+    fired_at = to_naive_utc(now)
+    episodes = {record_id: to_naive_utc(_as_datetime(since)) for record_id, since in rows}
+    marks = [
+        {"workspace_id": app.workspace_id, "app_id": app.app_id, "trigger_key": trigger.key,
+         "record_id": record_id, "since": since, "fired_at": fired_at}
+        for record_id, since in episodes.items()
+    ]
+    table = ElapsedMark.__table__
+    insert = _insert_for(session)(table).on_conflict_do_nothing(
+        index_elements=["app_id", "trigger_key", "record_id", "since"]
+    )
+    if session.get_bind().dialect.insert_returning:
+        # executemany + RETURNING: one multi-row INSERT from a cached statement (see enqueue_many).
+        claimed = session.execute(insert.returning(table.c.record_id, table.c.since), marks).all()
+        ours = {record_id for record_id, since in claimed if episodes.get(record_id) == _naive(since)}
+    else:
+        # SQLite before 3.35 has no RETURNING. Its writers are serialised (BEGIN IMMEDIATE),
+        # so no other sweep marked these rows since this transaction's due query read them.
+        session.execute(insert, marks)
+        ours = set(episodes)
+    jobs = [
+        outbox_row(
+            workspace_id=app.workspace_id, app_id=app.app_id, app_key=app.key,
+            trigger_key=trigger.key, kind="elapsed", entity=trigger.entity, record_id=record_id,
+            now=now, payload={"since": since.isoformat(), "after": on.after},
+            dedup_key=f"elapsed:{app.app_id}:{trigger.key}:{record_id}:{since.isoformat()}",
+        )
+        for record_id, since in episodes.items()
+        if record_id in ours
+    ]
+    enqueue_many(session, jobs)
+    return len(jobs)
+
+
+def _insert_for(session: Session) -> Any:
+    """The dialect's INSERT construct (both SQLite and PostgreSQL have ON CONFLICT)."""
+    if session.get_bind().dialect.name == "postgresql":
+        return postgresql.insert
+    return sqlite.insert
+
+
+def _naive(value: datetime) -> datetime:
+    return value.astimezone(UTC).replace(tzinfo=None) if value.tzinfo else value
 
 
 def _as_datetime(value: Any) -> datetime:
@@ -191,13 +248,12 @@ def sweep_schedule(session: Session, app: Any, trigger: Trigger, now: datetime, 
         latest = following
     state.last_fire_at = to_naive_utc(latest)
     state.updated_at = to_naive_utc(now)
-    enqueue(
-        session,
+    enqueue_many(session, [outbox_row(
         workspace_id=app.workspace_id, app_id=app.app_id, app_key=app.key,
         trigger_key=trigger.key, kind="schedule", entity=trigger.entity, record_id=None,
         now=now, payload={"fire_at": latest.isoformat()},
         dedup_key=f"schedule:{app.app_id}:{trigger.key}:{latest.isoformat()}",
-    )
+    )])
     return 1
 
 

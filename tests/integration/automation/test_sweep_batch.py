@@ -1,0 +1,292 @@
+"""An elapsed sweep costs a constant number of SQL statements, whatever number is due.
+
+The marks of all due records are one ``INSERT … ON CONFLICT DO NOTHING RETURNING`` and
+their outbox rows one multi-row INSERT, so sweeping 100 due records sends the same
+statements as sweeping 10. The mark is the claim: a sweep that read the same due records
+as another one (overlapping sweeps) queues nothing for the records the other one marked,
+so each record fires once per episode.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import pytest
+import sqlalchemy as sa
+
+from runtime.automation.events import post_event
+from runtime.automation.models import ElapsedMark, OutboxJob
+from runtime.automation.sweeps import (
+    INITIAL_LOOKBACK,
+    OVERLAP,
+    elapsed_query,
+    fire_elapsed,
+    sweep_elapsed,
+)
+from runtime.clock import to_naive_utc
+from runtime.platform import Platform
+from tests.integration.automation.conftest import World, make_world
+
+TZ = ZoneInfo("Asia/Shanghai")
+#: Statements of one elapsed sweep with records due (see the printed list, ``pytest -s``):
+#: [BEGIN IMMEDIATE on SQLite], the trigger's state row, the due records, the marks, the
+#: outbox rows, the state update. Before marks and jobs were batched: 2 more per due record.
+MAX_SWEEP_STATEMENTS = {"sqlite": 6, "postgresql": 5}
+
+TICKETS: dict[str, Any] = {
+    "format": "cairn.app/1",
+    "key": "support",
+    "label": "Support",
+    "entities": [
+        {"key": "ticket", "label": "Ticket", "fields": [
+            {"key": "title", "type": "text", "label": "Title"},
+            {"key": "due_at", "type": "datetime", "label": "Due", "index": True},
+            {"key": "closed", "type": "boolean", "label": "Closed"},
+        ]},
+    ],
+    "triggers": [
+        {"key": "late", "label": "Late", "entity": "ticket",
+         "on": {"type": "elapsed", "condition": "not closed", "since": "due_at", "after": "12h"},
+         "actions": [{"type": "set_field", "field": "title", "value": '"late"'}]},
+    ],
+}
+
+
+@contextmanager
+def counted(platform: Platform) -> Iterator[list[str]]:
+    """The SQL statements sent through ``platform.engine`` inside the block."""
+    statements: list[str] = []
+
+    def record(_conn: Any, _cursor: Any, statement: str, *_rest: Any) -> None:
+        statements.append(" ".join(statement.split()))
+
+    sa.event.listen(platform.engine, "before_cursor_execute", record)
+    try:
+        yield statements
+    finally:
+        sa.event.remove(platform.engine, "before_cursor_execute", record)
+
+
+def _add_tickets(world: World, app: Any, due: int, noise: int, start: datetime, tag: str) -> list[int]:
+    """``due`` open tickets due in the hour after ``start``, and ``noise`` tickets that aren't
+    (half closed in the same hour, half due next week). Returns the due tickets' ids."""
+    table = app.table("ticket")
+    at = to_naive_utc(start)
+    now = to_naive_utc(world.clock.now())
+    base = {"created_at": now, "updated_at": now, "version": 1}
+    rows = [
+        {**base, "title": f"{tag}-due-{i}", "due_at": at + timedelta(seconds=1 + i), "closed": False}
+        for i in range(due)
+    ] + [
+        {**base, "title": f"{tag}-noise-{i}", "closed": i % 2 == 0,
+         "due_at": at + timedelta(seconds=1 + i % 3000) if i % 2 == 0 else at + timedelta(days=7, seconds=i)}
+        for i in range(noise)
+    ]
+    with world.platform.session() as session:
+        session.execute(sa.insert(table), rows)
+        session.commit()
+        ids = session.scalars(
+            sa.select(table.c.id).where(table.c.title.like(f"{tag}-due-%"))
+        ).all()
+    assert len(ids) == due
+    return list(ids)
+
+
+def _sweep(world: World, app: Any, now: datetime) -> tuple[int, list[str]]:
+    trigger = app.definition.triggers[0]
+    with world.platform.session() as session, counted(world.platform) as statements:
+        fired = sweep_elapsed(session, app, trigger, now, TZ)
+        session.commit()
+    return fired, statements
+
+
+def _elapsed_jobs(world: World) -> dict[int, int]:
+    """Elapsed outbox jobs per record id."""
+    with world.platform.session() as session:
+        rows = session.execute(
+            sa.select(OutboxJob.record_id, sa.func.count())
+            .where(OutboxJob.kind == "elapsed")
+            .group_by(OutboxJob.record_id)
+        ).all()
+    return {record_id: n for record_id, n in rows}
+
+
+def test_sweep_statements_do_not_grow_with_the_due_records(embedded_world: World) -> None:
+    world = embedded_world
+    app = world.publish(TICKETS)
+    start = world.clock.now()
+    _sweep(world, app, start)  # first sight: creates the trigger's state row
+
+    # 10 due an hour later, then 100 more due the hour after, among 2,000 that never are.
+    first = _add_tickets(world, app, 10, 1000, start - timedelta(hours=12), "a")
+    fired_10, statements_10 = _sweep(world, app, start + timedelta(hours=1))
+    second = _add_tickets(world, app, 100, 1000, start - timedelta(hours=11), "b")
+    fired_100, statements_100 = _sweep(world, app, start + timedelta(hours=2))
+    print("\n".join(statements_100))
+
+    assert (fired_10, fired_100) == (10, 100)
+    assert len(statements_100) == len(statements_10), (statements_10, statements_100)
+    dialect = world.platform.engine.dialect.name
+    assert len(statements_100) <= MAX_SWEEP_STATEMENTS[dialect], statements_100
+    # One multi-row INSERT each: 100 VALUES groups in one statement.
+    for table in ("automation_elapsed_marks", "automation_outbox"):
+        inserts = [s for s in statements_100 if s.startswith(f"INSERT INTO {table} ")]
+        assert len(inserts) == 1, statements_100
+        assert inserts[0].count("), (") == 99, inserts[0][:300]
+    # Marks and jobs committed together, one of each per due record and nothing else.
+    assert _elapsed_jobs(world) == {record_id: 1 for record_id in first + second}
+    with world.platform.session() as session:
+        marked = session.scalars(sa.select(ElapsedMark.record_id)).all()
+    assert sorted(marked) == sorted(first + second)
+    # The episode fired once: a later sweep finds nothing.
+    assert _sweep(world, app, start + timedelta(hours=3))[0] == 0
+
+
+def test_overlapping_sweeps_queue_each_record_once(embedded_world: World) -> None:
+    """Two sweeps that read the same due records: only the one that marked them queues."""
+    world = embedded_world
+    app = world.publish(TICKETS)
+    trigger = app.definition.triggers[0]
+    now = world.clock.now()
+    due = _add_tickets(world, app, 20, 50, now - timedelta(hours=13), "o")
+    lower = now - timedelta(hours=12) - INITIAL_LOOKBACK - OVERLAP
+    dialect = world.platform.engine.dialect.name
+
+    with world.platform.session() as one, world.platform.session() as other:
+        seen_one = one.execute(elapsed_query(app, trigger, now, lower, TZ, dialect)).all()
+        one.commit()
+        seen_other = other.execute(elapsed_query(app, trigger, now, lower, TZ, dialect)).all()
+        other.commit()
+        assert len(seen_one) == len(seen_other) == 20
+        # The first marks 5 of them, the second all 20 (15 new), the first the rest.
+        assert fire_elapsed(one, app, trigger, now, seen_one[:5]) == 5
+        one.commit()
+        assert fire_elapsed(other, app, trigger, now, seen_other) == 15
+        other.commit()
+        assert fire_elapsed(one, app, trigger, now, seen_one) == 0
+        one.commit()
+    assert _elapsed_jobs(world) == {record_id: 1 for record_id in due}
+
+
+@pytest.mark.postgres
+def test_racing_sweeps_on_postgresql_queue_each_record_once(pg_url: str, tmp_path: Path) -> None:
+    world = make_world(pg_url, tmp_path / "instance", "embedded", None)
+    try:
+        app = world.publish(TICKETS)
+        trigger = app.definition.triggers[0]
+        now = world.clock.now()
+        due = _add_tickets(world, app, 100, 200, now - timedelta(hours=13), "r")
+        lower = now - timedelta(hours=12) - INITIAL_LOOKBACK - OVERLAP
+
+        # Both sweeps read the due records before either marks one; the first holds its
+        # marks uncommitted while the second tries to mark the same records.
+        with world.platform.session() as first, world.platform.session() as second:
+            seen_first = first.execute(elapsed_query(app, trigger, now, lower, TZ, "postgresql")).all()
+            seen_second = second.execute(elapsed_query(app, trigger, now, lower, TZ, "postgresql")).all()
+            assert len(seen_first) == len(seen_second) == 100
+            assert fire_elapsed(first, app, trigger, now, seen_first) == 100
+            result: dict[str, Any] = {}
+
+            def race() -> None:
+                try:
+                    result["fired"] = fire_elapsed(second, app, trigger, now, seen_second)
+                    second.commit()
+                except BaseException as exc:  # reported below
+                    result["error"] = exc
+
+            thread = threading.Thread(target=race)
+            thread.start()
+            thread.join(timeout=1.0)
+            assert thread.is_alive(), "the second sweep must wait for the first one's marks"
+            first.commit()
+            thread.join(timeout=30)
+            assert not thread.is_alive()
+        assert "error" not in result, result
+        assert result["fired"] == 0
+
+        # And whole sweeps started together from separate threads.
+        more = _add_tickets(world, app, 50, 0, now - timedelta(hours=12, minutes=30), "s")
+        later = now + timedelta(minutes=10)
+        barrier = threading.Barrier(2)
+        fired: list[int] = []
+
+        def sweep() -> None:
+            with world.platform.session() as session:
+                barrier.wait(timeout=10)
+                fired.append(sweep_elapsed(session, app, trigger, later, TZ))
+                session.commit()
+
+        threads = [threading.Thread(target=sweep) for _ in range(2)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(timeout=60)
+        assert sorted(fired) == [0, 50]
+        assert _elapsed_jobs(world) == {record_id: 1 for record_id in due + more}
+    finally:
+        world.platform.dispose()
+
+
+
+def _event_trigger(key: str) -> dict[str, Any]:
+    return {"key": key, "label": key, "entity": "lead",
+            "on": {"type": "event", "sequence": ["visit", "pay"], "within": "1d"},
+            "actions": [{"type": "set_field", "field": "note", "value": f'"{key}"'}]}
+
+
+EVENTS: dict[str, Any] = {
+    "format": "cairn.app/1",
+    "key": "funnel",
+    "label": "Funnel",
+    "entities": [
+        {"key": "lead", "label": "Lead", "fields": [
+            {"key": "name", "type": "text", "label": "Name"},
+            {"key": "note", "type": "text", "label": "Note"},
+        ]},
+    ],
+    "triggers": [_event_trigger("first"), _event_trigger("second"), _event_trigger("third")],
+}
+
+
+def test_an_event_completing_several_sequences_queues_them_with_one_insert(embedded_world: World) -> None:
+    world = embedded_world
+    world.publish(EVENTS)
+    lead = world.records("funnel", world.admin).create("lead", {"name": "a"}).record
+    post_event(world.ctx(world.admin), "funnel", "lead", lead["id"], "visit")
+
+    with counted(world.platform) as statements:
+        result = post_event(world.ctx(world.admin), "funnel", "lead", lead["id"], "pay")
+    assert sorted(result["fired"]) == ["first", "second", "third"]
+    inserts = [s for s in statements if s.startswith("INSERT INTO automation_outbox ")]
+    assert len(inserts) == 1, statements
+    assert inserts[0].count("), (") == 2, inserts[0][:300]
+    with world.platform.session() as session:
+        jobs = session.execute(
+            sa.select(OutboxJob.trigger_key, OutboxJob.record_id).where(OutboxJob.kind == "event")
+        ).all()
+    assert sorted(jobs) == [("first", lead["id"]), ("second", lead["id"]), ("third", lead["id"])]
+    # The sequence was consumed: another "pay" alone completes nothing.
+    assert post_event(world.ctx(world.admin), "funnel", "lead", lead["id"], "pay")["fired"] == []
+
+
+def test_sweep_on_a_sqlite_without_returning(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """SQLite before 3.35 has no RETURNING: marks and jobs still go in, once each."""
+    world = make_world(f"sqlite:///{tmp_path / 'old.sqlite3'}", tmp_path / "instance", "embedded", None)
+    try:
+        app = world.publish(TICKETS)
+        monkeypatch.setattr(world.platform.engine.dialect, "insert_returning", False)
+        now = world.clock.now()
+        due = _add_tickets(world, app, 30, 30, now - timedelta(hours=13), "x")
+        fired, statements = _sweep(world, app, now)
+        assert fired == 30
+        assert not any("RETURNING" in s for s in statements), statements
+        assert _elapsed_jobs(world) == {record_id: 1 for record_id in due}
+        assert _sweep(world, app, now + timedelta(minutes=1))[0] == 0
+    finally:
+        world.platform.dispose()
