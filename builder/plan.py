@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
 from builder.errors import ROOT, Problem, join_path, problem
+from builder.list_indexes import list_index_columns
 from builder.model import App, Entity, Field, FieldType
 
 T = FieldType
@@ -76,10 +77,10 @@ class PlanStep:
         """A JSON-ready preview of the step (kind, entity, field, messages, destructive)."""
         en, zh = self.message()
         out: dict[str, Any] = {"kind": self.kind, "entity": self.entity}
-        for name in ("field", "step", "unique", "old_type", "new_type", "needs_conversion_check"):
+        for name in ("field", "step", "unique", "old_type", "new_type", "needs_conversion_check", "columns"):
             if hasattr(self, name):
                 value = getattr(self, name)
-                out[name] = value.value if isinstance(value, FieldType) else value
+                out[name] = value.value if isinstance(value, FieldType) else list(value) if isinstance(value, tuple) else value
         out.update(message=en, message_zh=zh, destructive=self.destructive)
         return out
 
@@ -125,6 +126,32 @@ class AddIndex(PlanStep):
             f"Add a {what} on {self.entity}.{self.field}",
             f"为 {self.entity}.{self.field} 添加{what_zh}",
         )
+
+
+@dataclass(frozen=True, slots=True)
+class AddListIndex(PlanStep):
+    """Index the columns a list is filtered and ordered by (``builder.list_indexes``)."""
+
+    kind: ClassVar[str] = "add_list_index"
+    columns: tuple[str, ...]
+
+    def message(self) -> tuple[str, str]:
+        """See :meth:`PlanStep.message`."""
+        cols = ", ".join(self.columns)
+        return (f"Add a list index on {self.entity} ({cols})", f"为 {self.entity} 添加列表索引({cols})")
+
+
+@dataclass(frozen=True, slots=True)
+class DropListIndex(PlanStep):
+    """Remove a list index no role's condition needs any more (the data stays)."""
+
+    kind: ClassVar[str] = "drop_list_index"
+    columns: tuple[str, ...]
+
+    def message(self) -> tuple[str, str]:
+        """See :meth:`PlanStep.message`."""
+        cols = ", ".join(self.columns)
+        return (f"Remove the list index on {self.entity} ({cols})", f"移除 {self.entity} 的列表索引({cols})")
 
 
 @dataclass(frozen=True, slots=True)
@@ -375,6 +402,9 @@ def _plan_entity(
     old_steps = {s.key for s in old.steps}
     steps.extend(RemoveStep(key, s.key) for s in old.steps if s.key not in new_steps)
     steps.extend(AddStep(key, s.key) for s in new.steps if s.key not in old_steps)
+    old_lists, new_lists = list_index_columns(old), list_index_columns(new)
+    steps.extend(DropListIndex(key, c) for c in old_lists if c not in new_lists)
+    steps.extend(AddListIndex(key, c) for c in new_lists if c not in old_lists)
 
 
 def _plan_field(

@@ -30,6 +30,34 @@ if TYPE_CHECKING:
 
 PAGE_LIMIT = 200
 MAX_BIGINT = 2**63 - 1
+INVALID_CURSOR = "The page cursor is not valid; start from the first page."
+INVALID_CURSOR_ZH = "分页游标无效,请从第一页开始。"
+#: Beyond this many records a sort on a field without an index is refused.
+UNINDEXED_SORT_ROWS = 10_000
+
+
+def _after(
+    column: sa.Column[Any], id_column: sa.Column[Any], last_value: Any, last_id: int, descending: bool
+) -> sa.ColumnElement[bool]:
+    """The keyset condition: rows after (``last_value``, ``last_id``) in the page order.
+
+    A NOT NULL column is a row-value comparison, ``(created_at, id) < (:c, :i)``, which
+    PostgreSQL and SQLite (≥ 3.15) turn into one index range. A nullable column sorts its
+    nulls last in both directions, so it needs the explicit expansion.
+    """
+    beyond_id = id_column < last_id if descending else id_column > last_id
+    if column is id_column:
+        return beyond_id
+    if not column.nullable:
+        if last_value is None:  # a column that is never null can't have been a page's last value
+            raise Invalid(INVALID_CURSOR, message_zh=INVALID_CURSOR_ZH, errors={"after": ["invalid cursor"]})
+        pair, last = sa.tuple_(column, id_column), sa.tuple_(sa.literal(last_value, column.type), sa.literal(last_id, id_column.type))
+        return pair < last if descending else pair > last
+    if last_value is None:
+        # Only later nulls remain.
+        return sa.and_(column.is_(None), beyond_id)
+    beyond = column < last_value if descending else column > last_value
+    return sa.or_(beyond, sa.and_(column == last_value, beyond_id), column.is_(None))
 
 
 class RecordLister:
@@ -88,24 +116,21 @@ class RecordLister:
                 errors={"order_by": ["unknown or unsortable field"]},
             )
         column = table.c[order_key]
+        if order_key not in self._indexed_sorts(entity):
+            self._refuse_unindexed_sort(table, order_key)
+        tie = table.c.id.desc() if descending else table.c.id.asc()
         if after:
             last_value, last_id = self._decode_cursor(after, column)
-            if order_key == "id":
-                conditions.append(table.c.id < last_id if descending else table.c.id > last_id)
-            elif last_value is None:
-                # Nulls sort last in both directions here; only later nulls remain.
-                conditions.append(sa.and_(column.is_(None), table.c.id < last_id if descending else table.c.id > last_id))
-            else:
-                beyond = column < last_value if descending else column > last_value
-                same = sa.and_(column == last_value, table.c.id < last_id if descending else table.c.id > last_id)
-                conditions.append(sa.or_(beyond, same, column.is_(None)))
+            conditions.append(_after(column, table.c.id, last_value, last_id, descending))
         if conditions:
             query = query.where(*conditions)
         if order_key == "id":
-            query = query.order_by(table.c.id.desc() if descending else table.c.id.asc())
+            query = query.order_by(tie)
+        elif not column.nullable:
+            # No IS NULL term: the order is exactly the list index's (column, id).
+            query = query.order_by(column.desc() if descending else column.asc(), tie)
         else:
-            primary = column.desc() if descending else column.asc()
-            query = query.order_by(column.is_(None), primary, table.c.id.desc() if descending else table.c.id.asc())
+            query = query.order_by(self._nulls_last(column, descending), tie)
         rows = self._run(query.limit(limit + 1))
         items = [record_from_row(entity, r) for r in rows[:limit]]
         cursor = None
@@ -115,6 +140,47 @@ class RecordLister:
         from runtime.records import Page
 
         return Page(items=items, next_cursor=cursor)
+
+    def _nulls_last(self, column: sa.Column[Any], descending: bool) -> sa.ColumnElement[Any]:
+        """``column`` ordered with nulls after every value, in either direction.
+
+        PostgreSQL says ``NULLS LAST``. SQLite sorts nulls as the smallest value, so a
+        descending order already puts them last and only the ascending one needs it
+        (SQLite ≥ 3.30); writing the natural order plainly lets SQLite walk an index.
+        """
+        if descending:
+            return column.desc() if self._is_sqlite() else column.desc().nulls_last()
+        return column.asc().nulls_last()
+
+    def _indexed_sorts(self, entity: Entity) -> set[str]:
+        """Sort keys a B-tree index serves: ids, times with a list or system index, the
+        owner, the stage, and fields with an index (``index``/``unique``, links, users)."""
+        keys = {"id", "created_at", "updated_at", "owner"}
+        if entity.stages:
+            keys.add("stage")
+        keys.update(
+            f.key for f in entity.fields if f.index or f.unique or f.type in (FieldType.LINK, FieldType.USER)
+        )
+        return keys
+
+    def _refuse_unindexed_sort(self, table: sa.Table, order_key: str) -> None:
+        """Refuses a sort no index serves once the table holds more than
+        :data:`UNINDEXED_SORT_ROWS` records (sorting them all would cost every page).
+
+        The count stops at the limit, so checking costs at most that many index entries.
+        """
+        probe = sa.select(sa.func.count()).select_from(sa.select(table.c.id).limit(UNINDEXED_SORT_ROWS + 1).subquery())
+        if int(self.service.session.execute(probe).scalar_one()) <= UNINDEXED_SORT_ROWS:
+            return
+        raise Invalid(
+            f"Can't sort by {order_key!r}: the field has no index and there are more than "
+            f"{UNINDEXED_SORT_ROWS} records. Mark the field as indexed (\"index\": true) and "
+            "publish, or sort by another field.",
+            message_zh=f"不能按 {order_key} 排序:该字段没有索引,且记录超过 {UNINDEXED_SORT_ROWS} 条。"
+            "请将该字段设为索引(\"index\": true)并发布,或按其他字段排序。",
+            errors={"order_by": ["field not indexed"]},
+            code="sort_not_indexed",
+        )
 
     def _run(self, query: sa.Select[Any]) -> list[Any]:
         """The rows of ``query``; a value the database can't compute is the caller's 422.
@@ -196,7 +262,7 @@ class RecordLister:
             if isinstance(value, int) and abs(value) > MAX_BIGINT:
                 raise ValueError
         except (ValueError, TypeError, json.JSONDecodeError):
-            raise Invalid("The page cursor is not valid; start from the first page.", message_zh="分页游标无效,请从第一页开始。", errors={"after": ["invalid cursor"]}) from None
+            raise Invalid(INVALID_CURSOR, message_zh=INVALID_CURSOR_ZH, errors={"after": ["invalid cursor"]}) from None
         if value is not None:
             value = self._cursor_value(column, value)
         return value, record_id
@@ -215,7 +281,7 @@ class RecordLister:
             if isinstance(column.type, sa.Date):
                 return date.fromisoformat(str(value))
         except (ArithmeticError, ValueError):  # OverflowError is an ArithmeticError
-            raise Invalid("The page cursor is not valid; start from the first page.", message_zh="分页游标无效,请从第一页开始。", errors={"after": ["invalid cursor"]}) from None
+            raise Invalid(INVALID_CURSOR, message_zh=INVALID_CURSOR_ZH, errors={"after": ["invalid cursor"]}) from None
         return value
 
     def _sql_context(self) -> SqlContext:

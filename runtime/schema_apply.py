@@ -29,10 +29,13 @@ from runtime.tables import (
     build_table,
     field_columns,
     field_indexes,
+    list_index_name,
+    list_indexes,
     location_columns,
     new_metadata,
     stage_columns,
     step_column,
+    superseded_indexes,
     system_indexes,
 )
 from runtime.values import ValueProblem, convert, from_row, to_row
@@ -114,6 +117,7 @@ class PlanApplier:
         """
         for state in self.states.values():
             ensure_autoincrement(self.connection, state.table_name)
+        self._ensure_list_indexes()
         for step in steps:
             handler = getattr(self, f"_{step.kind}", None)
             if handler is None:
@@ -148,6 +152,40 @@ class PlanApplier:
         name = bounded(f"{prefix}_{table_name}_{step.field}")
         if name not in _index_names(self.connection, table_name, step.field):
             self.ops.create_index(name, table_name, [step.field], unique=step.unique)
+
+    def _ensure_list_indexes(self) -> None:
+        """Gives the old definition's existing tables the list indexes they should have.
+
+        Tables created before list indexes existed have none, and a plan only adds those
+        that differ between two definitions; this adds the missing ones (idempotent) and
+        drops the single-column ``created_at`` index they make redundant.
+        """
+        if self.old is None:
+            return
+        inspector = sa.inspect(self.connection)
+        for entity in self.old.entities:
+            state = self.states.get(entity.key)
+            if state is None or state.archived_entity or not inspector.has_table(state.table_name):
+                continue
+            present = {index.get("name") for index in inspector.get_indexes(state.table_name)}
+            for name, cols, unique in list_indexes(state.table_name, entity):
+                if name not in present:
+                    self.ops.create_index(name, state.table_name, cols, unique=unique)
+            for name in superseded_indexes(state.table_name):
+                if name in present:
+                    self.ops.drop_index(name, table_name=state.table_name)
+
+    def _add_list_index(self, step: Any) -> None:
+        table_name = self.states[step.entity].table_name
+        name = list_index_name(table_name, tuple(step.columns))
+        if name not in _index_names(self.connection, table_name, step.columns[0]):
+            self.ops.create_index(name, table_name, list(step.columns))
+
+    def _drop_list_index(self, step: Any) -> None:
+        table_name = self.states[step.entity].table_name
+        name = list_index_name(table_name, tuple(step.columns))
+        if name in _index_names(self.connection, table_name, step.columns[0]):
+            self.ops.drop_index(name, table_name=table_name)
 
     def _drop_index(self, step: Any) -> None:
         table_name = self.states[step.entity].table_name
@@ -206,8 +244,9 @@ class PlanApplier:
         table_name = self.states[step.entity].table_name
         for column in stage_columns():
             self.ops.add_column(table_name, column)
-        for name, cols, unique in system_indexes(table_name, True)[3:]:
-            self.ops.create_index(name, table_name, cols, unique=unique)
+        for name, cols, unique in system_indexes(table_name, True):
+            if "stage" in cols:
+                self.ops.create_index(name, table_name, cols, unique=unique)
 
     def _remove_stages(self, step: Any) -> None:
         """Stage columns stay (history keeps its meaning); they are simply no longer used."""

@@ -25,6 +25,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from builder.list_indexes import DEFAULT_ORDER, list_index_columns
 from builder.model import Entity, Field, FieldType
 from builder.repository import NAMING_CONVENTION, BigId
 from builder.scope import FIELD_TYPES
@@ -120,15 +121,39 @@ def stage_columns() -> list[sa.Column[Any]]:
 
 
 def system_indexes(table_name: str, has_stages: bool) -> list[tuple[str, list[str], bool]]:
-    """Indexes time-based rules and "my records" lists need."""
+    """Indexes time-based rules and "my records" lists need.
+
+    ``created_at`` is led by the list index ``(created_at, id)`` (:func:`list_indexes`),
+    which serves everything a single-column index on it would.
+    """
     indexes = [
         (bounded(f"ix_{table_name}_owner"), ["owner"], False),
-        (bounded(f"ix_{table_name}_created_at"), ["created_at"], False),
         (bounded(f"ix_{table_name}_updated_at"), ["updated_at"], False),
     ]
     if has_stages:
         indexes.append((bounded(f"ix_{table_name}_stage_entered"), ["stage", "stage_entered_at"], False))
     return indexes
+
+
+def superseded_indexes(table_name: str) -> list[str]:
+    """Indexes older tables have that a list index now covers (dropped at publish)."""
+    return [bounded(f"ix_{table_name}_created_at")]
+
+
+def list_index_name(table_name: str, columns: tuple[str, ...]) -> str:
+    """The name of the list index of ``table_name`` on ``columns``.
+
+    ``(created_at, id)`` is ``ix_<table>_list``; a role's condition columns come before
+    the order and name the index (``ix_<table>_list_owner``).
+    """
+    lead = columns[: len(columns) - len(DEFAULT_ORDER)]
+    return bounded(f"ix_{table_name}_list" + "".join(f"_{c}" for c in lead))
+
+
+def list_indexes(table_name: str, entity: Entity) -> list[tuple[str, list[str], bool]]:
+    """(name, columns, unique) of the indexes the entity's lists are ordered and filtered by
+    (see :mod:`builder.list_indexes`)."""
+    return [(list_index_name(table_name, cols), list(cols), False) for cols in list_index_columns(entity)]
 
 
 def build_table(
@@ -154,7 +179,7 @@ def build_table(
     # AUTOINCREMENT: SQLite never hands out the id of a deleted record again (PostgreSQL's
     # BIGSERIAL never does anyway); see runtime.table_ids for tables created without it.
     table = sa.Table(table_name, metadata, *columns, sqlite_autoincrement=True)
-    indexes = system_indexes(table_name, bool(entity.stages))
+    indexes = system_indexes(table_name, bool(entity.stages)) + list_indexes(table_name, entity)
     for field in entity.fields:
         indexes.extend(field_indexes(table_name, field))
     for name, cols, unique in indexes:
@@ -176,6 +201,9 @@ __all__ = [
     "column_type",
     "field_columns",
     "field_indexes",
+    "list_index_name",
+    "superseded_indexes",
+    "list_indexes",
     "location_columns",
     "new_metadata",
     "step_column",
