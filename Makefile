@@ -40,6 +40,7 @@ test: setup lint
 bench: setup
 	$(BIN)/python tests/bench/bench_http_create.py --database-url $(BENCH_DATABASE_URL)
 	$(BIN)/python tests/bench/bench_lists.py --database-url $(BENCH_DATABASE_URL)
+	$(BIN)/python tests/bench/bench_sweep.py --database-url $(BENCH_DATABASE_URL)
 
 worker: setup
 	$(BIN)/celery -A runtime.celery_app worker --loglevel=INFO
