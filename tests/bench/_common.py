@@ -46,7 +46,8 @@ def spread(values: list[float], unit: str, digits: int = 2) -> str:
 def scratch_database(url: str) -> Iterator[str]:
     """A new, empty PostgreSQL database next to ``url``'s, dropped on exit; yields its URL.
 
-    Only the database created here is ever dropped.
+    Only the database created here is ever dropped. ``url``'s query (e.g. a
+    ``search_path``) is not carried over; the new database uses its ``public`` schema.
     """
     base = make_url(url)
     name = f"cairn_bench_{uuid.uuid4().hex[:10]}"
@@ -55,7 +56,8 @@ def scratch_database(url: str) -> Iterator[str]:
         with admin.connect() as conn:
             conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
         try:
-            yield base.set(database=name).render_as_string(hide_password=False)
+            # Options such as a search_path name schemas of the other database: dropped.
+            yield base.set(database=name, query={}).render_as_string(hide_password=False)
         finally:
             with admin.connect() as conn:
                 conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
