@@ -41,6 +41,8 @@ bench: setup
 	$(BIN)/python tests/bench/bench_http_create.py --database-url $(BENCH_DATABASE_URL)
 	$(BIN)/python tests/bench/bench_lists.py --database-url $(BENCH_DATABASE_URL)
 	$(BIN)/python tests/bench/bench_sweep.py --database-url $(BENCH_DATABASE_URL)
+	$(BIN)/python tests/bench/bench_expressions.py
+	$(BIN)/python tests/bench/bench_automation.py --database-url $(BENCH_DATABASE_URL) --writes 500
 
 worker: setup
 	$(BIN)/celery -A runtime.celery_app worker --loglevel=INFO
