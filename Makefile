@@ -1,11 +1,15 @@
-# Cairn: `make run` starts the app on embedded SQLite; `make test` runs the whole suite.
+# Cairn: `make run` starts the app on embedded SQLite; `make test` runs the whole suite;
+# `make bench` runs the benchmarks (not part of `make test`).
 PYTHON ?= $(shell command -v python3.11 || command -v python3.12 || command -v python3)
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 ASSETS := node_modules/.installed-stamp
 
-.PHONY: setup run test lint worker beat clean
+.PHONY: setup run test lint bench worker beat clean
+
+# PostgreSQL server the benchmarks create (and drop) their own scratch database on.
+BENCH_DATABASE_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/postgres
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || \
@@ -32,6 +36,13 @@ lint: setup
 
 test: setup lint
 	$(BIN)/python -m pytest -n 2 --dist loadfile
+
+bench: setup
+	$(BIN)/python tests/bench/bench_http_create.py --database-url $(BENCH_DATABASE_URL)
+	$(BIN)/python tests/bench/bench_lists.py --database-url $(BENCH_DATABASE_URL)
+	$(BIN)/python tests/bench/bench_sweep.py --database-url $(BENCH_DATABASE_URL)
+	$(BIN)/python tests/bench/bench_expressions.py
+	$(BIN)/python tests/bench/bench_automation.py --database-url $(BENCH_DATABASE_URL) --writes 500
 
 worker: setup
 	$(BIN)/celery -A runtime.celery_app worker --loglevel=INFO
