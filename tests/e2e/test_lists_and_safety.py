@@ -92,9 +92,8 @@ def test_a_200k_list_opens_fast_without_counting(phone: Any, live: LiveServer, b
     assert listing.rows.count() == 50
     assert listing.rows.first.inner_text().startswith(f"线索 {ROWS}")
     # The work bound is the SQL check below (no count, a LIMIT on every list query); the
-    # time is only printed, with a limit generous enough for a machine busy with other work.
+    # time is only printed (figures belong in `make bench`).
     print(f"first page of {ROWS} records in {elapsed:.2f}s")
-    assert elapsed < 60, f"first page took {elapsed:.2f}s"
     shot(phone, "list-01-200k-first-page")
     listing.more()  # htmx appends the next page in place
     assert listing.rows.count() == 100
