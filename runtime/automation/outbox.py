@@ -38,31 +38,12 @@ def jsonable(value: Any) -> Any:
     return str(value)
 
 
-def enqueue(
-    session: Session,
-    *,
-    workspace_id: int,
-    app_id: int,
-    app_key: str,
-    trigger_key: str,
-    kind: str,
-    entity: str | None,
-    record_id: int | None,
-    now: datetime,
-    depth: int = 0,
-    payload: Mapping[str, Any] | None = None,
-    dedup_key: str | None = None,
-    status: str = "pending",
-    error: str | None = None,
-) -> OutboxJob:
-    """Adds one outbox job to ``session`` (flushed, not committed) and returns it."""
-    job = OutboxJob(
-        **outbox_row(
-            workspace_id=workspace_id, app_id=app_id, app_key=app_key, trigger_key=trigger_key,
-            kind=kind, entity=entity, record_id=record_id, now=now, depth=depth, payload=payload,
-            dedup_key=dedup_key, status=status, error=error,
-        )
-    )
+def enqueue(session: Session, **fields: Any) -> OutboxJob:
+    """Adds one outbox job to ``session`` (flushed, not committed) and returns it.
+
+    ``fields`` are :func:`outbox_row`'s keyword arguments.
+    """
+    job = OutboxJob(**outbox_row(**fields))
     session.add(job)
     session.flush()
     return job

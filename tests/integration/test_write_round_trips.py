@@ -8,8 +8,6 @@ new round trip on the write path fails here. The statements are printed (``pytes
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import Any
 
 import sqlalchemy as sa
@@ -19,6 +17,7 @@ from runtime.automation.models import OutboxJob
 from runtime.models import AuditEvent
 from runtime.platform import Platform
 from tests.integration.conftest import Api, Tenant, install
+from tests.sql_count import counted
 
 #: Statements of one create through ``POST /api/v1/.../records`` (see the printed list):
 #: [BEGIN IMMEDIATE on SQLite], the token with its user and workspace, the published
@@ -72,21 +71,6 @@ def perf_app() -> dict[str, Any]:
     }
 
 
-@contextmanager
-def counted(platform: Platform) -> Iterator[list[str]]:
-    """The SQL statements sent through ``platform.engine`` inside the block."""
-    statements: list[str] = []
-
-    def record(_conn: Any, _cursor: Any, statement: str, *_rest: Any) -> None:
-        statements.append(" ".join(statement.split()))
-
-    sa.event.listen(platform.engine, "before_cursor_execute", record)
-    try:
-        yield statements
-    finally:
-        sa.event.remove(platform.engine, "before_cursor_execute", record)
-
-
 def test_api_create_statement_count(
     admin_api: Api, rep_api: Api, tenant: Tenant, platform: Platform
 ) -> None:
@@ -95,7 +79,7 @@ def test_api_create_statement_count(
     warm = rep_api.post(DEALS, json={"name": "warm-up", "qty": 1, "price": "2.5"})
     assert warm.status_code == 201, warm.get_json()
 
-    with counted(platform) as statements:
+    with counted(platform.engine) as statements:
         created = rep_api.post(DEALS, json={"name": "大单", "qty": 3, "price": "10.5", "note": "x"})
     assert created.status_code == 201, created.get_json()
     assert created.get_json()["record"]["total"] in ("31.5", "31.50", 31.5)
@@ -129,7 +113,7 @@ def test_api_read_statement_count(rep_api: Api, admin_api: Api, platform: Platfo
     assert created.status_code == 201
     record_id = created.get_json()["record"]["id"]
     assert rep_api.get(f"{DEALS}/{record_id}").status_code == 200
-    with counted(platform) as statements:
+    with counted(platform.engine) as statements:
         got = rep_api.get(f"{DEALS}/{record_id}")
     assert got.status_code == 200
     dialect = platform.engine.dialect.name

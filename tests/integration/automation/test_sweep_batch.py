@@ -10,8 +10,6 @@ so each record fires once per episode.
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -30,8 +28,9 @@ from runtime.automation.sweeps import (
     sweep_elapsed,
 )
 from runtime.clock import to_naive_utc
-from runtime.platform import Platform
 from tests.integration.automation.conftest import World, make_world
+from tests.integration.automation.test_sweep_plan import TICKETS
+from tests.sql_count import counted
 
 TZ = ZoneInfo("Asia/Shanghai")
 #: Statements of one elapsed sweep with records due (see the printed list, ``pytest -s``):
@@ -39,38 +38,6 @@ TZ = ZoneInfo("Asia/Shanghai")
 #: outbox rows, the state update. Before marks and jobs were batched: 2 more per due record.
 MAX_SWEEP_STATEMENTS = {"sqlite": 6, "postgresql": 5}
 
-TICKETS: dict[str, Any] = {
-    "format": "cairn.app/1",
-    "key": "support",
-    "label": "Support",
-    "entities": [
-        {"key": "ticket", "label": "Ticket", "fields": [
-            {"key": "title", "type": "text", "label": "Title"},
-            {"key": "due_at", "type": "datetime", "label": "Due", "index": True},
-            {"key": "closed", "type": "boolean", "label": "Closed"},
-        ]},
-    ],
-    "triggers": [
-        {"key": "late", "label": "Late", "entity": "ticket",
-         "on": {"type": "elapsed", "condition": "not closed", "since": "due_at", "after": "12h"},
-         "actions": [{"type": "set_field", "field": "title", "value": '"late"'}]},
-    ],
-}
-
-
-@contextmanager
-def counted(platform: Platform) -> Iterator[list[str]]:
-    """The SQL statements sent through ``platform.engine`` inside the block."""
-    statements: list[str] = []
-
-    def record(_conn: Any, _cursor: Any, statement: str, *_rest: Any) -> None:
-        statements.append(" ".join(statement.split()))
-
-    sa.event.listen(platform.engine, "before_cursor_execute", record)
-    try:
-        yield statements
-    finally:
-        sa.event.remove(platform.engine, "before_cursor_execute", record)
 
 
 def _add_tickets(world: World, app: Any, due: int, noise: int, start: datetime, tag: str) -> list[int]:
@@ -100,7 +67,7 @@ def _add_tickets(world: World, app: Any, due: int, noise: int, start: datetime, 
 
 def _sweep(world: World, app: Any, now: datetime) -> tuple[int, list[str]]:
     trigger = app.definition.triggers[0]
-    with world.platform.session() as session, counted(world.platform) as statements:
+    with world.platform.session() as session, counted(world.platform.engine) as statements:
         fired = sweep_elapsed(session, app, trigger, now, TZ)
         session.commit()
     return fired, statements
@@ -260,7 +227,7 @@ def test_an_event_completing_several_sequences_queues_them_with_one_insert(embed
     lead = world.records("funnel", world.admin).create("lead", {"name": "a"}).record
     post_event(world.ctx(world.admin), "funnel", "lead", lead["id"], "visit")
 
-    with counted(world.platform) as statements:
+    with counted(world.platform.engine) as statements:
         result = post_event(world.ctx(world.admin), "funnel", "lead", lead["id"], "pay")
     assert sorted(result["fired"]) == ["first", "second", "third"]
     inserts = [s for s in statements if s.startswith("INSERT INTO automation_outbox ")]
