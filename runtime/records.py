@@ -163,12 +163,31 @@ class RecordService:
 
     # -- reads ----------------------------------------------------------------------------
 
-    def _load(self, entity: Entity, record_id: int, *, for_update: bool = False) -> dict[str, Any]:
+    def _row(self, entity: Entity, record_id: int, *, for_update: bool) -> Any | None:
+        """The stored row (locked on PostgreSQL when ``for_update``), or None."""
         table = self.app.table(entity.key)
         query = sa.select(table).where(table.c.id == record_id)
         if for_update and self.session.get_bind().dialect.name == "postgresql":
             query = query.with_for_update()
-        row = self.session.execute(query).mappings().first()
+        return self.session.execute(query).mappings().first()
+
+    def _write_row(self, entity: Entity, before: Mapping[str, Any], after: Mapping[str, Any], version: int) -> None:
+        """UPDATEs what changed if the row is still at ``version`` (else a conflict)."""
+        record_id = int(after["id"])
+        table = self.app.table(entity.key)
+        keys = {k for k in after if k != "id" and (before.get(k) != after.get(k) or k in ("updated_at", "version"))}
+        result = self.session.execute(
+            sa.update(table)
+            .where(table.c.id == record_id, table.c.version == version)
+            .values(self._row_values(entity, after, keys))
+        )
+        if result.rowcount != 1:  # type: ignore[attr-defined]
+            raise self._conflict(entity, record_id)
+        self.evaluator.resolver.forget(entity.key, record_id)
+        self.derive.resolver.forget(entity.key, record_id)
+
+    def _load(self, entity: Entity, record_id: int, *, for_update: bool = False) -> dict[str, Any]:
+        row = self._row(entity, record_id, for_update=for_update)
         if row is None:
             raise NotFound(
                 f"No {entity.label.get('en')} record {record_id}.",
@@ -704,17 +723,7 @@ class RecordService:
             # Checked on the record as it will be stored: formulas and steps re-evaluated.
             stage_from, stage_to = self._stage_move(entity, before, after)
         changes_map = _changed(before, after)
-        table = self.app.table(entity.key)
-        keys = {k for k in after if k != "id" and (before.get(k) != after.get(k) or k in ("updated_at", "version"))}
-        result = self.session.execute(
-            sa.update(table)
-            .where(table.c.id == record_id, table.c.version == version)
-            .values(self._row_values(entity, after, keys))
-        )
-        if result.rowcount != 1:  # type: ignore[attr-defined]
-            raise self._conflict(entity, record_id)
-        self.evaluator.resolver.forget(entity.key, record_id)
-        self.derive.resolver.forget(entity.key, record_id)
+        self._write_row(entity, before, after, version)
         if stage_to is not None or stage_from is not None:
             self._record_stage(entity, record_id, stage_from, stage_to)
         self._attach_files(entity, data)
@@ -781,11 +790,7 @@ class RecordService:
         return out
 
     def _refresh(self, entity: Entity, record_id: int, depth: int) -> builtins.list[RecordChange]:
-        table = self.app.table(entity.key)
-        query = sa.select(table).where(table.c.id == record_id)
-        if self.session.get_bind().dialect.name == "postgresql":
-            query = query.with_for_update()
-        row = self.session.execute(query).mappings().first()
+        row = self._row(entity, record_id, for_update=True)
         if row is None:
             return []
         before = record_from_row(entity, row)
@@ -799,16 +804,7 @@ class RecordService:
         now = self.ctx.now()
         after["updated_at"] = now
         after["version"] = before["version"] + 1
-        keys = {k for k in after if k != "id" and (before.get(k) != after.get(k) or k in ("updated_at", "version"))}
-        result = self.session.execute(
-            sa.update(table)
-            .where(table.c.id == record_id, table.c.version == before["version"])
-            .values(self._row_values(entity, after, keys))
-        )
-        if result.rowcount != 1:  # type: ignore[attr-defined]
-            raise self._conflict(entity, record_id)
-        self.evaluator.resolver.forget(entity.key, record_id)
-        self.derive.resolver.forget(entity.key, record_id)
+        self._write_row(entity, before, after, before["version"])
         self._audit(entity, record_id, "update", "ok", changes_map, system=True)
         self._audit_reopened(entity, record_id, before, reopened, system=True)
         changed = frozenset(changes_map)
