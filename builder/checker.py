@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, fields
+from functools import lru_cache
 from typing import Any
 
 from expressions.scope import Scope
@@ -150,8 +151,12 @@ class References:
     names: frozenset[str]
 
 
+@lru_cache(maxsize=4096)
 def references(source: str) -> References:
-    """The references of ``source``: from its syntax tree, or textually if it won't parse."""
+    """The references of ``source``: from its syntax tree, or textually if it won't parse.
+
+    Cached: a record write asks it of every derived expression of each parent it links to.
+    """
     found = _ast_references(source)
     if found is not None:
         return found
