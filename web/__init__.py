@@ -69,12 +69,16 @@ def create_app(
 
 def _register_blueprints(app: Flask) -> None:
     """Every feature's blueprint; each feature lives in its own sub-package."""
+    from web.admin import bp as admin_bp
     from web.api import bp as api_bp
     from web.apps import bp as apps_bp
     from web.auth import bp as auth_bp
+    from web.design import bp as design_bp
     from web.home import bp as home_bp
 
     app.register_blueprint(api_bp)
     app.register_blueprint(auth_bp)
     app.register_blueprint(home_bp)
     app.register_blueprint(apps_bp)
+    app.register_blueprint(design_bp)
+    app.register_blueprint(admin_bp)

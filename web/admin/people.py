@@ -1,0 +1,1 @@
+"""Pages of the admin console (people); see the package docstring."""

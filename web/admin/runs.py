@@ -1,0 +1,1 @@
+"""Pages of the admin console (runs); see the package docstring."""

@@ -1,0 +1,1 @@
+"""Routes of the designer (api); see the package docstring."""

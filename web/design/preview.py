@@ -1,0 +1,1 @@
+"""Routes of the designer (preview); see the package docstring."""
