@@ -322,3 +322,20 @@ def test_export_gives_the_draft_or_a_revision_as_a_file(designer: Designer) -> N
     assert first.get_json()["label"] == visit_app_definition()["label"]
     assert designer.get(f"/apps/{app_id}/export?revision=9").status_code == 404
     assert designer.get(f"/apps/{app_id}/export?revision=x").status_code == 422
+
+
+def test_a_field_added_back_with_another_type_starts_empty(designer: Designer, admin_api: Api) -> None:
+    app_id = _import(designer)["app"]["id"]
+    designer.ok(designer.post(f"/apps/{app_id}/publish", json={"version": 1}))
+    created = admin_api.post("/apps/store_visits/entities/customer/records", json={"name": "华联", "industry": "零售"})
+    record = f"/apps/store_visits/entities/customer/records/{created.get_json()['record']['id']}"
+    _save(designer, app_id, lambda d: _entity(d, "customer")["fields"].pop(2))
+    designer.ok(_publish(designer, app_id))
+
+    def back_as_number(definition: dict[str, Any]) -> None:
+        _entity(definition, "customer")["fields"].append({"key": "industry", "type": "integer", "label": {"zh": "行业", "en": "Industry"}})
+
+    _save(designer, app_id, back_as_number)
+    designer.ok(_publish(designer, app_id))
+    assert admin_api.get(record).get_json()["record"]["industry"] is None
+    assert admin_api.patch(record, json={"version": 1, "industry": 7}).status_code == 200
