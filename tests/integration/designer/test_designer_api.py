@@ -339,3 +339,20 @@ def test_a_field_added_back_with_another_type_starts_empty(designer: Designer, a
     designer.ok(_publish(designer, app_id))
     assert admin_api.get(record).get_json()["record"]["industry"] is None
     assert admin_api.patch(record, json={"version": 1, "industry": 7}).status_code == 200
+
+
+def test_history_diff_and_rollback_refusals(designer: Designer) -> None:
+    app_id = designer.ok(designer.post("/apps", json={"label": {"en": "Rounds"}}), 201)["app"]["id"]
+    never = designer.post(f"/apps/{app_id}/revisions/1/rollback", json={})
+    assert never.status_code == 422 and never.get_json()["code"] == "not_published"
+    assert "从未发布" in never.get_json()["detail_zh"]
+    [only] = designer.ok(designer.get(f"/apps/{app_id}/revisions"))["items"]
+    assert only["status"] == "draft" and only["created_by"] == only["updated_by"] and only["created_by"]
+    assert only["published_at"] is None and only["published_by"] is None
+    assert designer.get(f"/apps/{app_id}/diff?to=1").status_code == 422
+    assert designer.get(f"/apps/{app_id}/diff?from=x").status_code == 422
+    assert designer.get(f"/apps/{app_id}/diff?from=7").status_code == 404
+    assert designer.ok(designer.get(f"/apps/{app_id}/diff?from=1&to=draft"))["changes"] == []
+    conflict = designer.post(f"/apps/{app_id}/plan", json={"version": 5})
+    assert conflict.status_code == 409 and conflict.get_json()["code"] == "draft_conflict"
+    assert designer.post(f"/apps/{app_id}/plan", json={}).status_code == 422
