@@ -356,3 +356,17 @@ def test_history_diff_and_rollback_refusals(designer: Designer) -> None:
     conflict = designer.post(f"/apps/{app_id}/plan", json={"version": 5})
     assert conflict.status_code == 409 and conflict.get_json()["code"] == "draft_conflict"
     assert designer.post(f"/apps/{app_id}/plan", json={}).status_code == 422
+
+
+def test_a_draft_no_database_can_store_is_refused(designer: Designer) -> None:
+    app_id = _import(designer)["app"]["id"]
+    for raw in ('{"definition": {"format": "cairn.app/1", "x": NaN}, "version": 1}',
+                '{"definition": {"format": "cairn.app/1", "x": "a\\u0000b"}, "version": 1}'):
+        refused = designer.client.put(f"/design/api/apps/{app_id}/draft", data=raw, content_type="application/json",
+                                      headers={"X-CSRFToken": designer.token})
+        assert refused.status_code == 422, refused.get_data(as_text=True)
+        assert refused.get_json()["code"] in ("invalid_json", "invalid_text")
+    assert _draft(designer, app_id)["revision"]["version"] == 1
+    nan_import = designer.client.post("/design/api/apps/import", data='{"format": "cairn.app/1", "x": Infinity}',
+                                      content_type="application/json", headers={"X-CSRFToken": designer.token})
+    assert nan_import.status_code == 422
