@@ -18,8 +18,9 @@ PROBLEM_JSON = "application/problem+json"
 
 
 def wants_json() -> bool:
-    """API paths and JSON clients get problem+json; pages get HTML."""
-    if request.path.startswith("/api/"):
+    """API paths (also the designer's ``/design/api``) and JSON clients get problem+json;
+    pages get HTML."""
+    if request.path.startswith(("/api/", "/design/api/")):
         return True
     best = request.accept_mimetypes.best_match(["text/html", "application/json"])
     return best == "application/json" and request.accept_mimetypes[best] > request.accept_mimetypes["text/html"]
@@ -101,6 +102,8 @@ def handle_cairn_error(exc: CairnError) -> Any:
             extra["fields"] = localized_fields(exc.fields, lang)
         if exc.detail:
             extra["detail_data"] = exc.detail
+        # Some refusals carry members of their own (the designer's draft_conflict: current).
+        extra.update(getattr(exc, "members", None) or {})
         response = problem(
             exc.status,
             exc.code,
