@@ -1,0 +1,92 @@
+"""The inbox: the bell's unread count on every page, the inbox page with links to records,
+mark read one and all, the API's counterpart, and the today page's "needs you"."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import sqlalchemy as sa
+from flask.testing import FlaskClient
+
+from builder.repository import AppRow
+from runtime.automation.models import InboxNotification
+from runtime.clock import to_naive_utc
+from runtime.platform import Platform
+from tests.integration.admin_people.support import books_app, post_form, text_of
+from tests.integration.browser_session import sign_in_as
+from tests.integration.conftest import Api, Tenant, install
+
+
+def _notify(platform: Platform, tenant: Tenant, user_id: int, title: str, *, app_id: int | None = None,
+            record_id: int | None = None, minutes: int = 0) -> int:
+    with platform.session() as session:
+        row = InboxNotification(
+            workspace_id=tenant.workspace.id, user_id=user_id, app_id=app_id,
+            entity="invoice" if record_id else None, record_id=record_id, trigger_key="s6_timeout",
+            title=title, message=f"{title}: 需要处理", level="warning",
+            created_at=to_naive_utc(platform.clock.now() + timedelta(minutes=minutes)),
+        )
+        session.add(row)
+        session.commit()
+        return row.id
+
+
+def _app_id(platform: Platform) -> int:
+    with platform.session() as session:
+        return int(session.scalar(sa.select(AppRow.id).where(AppRow.key == "books")) or 0)
+
+
+def test_bell_inbox_page_and_mark_read(client: FlaskClient, platform: Platform, tenant: Tenant, admin_api: Api) -> None:
+    install(admin_api, books_app())
+    app_id = _app_id(platform)
+    record = admin_api.post("/apps/books/entities/invoice/records", json={"name": "发票", "region": "华东"}).get_json()["record"]["id"]
+    first = _notify(platform, tenant, tenant.manager.id, "需求确认超时", app_id=app_id, record_id=record)
+    second = _notify(platform, tenant, tenant.manager.id, "另一条", minutes=1)
+    _notify(platform, tenant, tenant.rep.id, "别人的")  # another user's: never counted here
+
+    sign_in_as(client, tenant.manager)
+    for path in ("/", "/inbox", "/apps", "/account/password"):
+        html = client.get(path).get_data(as_text=True)
+        assert 'data-testid="bell-count">2<' in html, path
+    page = client.get("/inbox")
+    assert "需求确认超时" in text_of(page) and "别人的" not in text_of(page)
+    # Open the record: marks it read and goes to the record's page.
+    opened = post_form(client, f"/inbox/{first}/read", {"open": "1"})
+    assert opened.status_code == 302
+    assert opened.headers["Location"].endswith(f"/a/books/invoice/{record}")
+    assert 'data-testid="bell-count">1<' in client.get("/").get_data(as_text=True)
+    # Someone else's notification is not found.
+    assert post_form(client, f"/inbox/{second + 1}/read", {}).status_code == 404
+    # Mark all read: the bell shows no count.
+    assert post_form(client, "/inbox/read-all", {}).status_code == 302
+    html = client.get("/").get_data(as_text=True)
+    assert 'data-testid="bell-count"' not in html and 'data-testid="bell"' in html
+    assert 'data-testid="inbox-empty"' in client.get("/inbox?unread=1").get_data(as_text=True)
+    assert "需求确认超时" in text_of(client.get("/inbox"))  # read ones stay in "all"
+
+
+def test_today_page_shows_what_needs_the_rep(client: FlaskClient, platform: Platform, tenant: Tenant) -> None:
+    sign_in_as(client, tenant.rep)
+    assert 'data-testid="needs-you"' not in client.get("/").get_data(as_text=True)
+    _notify(platform, tenant, tenant.rep.id, "客户华联 48 小时未确认需求")
+    today = client.get("/")
+    assert 'data-testid="needs-you"' in today.get_data(as_text=True)
+    assert "客户华联 48 小时未确认需求" in text_of(today)
+    zh = client.get("/", headers={"Accept-Language": "zh-CN"})
+    assert "需要你处理" in text_of(zh)
+    post_form(client, "/inbox/read-all", {})
+    assert 'data-testid="needs-you"' not in client.get("/").get_data(as_text=True)
+
+
+def test_inbox_api_links_and_unread(platform: Platform, tenant: Tenant, client: FlaskClient, admin_api: Api) -> None:
+    install(admin_api, books_app())
+    app_id = _app_id(platform)
+    nid = _notify(platform, tenant, tenant.rep.id, "带链接", app_id=app_id, record_id=7)
+    rep = Api(client, tenant.rep_token)
+    items = rep.get("/inbox?unread=1").get_json()["items"]
+    assert [(i["id"], i["app"], i["entity"], i["record_id"]) for i in items] == [(nid, "books", "invoice", 7)]
+    assert rep.post(f"/inbox/{nid}/read").status_code == 200
+    assert rep.get("/inbox?unread=1").get_json()["items"] == []
+    sign_in_as(client, tenant.rep)
+    html = client.get("/inbox").get_data(as_text=True)
+    assert 'data-testid="open-' in html  # a link to the record
