@@ -24,6 +24,10 @@ def _rows(response) -> list[list[str]]:  # type: ignore[no-untyped-def]
     return list(csv.reader(io.StringIO(text[1:])))
 
 
+def _get(api: Api, path: str, lang: str):  # type: ignore[no-untyped-def]
+    return api.client.get("/api/v1" + path, headers={"Authorization": f"Bearer {api.token}", "Accept-Language": lang})
+
+
 def test_audit_api_filters_and_people_changes(admin_api: Api, tenant: Tenant, other_tenant: Tenant, clock: FrozenClock) -> None:
     install(admin_api, books_app())
     admin_api.post(INVOICES, json={"name": "=HYPERLINK(\"http://evil\")", "region": "华东"})
@@ -59,7 +63,7 @@ def test_csv_export_filters_zh_and_injection(admin_api: Api, client: FlaskClient
     admin_api.post(INVOICES, json={"name": "@SUM(A1)", "region": "+华南"})
     admin_api.patch(f"/users/{tenant.rep.id}", json={"name": "-李四"})
 
-    rows = _rows(admin_api.get("/audit.csv?app=books", headers={"Accept-Language": "en"}))
+    rows = _rows(_get(admin_api, "/audit.csv?app=books", "en"))
     assert rows[0][:3] == ["time", "actor", "app"]
     assert len(rows) == 3 and all(r[2] == "books" for r in rows[1:])
     changes = " ".join(r[9] for r in rows[1:])
@@ -68,7 +72,7 @@ def test_csv_export_filters_zh_and_injection(admin_api: Api, client: FlaskClient
     # would start a formula gets a leading apostrophe.
     assert all(not cell.startswith(("=", "+", "-", "@")) for row in rows for cell in row)
 
-    zh = _rows(admin_api.get("/audit.csv?entity=user", headers={"Accept-Language": "zh-CN"}))
+    zh = _rows(_get(admin_api, "/audit.csv?entity=user", "zh-CN"))
     assert zh[0][0] == "时间" and len(zh) == 2
     # The user's new name is in the changes; the actor's name column is escaped if needed.
     assert "-李四" in zh[1][9]
