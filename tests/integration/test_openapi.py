@@ -283,6 +283,7 @@ def test_responses_of_every_route_match_the_document(app: Flask, client: FlaskCl
     check(manager.get("/inbox?limit=x"), "get", "/inbox", 422)
     check(manager.post(f"/inbox/{inbox[0]['id']}/read"), "post", "/inbox/{notification}/read", 200)
     check(rep.post(f"/inbox/{inbox[0]['id']}/read"), "post", "/inbox/{notification}/read", 404)
+    check(manager.post("/inbox/read-all"), "post", "/inbox/read-all", 200)
 
     # People and access: users, roles, tokens, the audit log, the own password, workspaces.
     check(admin.get("/users"), "get", "/users", 200)

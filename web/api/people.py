@@ -7,6 +7,7 @@ from typing import Any
 
 from flask import Response, g, jsonify, request
 
+from runtime.automation.inbox import InboxService
 from runtime.errors import Invalid
 from runtime.models import User
 from runtime.people import (
@@ -142,6 +143,12 @@ def own_password() -> Any:
     data = load(OwnPasswordSchema())
     change_own_password(call_context(), data["current_password"], data["new_password"])
     return "", 204
+
+
+@bp.post("/inbox/read-all")
+def mark_all_read() -> Any:
+    """Marks every notification of the caller read; answers how many were unread."""
+    return jsonify(marked=InboxService(call_context()).mark_all_read())
 
 
 @bp.get("/platform/workspaces")

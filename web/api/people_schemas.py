@@ -192,7 +192,14 @@ class CreatedWorkspaceSchema(Schema):
     token = fields.String(required=True)
 
 
+class MarkedAllReadSchema(Schema):
+    """How many notifications were marked read."""
+
+    marked = fields.Integer(required=True)
+
+
 SCHEMAS = {
+    "MarkedAllRead": MarkedAllReadSchema,
     "User": UserSchema,
     "UserList": UserListSchema,
     "UserCreate": UserCreateSchema,

@@ -102,6 +102,9 @@ def people_paths(spec: APISpec) -> None:
                      "422": "The current password is wrong or the new one is too short (validation_failed), or " + INVALID_BODY},
                     body="OwnPassword"),
     })
+    spec.path("/inbox/read-all", operations={
+        "post": _op("Mark all the caller's notifications read", {"200": _ok("How many", "MarkedAllRead")}, {}),
+    })
     operator: dict[str, Any] = {"security": [{"platform": []}]}
     spec.path("/platform/workspaces", operations={
         "get": {**_op("Every workspace (platform operator: Bearer CAIRN_PLATFORM_TOKEN)",

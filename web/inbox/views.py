@@ -7,6 +7,7 @@ from typing import Any
 from flask import flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
+from sqlalchemy.exc import SQLAlchemyError
 from werkzeug.wrappers import Response
 
 from runtime.automation.inbox import InboxService
@@ -36,7 +37,8 @@ def bell() -> dict[str, Any]:
             return None
         try:
             return InboxService(call_context()).unread_count(BELL_CAP)
-        except CairnError:
+        except (CairnError, SQLAlchemyError):
+            # An error page after a failed transaction still renders, without the count.
             return None
 
     return {"inbox_unread": inbox_unread, "inbox_cap": BELL_CAP}

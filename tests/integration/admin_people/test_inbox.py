@@ -87,6 +87,31 @@ def test_inbox_api_links_and_unread(platform: Platform, tenant: Tenant, client: 
     assert [(i["id"], i["app"], i["entity"], i["record_id"]) for i in items] == [(nid, "books", "invoice", 7)]
     assert rep.post(f"/inbox/{nid}/read").status_code == 200
     assert rep.get("/inbox?unread=1").get_json()["items"] == []
+    _notify(platform, tenant, tenant.rep.id, "一")
+    _notify(platform, tenant, tenant.rep.id, "二")
+    assert rep.post("/inbox/read-all").get_json() == {"marked": 2}
+    assert rep.get("/inbox?unread=1").get_json()["items"] == []
+    assert rep.post("/inbox/read-all").get_json() == {"marked": 0}
     sign_in_as(client, tenant.rep)
     html = client.get("/inbox").get_data(as_text=True)
     assert 'data-testid="open-' in html  # a link to the record
+
+
+def test_bell_caps_at_99_plus(client: FlaskClient, platform: Platform, tenant: Tenant) -> None:
+    with platform.session() as session:
+        session.add_all([
+            InboxNotification(workspace_id=tenant.workspace.id, user_id=tenant.rep.id, title=f"n{i}", message="m",
+                              level="info", created_at=to_naive_utc(platform.clock.now()))
+            for i in range(100)
+        ])
+        session.commit()
+    sign_in_as(client, tenant.rep)
+    assert 'data-testid="bell-count">99+<' in client.get("/inbox").get_data(as_text=True)
+    post_form(client, f"/inbox/{_first_id(platform, tenant)}/read", {})
+    assert 'data-testid="bell-count">99<' in client.get("/inbox").get_data(as_text=True)
+
+
+def _first_id(platform: Platform, tenant: Tenant) -> int:
+    with platform.session() as session:
+        return int(session.scalar(sa.select(sa.func.min(InboxNotification.id)).where(
+            InboxNotification.user_id == tenant.rep.id)) or 0)
