@@ -8,6 +8,7 @@ nowhere in clear.
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from flask import flash, redirect, render_template, request, url_for
@@ -18,6 +19,7 @@ from runtime.errors import CairnError
 from runtime.people import AuditFilter, AuditLog, PeopleService
 from web.admin import bp
 from web.api.people import csv_response
+from web.apps.present import local_time
 from web.errors import field_texts, in_language
 from web.i18n import language
 from web.login import call_context
@@ -29,6 +31,16 @@ USER_FIELDS = ("username", "name", "password", "role", "region", "manager", "loc
 
 def _people() -> PeopleService:
     return PeopleService(call_context())
+
+
+def _local(tokens: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Tokens with their times in the workspace's time zone (``created_local``, ``last_used_local``)."""
+    tz = call_context().tz
+    for token in tokens:
+        for key in ("created", "last_used"):
+            value = token[f"{key}_at"]
+            token[f"{key}_local"] = local_time(datetime.fromisoformat(value.rstrip("Z")), tz) if value else None
+    return tokens
 
 
 def _refusal(error: CairnError) -> tuple[str, dict[str, list[str]]]:
@@ -98,7 +110,7 @@ def _person_page(people: PeopleService, user_id: int, *, form: dict[str, str] | 
         form=values,
         error=error,
         errors=errors or {},
-        tokens=people.tokens(user_id),
+        tokens=_local(people.tokens(user_id)),
         secret=secret,
         is_self=person["id"] == call_context().actor.id,
     ), status
@@ -177,7 +189,7 @@ def issue_token(user_id: int) -> Page:
 def tokens() -> Page:
     """Every API token of the workspace with its owner and last use."""
     people = _people()
-    return render_template("admin/tokens.html", tokens=people.tokens()), 200
+    return render_template("admin/tokens.html", tokens=_local(people.tokens())), 200
 
 
 @bp.post("/tokens/<int:token_id>/revoke")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from flask import flash, redirect, render_template, request, url_for
@@ -12,6 +13,7 @@ from werkzeug.wrappers import Response
 
 from runtime.automation.inbox import InboxService
 from runtime.errors import CairnError
+from web.apps.present import local_time
 from web.auth.views import safe_next
 from web.inbox import bp
 from web.login import call_context
@@ -55,6 +57,9 @@ def index() -> str:
                                   before=int(before) if before.isdigit() and int(before) < 2**63 else None)
     more = len(items) > PAGE
     items = items[:PAGE]
+    tz = call_context().tz
+    for item in items:
+        item["created_local"] = local_time(datetime.fromisoformat(item["created_at"].rstrip("Z")), tz)
     return render_template("inbox/index.html", items=items, unread_only=unread_only, record_link=record_link,
                            next_before=items[-1]["id"] if more and items else None)
 
