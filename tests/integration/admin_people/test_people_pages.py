@@ -145,3 +145,19 @@ def test_own_password_page_for_everyone(client: FlaskClient, tenant: Tenant, pla
     done = post_form(client, "/account/password", {"current_password": "rep-password", "new_password": "another-one", "confirm_password": "another-one"})
     assert done.status_code == 302
     assert sign_in(client.application.test_client(), tenant.rep.username, "another-one").status_code == 302
+
+
+def test_forms_need_the_csrf_token(client: FlaskClient, tenant: Tenant) -> None:
+    sign_in_as(client, tenant.admin)
+    for path, data in (
+        ("/admin/people", {"username": "forged"}),
+        (f"/admin/people/{tenant.rep.id}", {"name": "x", "role": "admin"}),
+        (f"/admin/people/{tenant.rep.id}/active", {"active": "0"}),
+        (f"/admin/people/{tenant.rep.id}/password", {"password": "forged-password"}),
+        (f"/admin/people/{tenant.rep.id}/tokens", {"name": "forged"}),
+        ("/inbox/read-all", {}),
+        ("/account/password", {"current_password": "admin-password", "new_password": "forged-pass"}),
+    ):
+        assert client.post(path, data=data).status_code == 400, path
+    rep = client.application.test_client()
+    assert sign_in(rep, tenant.rep.username, "rep-password").status_code == 302  # nothing changed
