@@ -162,11 +162,11 @@ def token_json(token: ApiToken, owner: User | None = None) -> dict[str, Any]:
     }
 
 
-def audit_access(session: Session, ctx_workspace_id: int, actor_id: int | None, at: datetime,
+def audit_access(session: Session, workspace_id: int, actor_id: int | None, at: datetime,
                  entity_key: str, record_id: int | None, action: str, changes: Mapping[str, Any]) -> None:
     """Adds an audit event of a change to people or access (the caller commits)."""
     session.add(AuditEvent(
-        workspace_id=ctx_workspace_id,
+        workspace_id=workspace_id,
         app_id=None,
         entity_key=entity_key,
         record_id=record_id,
@@ -672,8 +672,9 @@ class AuditLog:
             buffer.seek(0)
             buffer.truncate()
             writer.writerow([csv_cell(v) for v in (
-                item["at_local"], item["actor_name"] or ("系统" if zh else "system") if item["actor_id"] is None
-                else item["actor_name"], item["app"], item["entity"], item["record_id"], item["action"],
+                item["at_local"],
+                item["actor_name"] if item["actor_id"] is not None else ("系统" if zh else "system"),
+                item["app"], item["entity"], item["record_id"], item["action"],
                 item["outcome"], item["error_code"], item["message"],
                 json.dumps(item["changes"], ensure_ascii=False) if item["changes"] else "",
             )])

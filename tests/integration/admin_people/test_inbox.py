@@ -115,3 +115,24 @@ def _first_id(platform: Platform, tenant: Tenant) -> int:
     with platform.session() as session:
         return int(session.scalar(sa.select(sa.func.min(InboxNotification.id)).where(
             InboxNotification.user_id == tenant.rep.id)) or 0)
+
+
+def test_notify_actions_in_app_channel_reaches_the_bell_and_the_inbox(
+    client: FlaskClient, platform: Platform, tenant: Tenant, admin_api: Api, rep_api: Api
+) -> None:
+    from runtime.automation.embedded import EmbeddedWorker
+    from tests.integration.test_write_round_trips import DEALS, perf_app
+
+    install(admin_api, perf_app())  # three triggers notify the owner through the inbox on create
+    created = rep_api.post(DEALS, json={"name": "华联大单"})
+    assert created.status_code == 201
+    record = created.get_json()["record"]["id"]
+    EmbeddedWorker(platform).drain()
+    sign_in_as(client, tenant.rep)
+    assert 'data-testid="bell-count">3<' in client.get("/").get_data(as_text=True)
+    page = client.get("/inbox")
+    assert text_of(page).count("新商机 华联大单") == 3
+    first = rep_api.get("/inbox").get_json()["items"][0]
+    opened = post_form(client, f"/inbox/{first['id']}/read", {"open": "1"})
+    assert opened.headers["Location"].endswith(f"/a/perf/deal/{record}")
+    assert 'data-testid="bell-count">2<' in client.get("/").get_data(as_text=True)
