@@ -36,6 +36,8 @@ from runtime.passwords import check_password, hash_password
 from runtime.workspaces import IdentityService
 
 MIN_PASSWORD = 8
+#: A shorter CAIRN_PLATFORM_TOKEN leaves the platform API off (it could be guessed).
+MIN_PLATFORM_TOKEN = 32
 MAX_PASSWORD = 128
 MAX_NAME = 200
 MAX_REGION = 100
@@ -783,10 +785,11 @@ def check_platform_token(configured: str | None, given: str) -> None:
     """Unauthenticated unless ``given`` is the operator's token (see docs/admin.md)."""
     import hmac
 
-    if not configured:
+    if not configured or len(configured) < MIN_PLATFORM_TOKEN:
         raise Unauthenticated(
-            "The platform API is off: set CAIRN_PLATFORM_TOKEN on the server to use it.",
-            message_zh="平台接口未启用:请在服务器上设置 CAIRN_PLATFORM_TOKEN 后再使用。",
+            f"The platform API is off: set CAIRN_PLATFORM_TOKEN on the server to a random secret of at least "
+            f"{MIN_PLATFORM_TOKEN} characters to use it.",
+            message_zh=f"平台接口未启用:请在服务器上将 CAIRN_PLATFORM_TOKEN 设置为至少 {MIN_PLATFORM_TOKEN} 个字符的随机密钥后再使用。",
         )
     if not hmac.compare_digest(configured.encode(), given.encode()):
         raise Unauthenticated("The platform token is not valid.", message_zh="平台令牌无效。")

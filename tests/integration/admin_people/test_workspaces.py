@@ -17,6 +17,8 @@ def test_platform_api_needs_the_operator_token(platform: Platform, client: Flask
     operator = Api(client, OPERATOR)
     off = operator.get("/platform/workspaces")
     assert off.status_code == 401 and "CAIRN_PLATFORM_TOKEN" in off.get_json()["detail"]
+    platform.settings = platform.settings.with_overrides(platform_token="too-short")
+    assert Api(client, "too-short").get("/platform/workspaces").status_code == 401  # a guessable one stays off
     platform.settings = platform.settings.with_overrides(platform_token=OPERATOR)
     # A workspace admin's token is not the operator's.
     assert Api(client, tenant.admin_token).post("/platform/workspaces", json={"key": "x"}).status_code == 401
