@@ -28,6 +28,9 @@ __all__ = [
     "Workspace",
 ]
 
+#: The built-in roles: ``admin`` may do everything, ``manager`` and ``rep`` keep their meaning in
+#: every app (run history, assignment pools). A user may also hold a role declared by one of
+#: the workspace's published apps (see docs/decisions/0009-roles-from-apps.md).
 ROLES = ("admin", "manager", "rep")
 
 
@@ -55,7 +58,7 @@ class User(PlatformBase):
     username: Mapped[str] = mapped_column(sa.String(150), unique=True)
     name: Mapped[str] = mapped_column(sa.String(200))
     password_hash: Mapped[str | None] = mapped_column(sa.String(255))
-    role: Mapped[str] = mapped_column(sa.String(32), default="rep")
+    role: Mapped[str] = mapped_column(sa.String(63), default="rep")
     region: Mapped[str | None] = mapped_column(sa.String(100))
     manager: Mapped[int | None] = mapped_column(
         sa.ForeignKey("users.id", ondelete="SET NULL"), index=True
@@ -112,18 +115,23 @@ class EntityTableRow(PlatformBase):
 
 
 class AuditEvent(PlatformBase):
-    """One write attempt on a record: who, when, what changed, and the outcome."""
+    """One write attempt on a record: who, when, what changed, and the outcome.
+
+    Changes to people and access (users, API tokens, workspaces) are audited here too; they
+    have no ``app_id`` and their ``entity_key`` is ``user``, ``api_token`` or ``workspace``.
+    """
 
     __tablename__ = "audit_events"
     __table_args__ = (
         sa.Index("ix_audit_events_record", "app_id", "entity_key", "record_id", "at"),
+        sa.Index("ix_audit_events_workspace_at", "workspace_id", "at"),
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     workspace_id: Mapped[int] = mapped_column(
         sa.ForeignKey("workspaces.id", ondelete="CASCADE"), index=True
     )
-    app_id: Mapped[int] = mapped_column(sa.ForeignKey("apps.id", ondelete="CASCADE"))
+    app_id: Mapped[int | None] = mapped_column(sa.ForeignKey("apps.id", ondelete="CASCADE"))
     entity_key: Mapped[str] = mapped_column(sa.String(63))
     record_id: Mapped[int | None] = mapped_column(sa.BigInteger)
     action: Mapped[str] = mapped_column(sa.String(32))

@@ -47,6 +47,9 @@ class Settings:
     rate_limit_url: str | None = None
     #: Prefix of the rate-limit keys in a shared store.
     rate_limit_prefix: str = "cairn"
+    #: The platform operator's credential for ``/api/v1/platform/...`` (``CAIRN_PLATFORM_TOKEN``);
+    #: None turns that API off. It is no user's token and opens no workspace (docs/admin.md).
+    platform_token: str | None = None
     extra: Mapping[str, Any] = field(default_factory=dict)
 
     @classmethod
@@ -73,6 +76,7 @@ class Settings:
             secure_cookies=_bool(env.get("CAIRN_SECURE_COOKIES"), False),
             proxy_hops=int(env.get("CAIRN_PROXY_HOPS", "0") or "0"),
             rate_limit_url=env.get("CAIRN_RATE_LIMIT_URL") or None,
+            platform_token=env.get("CAIRN_PLATFORM_TOKEN") or None,
         )
 
     @property

@@ -7,6 +7,7 @@ import hashlib
 import re
 import secrets
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
@@ -17,6 +18,8 @@ from runtime.models import ROLES, ApiToken, User, Workspace
 from runtime.passwords import check_password, hash_password, needs_rehash
 
 TOKEN_PREFIX = "cairn_"
+#: A token's ``last_used_at`` is written at most this often (not on every request).
+LAST_USED_GRANULARITY = timedelta(minutes=5)
 _KEY = re.compile(r"^[a-z][a-z0-9_-]{0,62}$")
 
 
@@ -38,6 +41,20 @@ class IssuedToken:
     token: str
 
 
+@dataclass(frozen=True)
+class TokenUse:
+    """An authenticated token: its user and workspace, its id and when it was last used."""
+
+    user: User
+    workspace: Workspace
+    token_id: int
+    last_used_at: datetime | None
+
+    def stale(self, now: datetime) -> bool:
+        """Whether ``last_used_at`` is worth writing again (unset or older than the granularity)."""
+        return self.last_used_at is None or to_naive_utc(now) - self.last_used_at >= LAST_USED_GRANULARITY
+
+
 class IdentityService:
     """Creates workspaces, users and tokens and authenticates them. Commits its own writes."""
 
@@ -45,7 +62,14 @@ class IdentityService:
         self.session = session
         self.clock = clock
 
-    def create_workspace(self, key: str, name: str, timezone: str = "Asia/Shanghai") -> Workspace:
+    @staticmethod
+    def valid_key(key: str) -> bool:
+        """Whether ``key`` may name a workspace."""
+        return bool(_KEY.match(key))
+
+    def create_workspace(
+        self, key: str, name: str, timezone: str = "Asia/Shanghai", *, commit: bool = True
+    ) -> Workspace:
         """A new workspace; ``key`` is its unique short name."""
         if not _KEY.match(key):
             raise Invalid(
@@ -57,7 +81,10 @@ class IdentityService:
             raise Conflict(f"Workspace {key!r} exists already.", message_zh=f"工作区 {key} 已存在。")
         ws = Workspace(key=key, name=name, timezone=timezone, created_at=to_naive_utc(self.clock.now()))
         self.session.add(ws)
-        self.session.commit()
+        if commit:
+            self.session.commit()
+        else:
+            self.session.flush()
         return ws
 
     def workspace_by_key(self, key: str) -> Workspace:
@@ -97,6 +124,26 @@ class IdentityService:
             )
         if manager is not None and self._user(workspace.id, manager) is None:
             raise Invalid("Unknown manager.", message_zh="上级不存在。", errors={"manager": ["unknown"]})
+        user = self.add_user(
+            workspace, username, name=name, password=password, role=role, region=region,
+            manager=manager, locale=locale,
+        )
+        self.session.commit()
+        return user
+
+    def add_user(
+        self,
+        workspace: Workspace,
+        username: str,
+        *,
+        name: str | None = None,
+        password: str | None = None,
+        role: str = "rep",
+        region: str | None = None,
+        manager: int | None = None,
+        locale: str | None = None,
+    ) -> User:
+        """Adds a user the caller has checked (any role, see :mod:`runtime.people`); no commit."""
         user = User(
             workspace_id=workspace.id,
             username=username,
@@ -110,7 +157,7 @@ class IdentityService:
             created_at=to_naive_utc(self.clock.now()),
         )
         self.session.add(user)
-        self.session.commit()
+        self.session.flush()
         return user
 
     def _user(self, workspace_id: int, user_id: int) -> User | None:
@@ -149,7 +196,7 @@ class IdentityService:
             self.session.commit()
         return user
 
-    def issue_token(self, user: User, name: str = "default") -> IssuedToken:
+    def issue_token(self, user: User, name: str = "default", *, commit: bool = True) -> IssuedToken:
         """A new API token for ``user``, scoped to the user's workspace."""
         token = TOKEN_PREFIX + secrets.token_urlsafe(32)
         row = ApiToken(
@@ -161,18 +208,26 @@ class IdentityService:
             created_at=to_naive_utc(self.clock.now()),
         )
         self.session.add(row)
-        self.session.commit()
+        if commit:
+            self.session.commit()
+        else:
+            self.session.flush()
         return IssuedToken(id=row.id, token=token)
 
     def authenticate_token(self, token: str) -> tuple[User, Workspace]:
-        """The user and workspace of a valid, unrevoked token, or Unauthenticated.
+        """The user and workspace of a valid, unrevoked token, or Unauthenticated."""
+        found = self.authenticate_token_use(token)
+        return found.user, found.workspace
+
+    def authenticate_token_use(self, token: str) -> TokenUse:
+        """The user, workspace and token row facts of a valid, unrevoked token, or Unauthenticated.
 
         One query on the token hash's unique index joins the token to its active user and
         workspace, so every request checks revocation and deactivation afresh at the cost
         of one round trip (nothing about a token is cached between requests).
         """
         found = self.session.execute(
-            sa.select(User, Workspace)
+            sa.select(User, Workspace, ApiToken.id, ApiToken.last_used_at)
             .select_from(ApiToken)
             .join(
                 User,
@@ -187,8 +242,14 @@ class IdentityService:
         ).one_or_none()
         if found is None:
             raise Unauthenticated("The API token is not valid.", message_zh="API 令牌无效。")
-        user, workspace = found
-        return user, workspace
+        user, workspace, token_id, last_used_at = found
+        return TokenUse(user, workspace, token_id, last_used_at)
+
+    def touch_token(self, token_id: int) -> None:
+        """Records that the token was used now (the caller commits)."""
+        self.session.execute(
+            sa.update(ApiToken).where(ApiToken.id == token_id).values(last_used_at=to_naive_utc(self.clock.now()))
+        )
 
     def revoke_token(self, workspace_id: int, token_id: int) -> None:
         """Revokes a token of the workspace."""

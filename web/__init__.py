@@ -75,6 +75,7 @@ def _register_blueprints(app: Flask) -> None:
     from web.auth import bp as auth_bp
     from web.design import bp as design_bp
     from web.home import bp as home_bp
+    from web.inbox import bp as inbox_bp
 
     app.register_blueprint(api_bp)
     app.register_blueprint(auth_bp)
@@ -82,3 +83,4 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(apps_bp)
     app.register_blueprint(design_bp)
     app.register_blueprint(admin_bp)
+    app.register_blueprint(inbox_bp)

@@ -107,6 +107,37 @@ def create_user(username: str, workspace_key: str, name: str | None, role: str, 
             _fail(error)
 
 
+@click.command("create-workspace")
+@click.argument("key")
+@click.option("--name", default=None, help="Display name (default: the key).")
+@click.option("--timezone", default=None, help="IANA time zone (default: CAIRN_TIMEZONE).")
+@click.option("--admin-username", default=None, help="Default: <key>-admin.")
+@click.option("--admin-name", default=None)
+@with_appcontext
+def create_workspace(key: str, name: str | None, timezone: str | None, admin_username: str | None, admin_name: str | None) -> None:
+    """Creates a workspace with its own admin (the platform operator's command).
+
+    Prints the admin's generated password and an API token once; the admin changes the
+    password on first sign-in (Account → Change password).
+    """
+    from runtime.people import OperatorService
+
+    platform = _platform()
+    with platform.session() as session:
+        try:
+            created = OperatorService(session, platform.clock).create_workspace({
+                "key": key, "name": name, "timezone": timezone or platform.settings.default_timezone,
+                "admin_username": admin_username, "admin_name": admin_name,
+            })
+        except CairnError as error:
+            _fail(error)
+        click.echo(f"Created workspace {created.workspace.key!r} with admin {created.admin.username!r}.")
+        click.echo(f"  username: {created.admin.username}")
+        click.echo(f"  password: {created.password}")
+        click.echo(f"  API token: {created.token}")
+        click.echo("  (shown once; store them safely)")
+
+
 @click.command("create-token")
 @click.argument("username")
 @click.option("--name", default="cli", show_default=True)
@@ -222,7 +253,7 @@ def _create_app() -> Flask:
 
 
 cli = FlaskGroup(create_app=_create_app, add_default_commands=False, help="Cairn: a low-code app builder.")
-for command in (init_db, create_user, create_token, import_app, publish, run):
+for command in (init_db, create_workspace, create_user, create_token, import_app, publish, run):
     cli.add_command(command)
 
 
@@ -233,5 +264,5 @@ def main() -> None:
 
 def init_app(app: Flask) -> None:
     """Makes the commands available as ``flask --app web <command>`` too."""
-    for command in (init_db, create_user, create_token, import_app, publish):
+    for command in (init_db, create_workspace, create_user, create_token, import_app, publish):
         app.cli.add_command(command)

@@ -64,7 +64,7 @@ class Document:
             assert response.get_data() == b"", f"{where}: documented without a body"
             return None
         assert response.mimetype in content, f"{where}: {response.mimetype} is not one of {sorted(content)}"
-        body = response.get_json()
+        body = response.get_data(as_text=True) if response.mimetype == "text/csv" else response.get_json()
         errors = [f"{'/'.join(map(str, e.instance_path))}: {e.message}" for e in self.validator(content[response.mimetype]["schema"]).iter_errors(body)]
         assert errors == [], f"{where} does not match its schema: {errors[:5]}\n{str(body)[:800]}"
         return body
@@ -283,6 +283,43 @@ def test_responses_of_every_route_match_the_document(app: Flask, client: FlaskCl
     check(manager.get("/inbox?limit=x"), "get", "/inbox", 422)
     check(manager.post(f"/inbox/{inbox[0]['id']}/read"), "post", "/inbox/{notification}/read", 200)
     check(rep.post(f"/inbox/{inbox[0]['id']}/read"), "post", "/inbox/{notification}/read", 404)
+    check(manager.post("/inbox/read-all"), "post", "/inbox/read-all", 200)
+
+    # People and access: users, roles, tokens, the audit log, the own password, workspaces.
+    check(admin.get("/users"), "get", "/users", 200)
+    check(rep.get("/users"), "get", "/users", 403)
+    created = check(admin.post("/users", json={"username": "new-rep", "role": "rep", "manager": tenant.manager.id}), "post", "/users", 201)
+    assert created["password"] and created["user"]["manager"] == tenant.manager.id
+    check(admin.post("/users", json={"username": "new-rep"}), "post", "/users", 409)
+    check(admin.post("/users", json={"username": "x", "role": "auditor"}), "post", "/users", 422)
+    user_path = f"/users/{created['user']['id']}"
+    check(admin.get(user_path), "get", "/users/{user}", 200)
+    check(admin.get("/users/999999"), "get", "/users/{user}", 404)
+    check(admin.patch(user_path, json={"region": "华南"}), "patch", "/users/{user}", 200)
+    check(admin.patch(f"/users/{tenant.admin.id}", json={"active": False}), "patch", "/users/{user}", 422)
+    check(admin.post(user_path + "/password", json={}), "post", "/users/{user}/password", 200)
+    check(admin.post(user_path + "/password", json={"password": "short"}), "post", "/users/{user}/password", 422)
+    check(admin.get("/roles"), "get", "/roles", 200)
+    issued = check(admin.post("/tokens", json={"user_id": created["user"]["id"], "name": "erp"}), "post", "/tokens", 201)
+    check(admin.post("/tokens", json={"user_id": created["user"]["id"], "name": ""}), "post", "/tokens", 422)
+    check(admin.get("/tokens"), "get", "/tokens", 200)
+    check(admin.get("/tokens?user_id=x"), "get", "/tokens", 422)
+    check(admin.delete(f"/tokens/{issued['token']['id']}"), "delete", "/tokens/{token}", 204)
+    check(admin.delete("/tokens/999999"), "delete", "/tokens/{token}", 404)
+    check(admin.get("/audit?entity=user"), "get", "/audit", 200)
+    check(admin.get("/audit?since=yesterday"), "get", "/audit", 422)
+    check(rep.get("/audit"), "get", "/audit", 403)
+    check(admin.get("/audit.csv?entity=user"), "get", "/audit.csv", 200)
+    check(rep.post("/account/password", json={"current_password": "rep-password", "new_password": "rep-password-2"}), "post", "/account/password", 204)
+    check(rep.post("/account/password", json={"current_password": "wrong", "new_password": "rep-password-3"}), "post", "/account/password", 422)
+    operator = Api(client, "operator-token-" + "x" * 32)
+    check(operator.get("/platform/workspaces"), "get", "/platform/workspaces", 401)
+    app.extensions["cairn"].settings = app.extensions["cairn"].settings.with_overrides(platform_token=operator.token)
+    check(operator.get("/platform/workspaces"), "get", "/platform/workspaces", 200)
+    check(operator.post("/platform/workspaces", json={"key": "gamma", "admin_username": "gamma-boss"}), "post", "/platform/workspaces", 201)
+    check(operator.post("/platform/workspaces", json={"key": "gamma"}), "post", "/platform/workspaces", 409)
+    check(operator.post("/platform/workspaces", json={"key": "Bad Key"}), "post", "/platform/workspaces", 422)
+    check(admin.get("/platform/workspaces"), "get", "/platform/workspaces", 401)
 
     # The designer's operations (docs/api.md "Designer API").
     created = check(admin.post("/apps/new", json={"label": {"zh": "巡店", "en": "Store rounds"}}), "post", "/apps/new", 201)

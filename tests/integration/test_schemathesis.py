@@ -22,6 +22,7 @@ from typing import Any
 
 import pytest
 import schemathesis
+import sqlalchemy as sa
 from flask import Flask
 from flask.testing import FlaskClient
 from hypothesis import HealthCheck, Phase, given, settings
@@ -36,6 +37,7 @@ from schemathesis.specs.openapi.checks import (
 )
 
 from runtime.automation.embedded import EmbeddedWorker
+from runtime.models import ApiToken
 from tests.integration.automation.test_api import _definition as sales_definition
 from tests.integration.conftest import Api, Tenant, install
 from tests.unit.builder.fixtures import visit_app_definition
@@ -245,6 +247,10 @@ def test_schemathesis_over_the_document(app: Flask, client: FlaskClient, tenant:
     assert b_notifications, "workspace B's webhook notifications were not delivered"
     b_revisions = [r["id"] for key in ("store_visits", "sales", "beta_only") for r in b_admin.get(f"/apps/{key}").get_json()["revisions"]]
     pools = _pools(a_admin, ids_a, ids_b, b_revisions, b_notifications)
+    # People and access: A's and B's users and tokens (B's must answer 404).
+    pools["user"] = [u.id for t in (tenant, other_tenant) for u in (t.admin, t.manager, t.rep)]
+    with app.extensions["cairn"].session() as session:
+        pools["token"] = list(session.scalars(sa.select(ApiToken.id).order_by(ApiToken.id)))
     markers = [MARKER, other_tenant.admin.name, other_tenant.manager.name, other_tenant.rep.name]
     # The markers really are in what B can read (else the check below proves nothing).
     assert MARKER in b_admin.get(f"{VISITS}/customer/records").get_data(as_text=True)

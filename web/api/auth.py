@@ -6,12 +6,16 @@ from flask import g, request
 
 from runtime.context import Actor, CallContext
 from runtime.errors import TooManyAttempts, Unauthenticated
+from runtime.people import MIN_PLATFORM_TOKEN, check_platform_token
 from runtime.workspaces import IdentityService
 from web import db
 from web.api import bp
 from web.auth.throttle import minutes, throttle
+from web.db import READ_METHODS
 
 PUBLIC_ENDPOINTS = {"api.openapi_document"}
+#: Endpoints of the platform operator: authenticated by ``CAIRN_PLATFORM_TOKEN``, not a user's token.
+PLATFORM_ENDPOINTS = {"api.platform_workspaces", "api.platform_create_workspace"}
 
 
 @bp.before_request
@@ -35,15 +39,39 @@ def authenticate() -> None:
             message_zh=f"无效 API 令牌的请求过多,请 {minutes(wait)} 分钟后再试。",
             detail={"retry_after": int(wait) + 1},
         )
+    if request.endpoint in PLATFORM_ENDPOINTS:
+        configured = db.platform().settings.platform_token
+        try:
+            check_platform_token(configured, token.strip())
+        except Unauthenticated:
+            if configured and len(configured) >= MIN_PLATFORM_TOKEN:  # while it is off there is nothing to guess
+                guard.failed(limits)
+            raise
+        g.platform_operator = True
+        return
+    identity = IdentityService(db.session(), db.platform().clock)
     try:
-        user, workspace = IdentityService(db.session(), db.platform().clock).authenticate_token(
-            token.strip()
-        )
+        found = identity.authenticate_token_use(token.strip())
     except Unauthenticated:
         guard.failed(limits)
         raise
-    g.user = user
-    g.workspace = workspace
+    g.user = found.user
+    g.workspace = found.workspace
+    g.token_id = found.token_id
+    if found.stale(db.platform().clock.now()):
+        _touch(found.token_id)
+
+
+def _touch(token_id: int) -> None:
+    """Writes the token's ``last_used_at``: in the request's transaction when it writes anyway,
+    else in a short transaction of its own (a read request's session must not write)."""
+    platform = db.platform()
+    if request.method not in READ_METHODS:
+        IdentityService(db.session(), platform.clock).touch_token(token_id)
+        return
+    with platform.session() as session:
+        IdentityService(session, platform.clock).touch_token(token_id)
+        session.commit()
 
 
 def call_context() -> CallContext:

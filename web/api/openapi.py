@@ -179,6 +179,12 @@ def build_spec() -> dict[str, Any]:
     _record_paths(spec)
     _automation_paths(spec)
     _designer_paths(spec)
+    from web.api.people_spec import people_paths, register_schemas
+
+    spec.components.security_scheme("platform", {"type": "http", "scheme": "bearer",
+                                                 "description": "The platform operator's CAIRN_PLATFORM_TOKEN"})
+    register_schemas(spec)
+    people_paths(spec)
     return _nullable_refs(spec.to_dict())
 
 

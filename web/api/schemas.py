@@ -493,6 +493,7 @@ class NotificationSchema(Schema):
     message = fields.String(required=True)
     level = fields.String(required=True)
     app_id = fields.Integer(allow_none=True, required=True)
+    app = fields.String(allow_none=True, required=True, metadata={"description": "The app's key (for a link to the record)"})
     entity = fields.String(allow_none=True, required=True)
     record_id = fields.Integer(allow_none=True, required=True)
     trigger = fields.String(allow_none=True, required=True)

@@ -1,7 +1,8 @@
 """Home: what the signed-in person has on today, across the workspace's published apps.
 
 For every entity that works like a task (it has step cards, stages, or a date/time field)
-the page lists the person's own records, newest activity first, split into "today"
+the page lists the unread inbox messages first ("needs you", with links to their records),
+then the person's own records, newest activity first, split into "today"
 (created, updated or due today in the workspace's time zone) and "still open" (steps not
 all done). Each entity costs one bounded, indexed query (``owner == me()``, by
 ``updated_at``); there is no count.
@@ -19,15 +20,19 @@ from werkzeug.wrappers import Response
 from builder.model import Entity, FieldType
 from builder.repository import DefinitionRepository
 from runtime.apps import PublishedApp
+from runtime.automation.inbox import InboxService
 from runtime.errors import CairnError
 from runtime.tables import step_column
 from web import db
 from web.apps.present import display, local_time, resolve, title_of
 from web.apps.services import published, reads, records
 from web.home import bp
+from web.inbox.views import record_link
 from web.login import call_context, signed_in
 
 PER_ENTITY = 20
+#: Unread inbox messages shown at the top ("needs you"); the inbox has the rest.
+NEEDS_YOU = 5
 
 
 def _task_like(entity: Entity) -> bool:
@@ -91,6 +96,8 @@ def index() -> str | Response:
     ctx = call_context()
     return render_template(
         "home/today.html",
+        needs_you=InboxService(ctx).notifications(unread_only=True, limit=NEEDS_YOU),
+        record_link=record_link,
         sections=_agenda(),
         tz=ctx.tz,
         title_of=title_of,
