@@ -5,6 +5,8 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 ASSETS := node_modules/.installed-stamp
+DESIGNER := web/static/design/designer.js
+DESIGNER_SOURCES := $(shell find web/design/src -type f 2>/dev/null) vite.config.js
 
 .PHONY: setup run test lint bench worker beat clean
 
@@ -23,7 +25,11 @@ $(ASSETS): package.json package-lock.json
 	npm ci --no-audit --no-fund --loglevel=error
 	touch $(ASSETS)
 
-setup: $(STAMP) $(ASSETS)
+# The designer island: Vue + SortableJS + CodeMirror from node_modules, bundled by Vite.
+$(DESIGNER): $(ASSETS) $(DESIGNER_SOURCES)
+	npx vite build --logLevel warn
+
+setup: $(STAMP) $(ASSETS) $(DESIGNER)
 
 run: setup
 	$(BIN)/cairn init-db
@@ -35,6 +41,7 @@ lint: setup
 	$(BIN)/mypy
 
 test: setup lint
+	npx vitest run
 	$(BIN)/python -m pytest -n 2 --dist loadfile
 
 bench: setup
@@ -51,4 +58,4 @@ beat: setup
 	$(BIN)/celery -A runtime.celery_app beat --loglevel=INFO
 
 clean:
-	rm -rf $(VENV) node_modules instance
+	rm -rf $(VENV) node_modules instance web/static/design
