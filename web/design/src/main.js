@@ -2,8 +2,9 @@
 import { createApp } from 'vue'
 import App from './App.vue'
 import './designer.css'
+import { LANG } from './i18n.js'
 
 const root = document.getElementById('designer')
 if (root) {
-  createApp(App, { ...root.dataset }).mount(root)
+  createApp(App, { ...root.dataset }).provide(LANG, root.dataset.lang === 'en' ? 'en' : 'zh').mount(root)
 }
