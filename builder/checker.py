@@ -38,7 +38,7 @@ class Diagnostic:
     column: int | None = None
     end_line: int | None = None
     end_column: int | None = None
-    suggestion: str | None = None
+    suggestion: str | None = None  # the name meant, e.g. "amount" for a misspelt "amont"
 
     def detail(self) -> dict[str, Any]:
         """Positions and suggestion as a JSON-ready dict (absent values left out)."""
@@ -112,6 +112,18 @@ def _int_or_none(value: Any) -> int | None:
     return value if isinstance(value, int) and not isinstance(value, bool) else None
 
 
+_SUGGESTED = re.compile(r"did you mean `([^`]+)`\?")
+
+
+def _suggested(value: Any) -> str | None:
+    """The suggested name alone ("amount"), from the language's "did you mean `amount`?"."""
+    if value is None:
+        return None
+    text = str(value)
+    match = _SUGGESTED.search(text)
+    return match.group(1) if match else text
+
+
 def _diagnostic(raw: Any) -> Diagnostic:
     code = str(getattr(raw, "code", "invalid"))
     message = str(getattr(raw, "message", None) or getattr(raw, "message_en", None) or code)
@@ -127,7 +139,7 @@ def _diagnostic(raw: Any) -> Diagnostic:
         column=_int_or_none(getattr(raw, "column", None) or getattr(start, "column", None)),
         end_line=_int_or_none(getattr(raw, "end_line", None) or getattr(end, "line", None)),
         end_column=_int_or_none(getattr(raw, "end_column", None) or getattr(end, "column", None)),
-        suggestion=str(suggestion) if suggestion is not None else None,
+        suggestion=_suggested(suggestion),
     )
 
 

@@ -69,6 +69,10 @@ class RevisionRow(PlatformBase):
     created_by: Mapped[int | None] = mapped_column(sa.BigInteger)
     published_at: Mapped[datetime | None] = mapped_column(sa.DateTime)
     published_by: Mapped[int | None] = mapped_column(sa.BigInteger)
+    # A draft is saved many times; ``version`` counts the saves (optimistic locking).
+    version: Mapped[int] = mapped_column(sa.Integer, default=1, server_default="1")
+    updated_at: Mapped[datetime | None] = mapped_column(sa.DateTime)
+    updated_by: Mapped[int | None] = mapped_column(sa.BigInteger)
 
 
 class DefinitionRepository:
@@ -121,6 +125,34 @@ class DefinitionRepository:
         if app.published_revision_id is None:
             return None
         return self.revision(app.published_revision_id)
+
+    def draft(self, app_id: int) -> RevisionRow | None:
+        """The newest draft revision of ``app_id`` (the one the designer edits), or None."""
+        return self.session.scalars(
+            sa.select(RevisionRow)
+            .where(
+                RevisionRow.workspace_id == self.workspace_id,
+                RevisionRow.app_id == app_id,
+                RevisionRow.status == "draft",
+            )
+            .order_by(RevisionRow.number.desc())
+            .limit(1)
+        ).first()
+
+    def revision_by_number(self, app_id: int, number: int) -> RevisionRow | None:
+        """The revision ``number`` of ``app_id`` in this workspace, or None."""
+        return self.session.scalars(
+            sa.select(RevisionRow).where(
+                RevisionRow.workspace_id == self.workspace_id,
+                RevisionRow.app_id == app_id,
+                RevisionRow.number == number,
+            )
+        ).one_or_none()
+
+    def delete(self, row: AppRow | RevisionRow) -> None:
+        """Deletes ``row`` (flushed, so constraints are checked now)."""
+        self.session.delete(row)
+        self.session.flush()
 
     def next_number(self, app_id: int) -> int:
         """The number the next revision of ``app_id`` gets."""

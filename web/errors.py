@@ -101,6 +101,8 @@ def handle_cairn_error(exc: CairnError) -> Any:
             extra["fields"] = localized_fields(exc.fields, lang)
         if exc.detail:
             extra["detail_data"] = exc.detail
+        # Some refusals carry members of their own (the designer's draft_conflict: current).
+        extra.update(getattr(exc, "members", None) or {})
         response = problem(
             exc.status,
             exc.code,

@@ -61,6 +61,17 @@ class ProblemSchema(Schema):
         data_key="fields",
         metadata={"description": "Per field key: code, params, label {en, zh}, message, message_zh, text (in lang)"},
     )
+    current = fields.Dict(
+        keys=fields.String(),
+        metadata={"description": "draft_conflict: the stored draft's version, updated_by (a name) and updated_at"},
+    )
+    diagnostics = fields.List(
+        fields.Nested(DefinitionProblemSchema),
+        metadata={"description": "draft_invalid: every problem of the draft (nothing was published)"},
+    )
+    unconfirmed = fields.List(
+        fields.String(), metadata={"description": "confirmation_required: confirmed drops the plan no longer has"}
+    )
 
 
 class PublishRequestSchema(StrictSchema):
@@ -500,3 +511,267 @@ class MarkedReadSchema(Schema):
 
     id = fields.Integer(required=True)
     read = fields.Boolean(required=True)
+
+
+# -- the designer (docs/api.md "Designer API") ---------------------------------------------
+
+KEY_KINDS = ("app", "entity", "field", "step", "stage", "role", "rule", "trigger")
+EXPRESSION_KINDS = ("condition", "row_condition", "formula", "value")
+LABEL_IN = {"description": "A label: {zh, en} or a text"}
+
+
+class AppCreateSchema(StrictSchema):
+    """A new app, named; its key is generated from the label."""
+
+    label = fields.Raw(required=True, metadata=LABEL_IN)
+
+
+class AppRenameSchema(StrictSchema):
+    """A new label for an app (and its draft)."""
+
+    label = fields.Raw(required=True, metadata=LABEL_IN)
+
+
+class DraftSaveSchema(StrictSchema):
+    """Saving the draft: the whole definition and the version it was read at."""
+
+    definition = fields.Dict(keys=fields.String(), required=True, metadata={"description": "The draft definition (may have problems)"})
+    version = fields.Integer(required=True, strict=True, validate=validate.Range(min=0, max=2**31 - 1),
+                             metadata={"description": "The draft version you read; a stale one answers 409 draft_conflict"})
+
+
+class KeyRequestSchema(StrictSchema):
+    """Asking for a key made from a label."""
+
+    label = fields.Raw(required=True, metadata=LABEL_IN)
+    taken = fields.List(fields.String(validate=validate.Length(max=63)), load_default=list, validate=validate.Length(max=2000))
+    kind = fields.String(load_default="field", validate=validate.OneOf(KEY_KINDS))
+
+
+class ExpressionCheckSchema(StrictSchema):
+    """An expression to check on an entity of the draft (or of a posted definition)."""
+
+    entity = fields.String(required=True, validate=validate.Length(min=1, max=63))
+    expression = fields.String(required=True, validate=validate.Length(max=20_000))
+    kind = fields.String(load_default="condition", validate=validate.OneOf(EXPRESSION_KINDS))
+    definition = fields.Dict(keys=fields.String(), load_default=None, allow_none=True,
+                             metadata={"description": "The client's current draft (default: the stored draft)"})
+
+
+class DraftPublishSchema(StrictSchema):
+    """Planning or publishing the draft at the version read."""
+
+    version = fields.Integer(required=True, strict=True, validate=validate.Range(min=0, max=2**31 - 1))
+    confirm_drops = fields.List(
+        fields.String(validate=validate.Length(max=130)),
+        load_default=list,
+        validate=validate.Length(max=500),
+        metadata={"description": "`entity.field` keys whose columns may really be dropped (else archived)"},
+    )
+
+
+class RollbackSchema(StrictSchema):
+    """Publishing an earlier revision again."""
+
+    confirm_drops = fields.List(fields.String(validate=validate.Length(max=130)), load_default=list,
+                                validate=validate.Length(max=500))
+
+
+class DraftRefSchema(Schema):
+    """An app's draft revision in short."""
+
+    id = fields.Integer(required=True)
+    number = fields.Integer(required=True)
+    version = fields.Integer(required=True)
+
+
+class PublishedRefSchema(Schema):
+    """An app's published revision in short."""
+
+    id = fields.Integer(required=True)
+    number = fields.Integer(required=True)
+    published_at = fields.String(allow_none=True, required=True)
+
+
+class DesignAppSchema(Schema):
+    """An app as the designer lists it."""
+
+    id = fields.Integer(required=True)
+    key = fields.String(required=True)
+    label = fields.Dict(keys=fields.String(), values=fields.String(), required=True)
+    published = fields.Nested(PublishedRefSchema, allow_none=True, required=True)
+    draft = fields.Nested(DraftRefSchema, allow_none=True, required=True)
+
+
+class DesignAppListSchema(Schema):
+    """The workspace's apps for the designer."""
+
+    items = fields.List(fields.Nested(DesignAppSchema), required=True)
+
+
+class DesignRevisionSchema(Schema):
+    """A revision with its save version and who made, saved and published it (names)."""
+
+    id = fields.Integer(required=True)
+    number = fields.Integer(required=True)
+    version = fields.Integer(required=True)
+    status = fields.String(required=True, metadata={"description": "draft, published or superseded"})
+    created_at = fields.String(allow_none=True, required=True)
+    created_by = fields.String(allow_none=True, required=True)
+    updated_at = fields.String(allow_none=True, required=True)
+    updated_by = fields.String(allow_none=True, required=True)
+    published_at = fields.String(allow_none=True, required=True)
+    published_by = fields.String(allow_none=True, required=True)
+
+
+class DesignRevisionListSchema(Schema):
+    """An app's revisions, newest first."""
+
+    items = fields.List(fields.Nested(DesignRevisionSchema), required=True)
+
+
+class DesignAppCreatedSchema(Schema):
+    """A new app and its draft."""
+
+    app = fields.Nested(DesignAppSchema, required=True)
+    draft = fields.Nested(DesignRevisionSchema, required=True)
+
+
+class DesignAppImportedSchema(DesignAppCreatedSchema):
+    """An imported app, its draft, and every problem of the draft."""
+
+    diagnostics = fields.List(fields.Nested(DefinitionProblemSchema), required=True)
+
+
+class DesignAppRenamedSchema(Schema):
+    """A renamed app and its draft (saved again: a new version)."""
+
+    app = fields.Nested(DesignAppSchema, required=True)
+    draft = fields.Nested(DesignRevisionSchema, required=True)
+
+
+class PublishedKeysSchema(Schema):
+    """Keys that were ever published (they can't change any more)."""
+
+    entities = fields.List(fields.String(), required=True)
+    fields_ = fields.Dict(keys=fields.String(), values=fields.List(fields.String()), data_key="fields", required=True)
+    steps = fields.Dict(keys=fields.String(), values=fields.List(fields.String()), required=True)
+    stages = fields.Dict(keys=fields.String(), values=fields.List(fields.String()), required=True)
+
+
+class DraftSchema(Schema):
+    """The draft with every problem and the keys ever published."""
+
+    revision = fields.Nested(DesignRevisionSchema, required=True)
+    definition = fields.Dict(keys=fields.String(), required=True)
+    diagnostics = fields.List(fields.Nested(DefinitionProblemSchema), required=True)
+    published_keys = fields.Nested(PublishedKeysSchema, required=True)
+
+
+class DraftSavedSchema(Schema):
+    """A saved draft: its new version and every problem."""
+
+    revision = fields.Nested(DesignRevisionSchema, required=True)
+    diagnostics = fields.List(fields.Nested(DefinitionProblemSchema), required=True)
+
+
+class KeySchema(Schema):
+    """A generated key."""
+
+    key = fields.String(required=True)
+
+
+class ExpressionDiagnosticSchema(Schema):
+    """One problem of an expression, at its 1-based position."""
+
+    line = fields.Integer(allow_none=True, required=True)
+    column = fields.Integer(allow_none=True, required=True)
+    end_line = fields.Integer(allow_none=True, required=True)
+    end_column = fields.Integer(allow_none=True, required=True)
+    code = fields.String(required=True)
+    message = fields.String(required=True)
+    message_zh = fields.String(required=True)
+    suggestion = fields.String(allow_none=True, required=True, metadata={"description": "The name meant, for a misspelt one"})
+
+
+class ScopeNameSchema(Schema):
+    """A name an expression may use here."""
+
+    name = fields.String(required=True)
+    kind = fields.String(required=True, metadata={"description": "field, step, collection, function, keyword or variable"})
+    type = fields.String(allow_none=True, required=True)
+    label = fields.Dict(keys=fields.String(), values=fields.String(), required=True)
+    signature = fields.String()
+    doc = fields.String()
+
+
+class ExpressionCheckResultSchema(Schema):
+    """The checker's answer for the expression editor."""
+
+    ok = fields.Boolean(required=True)
+    type = fields.String(allow_none=True, required=True)
+    diagnostics = fields.List(fields.Nested(ExpressionDiagnosticSchema), required=True)
+    explanation = fields.Dict(keys=fields.String(), values=fields.String(), allow_none=True, required=True)
+    names = fields.List(fields.Nested(ScopeNameSchema), required=True)
+
+
+class DesignPlanStepSchema(Schema):
+    """One step of publishing the draft, in words and numbers."""
+
+    kind = fields.String(required=True)
+    message = fields.String(required=True)
+    message_zh = fields.String(required=True)
+    destructive = fields.Boolean(required=True)
+    rows = fields.Integer(allow_none=True, required=True, metadata={"description": "Existing rows affected"})
+    entity = fields.String(required=True)
+    field = fields.String(allow_none=True, required=True)
+
+
+class PlanSummarySchema(Schema):
+    """How many steps of each sort the plan has."""
+
+    created = fields.Integer(required=True)
+    relabelled = fields.Integer(required=True)
+    converted = fields.Integer(required=True)
+    archived = fields.Integer(required=True)
+    dropped = fields.Integer(required=True)
+
+
+class DesignPlanSchema(Schema):
+    """The plan of publishing the draft (empty steps when the draft has problems)."""
+
+    ok = fields.Boolean(required=True)
+    diagnostics = fields.List(fields.Nested(DefinitionProblemSchema), required=True)
+    steps = fields.List(fields.Nested(DesignPlanStepSchema), required=True)
+    destructive = fields.Boolean(required=True)
+    summary = fields.Nested(PlanSummarySchema, required=True)
+
+
+class DesignPublishedSchema(Schema):
+    """The revision published and the plan applied."""
+
+    revision = fields.Nested(DesignRevisionSchema, required=True)
+    plan = fields.Nested(DesignPlanSchema, required=True)
+
+
+class ChangeTextSchema(Schema):
+    """A sentence in both languages."""
+
+    zh = fields.String(required=True)
+    en = fields.String(required=True)
+
+
+class ChangeSchema(Schema):
+    """One change between two revisions."""
+
+    path = fields.String(required=True)
+    kind = fields.String(required=True, metadata={"description": "added, removed or changed"})
+    what = fields.Nested(ChangeTextSchema, required=True)
+    before = fields.Raw(allow_none=True, required=True)
+    after = fields.Raw(allow_none=True, required=True)
+
+
+class DiffSchema(Schema):
+    """The readable changes between two revisions."""
+
+    changes = fields.List(fields.Nested(ChangeSchema), required=True)

@@ -1,1 +1,175 @@
-"""Routes of the designer (api); see the package docstring."""
+"""The designer's JSON endpoints, ``/design/api/...`` (see docs/api.md "Designer API").
+
+Each is a thin wrapper over :class:`runtime.designer.DesignerService`: read the body
+through its schema, call the service, answer JSON. The blueprint's guard lets in signed-in
+workspace admins only; unsafe methods need the session's CSRF token in ``X-CSRFToken``.
+Errors are problem+json through ``web/errors.py`` like everywhere.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from flask import Response, jsonify, request
+
+from runtime.designer import DesignerService
+from runtime.errors import Invalid
+from web.api.body import json_body, load
+from web.api.schemas import (
+    AppCreateSchema,
+    AppRenameSchema,
+    DraftPublishSchema,
+    DraftSaveSchema,
+    ExpressionCheckSchema,
+    KeyRequestSchema,
+    RollbackSchema,
+)
+from web.design import bp
+from web.login import call_context
+
+
+def service() -> DesignerService:
+    """The designer service for the signed-in admin."""
+    return DesignerService(call_context())
+
+
+def export_response(filename: str, definition: Any) -> Response:
+    """The definition as a JSON download."""
+    body = json.dumps(definition, ensure_ascii=False, indent=2)
+    response = Response(body, mimetype="application/json")
+    response.headers["Content-Disposition"] = f'attachment; filename="{filename}"'
+    return response
+
+
+def revision_number(name: str, value: str | None, *, allow_draft: bool = False) -> int | str | None:
+    """A revision number from the query string (``draft`` where allowed), or a clear 422."""
+    if value is None or value == "":
+        return None
+    if allow_draft and value in ("draft", "published"):
+        return value
+    if not value.isdigit() or len(value) > 9:
+        raise Invalid(
+            f"{name} is a revision number" + (" or 'draft'" if allow_draft else "") + ".",
+            message_zh=f"{name} 应为版本号" + ("或 draft" if allow_draft else "") + "。",
+            errors={name: ["invalid"]},
+        )
+    return int(value)
+
+
+@bp.get("/api/apps")
+def api_apps() -> Any:
+    """The workspace's apps with their published revision and draft."""
+    return jsonify(items=service().apps())
+
+
+@bp.post("/api/apps")
+def api_create_app() -> Any:
+    """A new app from its label; its draft has no entities yet."""
+    data = load(AppCreateSchema())
+    designer = service()
+    app, draft = designer.create_app(data["label"])
+    return jsonify(app=designer.app_summary(app), draft=designer.revision_summary(draft)), 201
+
+
+@bp.post("/api/apps/import")
+def api_import_app() -> Any:
+    """A definition stored as a new app's draft, problems and all."""
+    designer = service()
+    app, draft, outcome = designer.import_app(json_body(definition=True))
+    return jsonify(
+        app=designer.app_summary(app),
+        draft=designer.revision_summary(draft),
+        diagnostics=designer.diagnostics(app, draft.definition),
+    ), 201
+
+
+@bp.patch("/api/apps/<int:app_id>")
+def api_rename_app(app_id: int) -> Any:
+    """Renames the app (and its draft)."""
+    data = load(AppRenameSchema())
+    designer = service()
+    app, draft = designer.rename(app_id, data["label"])
+    return jsonify(app=designer.app_summary(app), draft=designer.revision_summary(draft))
+
+
+@bp.delete("/api/apps/<int:app_id>")
+def api_delete_app(app_id: int) -> Any:
+    """Deletes a never-published app."""
+    service().delete(app_id)
+    return Response(status=204)
+
+
+@bp.get("/api/apps/<int:app_id>/export")
+def api_export(app_id: int) -> Any:
+    """The definition of a revision (default: the draft) as a download."""
+    number = revision_number("revision", request.args.get("revision"))
+    filename, definition = service().export(app_id, number if isinstance(number, int) else None)
+    return export_response(filename, definition)
+
+
+@bp.get("/api/apps/<int:app_id>/draft")
+def api_draft(app_id: int) -> Any:
+    """The draft with every problem and the keys ever published."""
+    return jsonify(service().draft(app_id))
+
+
+@bp.put("/api/apps/<int:app_id>/draft")
+def api_save_draft(app_id: int) -> Any:
+    """Saves the draft at the version read (409 draft_conflict otherwise)."""
+    data = load(DraftSaveSchema())
+    return jsonify(service().save_draft(app_id, data["definition"], data["version"]))
+
+
+@bp.post("/api/keys")
+def api_key() -> Any:
+    """A key made from a label, not one of ``taken``."""
+    data = load(KeyRequestSchema())
+    return jsonify(key=service().generate_key(data["label"], data["taken"], data["kind"]))
+
+
+@bp.post("/api/apps/<int:app_id>/expressions/check")
+def api_check_expression(app_id: int) -> Any:
+    """The checker's verdict, type, explanation and names in scope for one expression."""
+    data = load(ExpressionCheckSchema())
+    return jsonify(
+        service().check_expression(app_id, data["entity"], data["expression"], data["kind"], data["definition"])
+    )
+
+
+@bp.post("/api/apps/<int:app_id>/plan")
+def api_plan(app_id: int) -> Any:
+    """What publishing the draft would do."""
+    data = load(DraftPublishSchema())
+    return jsonify(service().plan(app_id, data["version"], data["confirm_drops"]))
+
+
+@bp.post("/api/apps/<int:app_id>/publish")
+def api_publish(app_id: int) -> Any:
+    """Publishes the draft (refused with every problem when it has any)."""
+    data = load(DraftPublishSchema())
+    return jsonify(service().publish(app_id, data["version"], data["confirm_drops"]))
+
+
+@bp.get("/api/apps/<int:app_id>/revisions")
+def api_revisions(app_id: int) -> Any:
+    """The app's revisions, newest first."""
+    return jsonify(items=service().revisions(app_id))
+
+
+@bp.get("/api/apps/<int:app_id>/diff")
+def api_diff(app_id: int) -> Any:
+    """The readable changes between two revisions (``to`` may be ``draft``)."""
+    old = revision_number("from", request.args.get("from"), allow_draft=True)
+    new = revision_number("to", request.args.get("to"), allow_draft=True)
+    if old is None:
+        raise Invalid("Say which revision to compare from (?from=<number>).", message_zh="请指定比较的起始版本(?from=<版本号>)。",
+                      errors={"from": ["required"]})
+    return jsonify(changes=service().diff(app_id, old, new if new is not None else "draft"))
+
+
+@bp.post("/api/apps/<int:app_id>/revisions/<int:number>/rollback")
+def api_rollback(app_id: int, number: int) -> Any:
+    """Publishes revision ``number``'s definition again as a new revision."""
+    data = load(RollbackSchema())
+    return jsonify(service().rollback(app_id, number, data["confirm_drops"]))

@@ -77,7 +77,7 @@ def test_diagnostics_become_problems_with_paths(fake: FakeChecker) -> None:
     assert p.path == "$.entities[1].steps[3].unlock_when"
     assert (p.message, p.message_zh) == ("bad", "错")
     assert p.detail["line"] == 1 and p.detail["column"] == 3 and p.detail["end_column"] == 9
-    assert p.detail["suggestion"] == "did you mean `competitor`?"
+    assert p.detail["suggestion"] == "competitor"
 
 
 def test_formula_types_come_from_the_checker(fake: FakeChecker) -> None:
