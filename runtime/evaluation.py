@@ -217,6 +217,14 @@ class RecordEvaluator:
             ],
         }
 
+    def compute_formulas(self, entity: Entity, record: dict[str, Any]) -> None:
+        """Sets every formula field of ``record`` in place (twice: formulas may read formulas
+        defined after them)."""
+        formulas = [f for f in entity.fields if f.formula is not None]
+        for _ in range(2):
+            for f in formulas:
+                record[f.key] = self.value(entity, f.formula or "", record)
+
     # -- steps ---------------------------------------------------------------------------
 
     def step_done_now(self, entity: Entity, step: Step, record: Mapping[str, Any]) -> bool:

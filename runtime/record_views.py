@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import datetime
+from datetime import datetime, tzinfo
 from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 from sqlalchemy.orm import aliased
 
+from builder.model import Entity
 from runtime.clock import to_naive_utc
+from runtime.context import CallContext
 from runtime.evaluation import RecordEvaluator
 from runtime.models import AuditEvent, User
 from runtime.tables import step_column
@@ -34,68 +36,16 @@ class RecordViews:
         evaluation a save uses — but for the reader: linked and related records the actor
         may not read are absent here (a save computes derived values as the system).
         """
-        entity = self.service.app.entity(entity_key)
-        evaluator = RecordEvaluator(self.service.ctx, self.service.app, visibility=Visibility.of(self.service.app, self.service.ctx.actor))
+        service = self.service
+        entity = service.app.entity(entity_key)
+        evaluator = RecordEvaluator(service.ctx, service.app, visibility=Visibility.of(service.app, service.ctx.actor))
         if record_id is not None:
-            self.service._require(entity, "read")
-            record = self.service._load(entity, record_id)
+            service._require(entity, "read")
+            record = service._load(entity, record_id)
         else:
-            self.service._require(entity, "create")
-            record = {f.key: None for f in entity.fields}
-            record.update({"id": None, "owner": self.service.ctx.actor.id, "created_by": self.service.ctx.actor.id, "version": 0})
-            for step in entity.steps:
-                record[step_column(step.key)] = None
-            if entity.stages:
-                record["stage"] = entity.stages[0].key
-                record["stage_entered_at"] = self.service.ctx.now()
-        state = dict(record)
-        if draft:
-            for key, raw in draft.items():
-                f = entity.field(key)
-                if f is None or f.formula is not None:
-                    continue
-                try:
-                    state[key] = coerce(f, raw, self.service.ctx.tz)
-                except ValueProblem:
-                    continue
-        # The same evaluation a save runs (steps re-evaluated: a done step whose conditions
-        # no longer hold shows as open again), but with the reader's visibility.
-        self.service._compute_formulas(entity, state, evaluator)
-        evaluator.settle_steps(entity, state)
-        steps = []
-        for step in entity.steps:
-            st = evaluator.step_state(entity, state, step.key)
-            steps.append(
-                {
-                    "key": step.key,
-                    "label": {"zh": step.label.zh, "en": step.label.en},
-                    "unlocked": st.unlocked,
-                    "done": st.done,
-                    "done_at": to_json(st.done_at),
-                    "locked_message": {"zh": step.locked_message.zh, "en": step.locked_message.en} if step.locked_message else None,
-                    "fields": list(step.fields),
-                }
-            )
-        fields = {
-            f.key: {
-                "visible": evaluator.visible(entity, f, state),
-                "required": evaluator.required(entity, f, state),
-                "read_only": evaluator.read_only(entity, f, state),
-            }
-            for f in entity.fields
-        }
-        stage = None
-        if entity.stages:
-            current = entity.stage(str(state.get("stage"))) if state.get("stage") else None
-            exit_info = evaluator.explain(entity, current.exit_when, state) if current and current.exit_when else {"ok": True, "parts": []}
-            stage = {
-                "current": current.key if current else None,
-                "entered_at": to_json(state.get("stage_entered_at")),
-                "stages": [{"key": s.key, "label": {"zh": s.label.zh, "en": s.label.en}, "guidance": {"zh": s.guidance.zh, "en": s.guidance.en} if s.guidance else None} for s in entity.stages],
-                "exit": exit_info,
-            }
-        formulas = {f.key: to_json(state.get(f.key)) for f in entity.fields if f.formula is not None}
-        return {"steps": steps, "fields": fields, "stage": stage, "formulas": formulas}
+            service._require(entity, "create")
+            record = blank_record(entity, service.ctx)
+        return describe_form(evaluator, entity, with_draft(entity, record, draft, service.ctx.tz))
 
     def step_states(self, entity_key: str, record_id: int) -> list[dict[str, Any]]:
         """The steps of a stored record: unlocked, done, done_at, locked message."""
@@ -170,6 +120,78 @@ class RecordViews:
         )
         return {row.id: row.name for row in rows}
 
+
+
+def blank_record(entity: Entity, ctx: CallContext) -> dict[str, Any]:
+    """The record a new form starts from: no values, owned by the actor, in the first stage."""
+    record: dict[str, Any] = {f.key: None for f in entity.fields}
+    record.update({"id": None, "owner": ctx.actor.id, "created_by": ctx.actor.id, "version": 0})
+    for step in entity.steps:
+        record[step_column(step.key)] = None
+    if entity.stages:
+        record["stage"] = entity.stages[0].key
+        record["stage_entered_at"] = ctx.now()
+    return record
+
+
+def with_draft(entity: Entity, record: Mapping[str, Any], draft: Mapping[str, Any] | None, tz: tzinfo) -> dict[str, Any]:
+    """``record`` with the unsaved ``draft`` values that can be read applied (others skipped)."""
+    state = dict(record)
+    for key, raw in (draft or {}).items():
+        f = entity.field(key)
+        if f is None or f.formula is not None:
+            continue
+        try:
+            state[key] = coerce(f, raw, tz)
+        except ValueProblem:
+            continue
+    return state
+
+
+def describe_form(evaluator: RecordEvaluator, entity: Entity, state: dict[str, Any]) -> dict[str, Any]:
+    """The form state of ``state`` (a record with draft values; completed in place).
+
+    Steps (unlocked / done / locked message), per-field visible / required / read-only,
+    formulas, and the stage with its exit criteria explained: the same evaluation a save
+    runs (steps re-evaluated: a done step whose conditions no longer hold shows as open
+    again), with the evaluator's visibility and data.
+    """
+    evaluator.compute_formulas(entity, state)
+    evaluator.settle_steps(entity, state)
+    steps = []
+    for step in entity.steps:
+        st = evaluator.step_state(entity, state, step.key)
+        steps.append(
+            {
+                "key": step.key,
+                "label": {"zh": step.label.zh, "en": step.label.en},
+                "unlocked": st.unlocked,
+                "done": st.done,
+                "done_at": to_json(st.done_at),
+                "locked_message": {"zh": step.locked_message.zh, "en": step.locked_message.en} if step.locked_message else None,
+                "fields": list(step.fields),
+            }
+        )
+    fields = {
+        f.key: {
+            "visible": evaluator.visible(entity, f, state),
+            "required": evaluator.required(entity, f, state),
+            "read_only": evaluator.read_only(entity, f, state),
+        }
+        for f in entity.fields
+    }
+    stage = None
+    if entity.stages:
+        current = entity.stage(str(state.get("stage"))) if state.get("stage") else None
+        exit_info = evaluator.explain(entity, current.exit_when, state) if current and current.exit_when else {"ok": True, "parts": []}
+        stage = {
+            "current": current.key if current else None,
+            "entered_at": to_json(state.get("stage_entered_at")),
+            "stages": [{"key": s.key, "label": {"zh": s.label.zh, "en": s.label.en}, "guidance": {"zh": s.guidance.zh, "en": s.guidance.en} if s.guidance else None} for s in entity.stages],
+            "exit": exit_info,
+        }
+    formulas = {f.key: to_json(state.get(f.key)) for f in entity.fields if f.formula is not None}
+    return {"steps": steps, "fields": fields, "stage": stage, "formulas": formulas}
 
 
 def _of_current_record() -> sa.ColumnElement[bool]:

@@ -428,11 +428,7 @@ class RecordService:
             raise field_error(entity, errors)
 
     def _compute_formulas(self, entity: Entity, record: dict[str, Any], evaluator: RecordEvaluator | None = None) -> None:
-        evaluator = evaluator or self.derive
-        formulas = [f for f in entity.fields if f.formula is not None]
-        for _ in range(2):  # formulas may read formulas defined after them
-            for f in formulas:
-                record[f.key] = evaluator.value(entity, f.formula or "", record)
+        (evaluator or self.derive).compute_formulas(entity, record)
 
     def _gate(
         self, entity: Entity, before: Mapping[str, Any] | None, after: dict[str, Any], written: set[str]

@@ -39,6 +39,21 @@ SECURITY_HEADERS = {
     "Permissions-Policy": "camera=(self), geolocation=(self), microphone=()",
 }
 
+#: Pages the designer shows in a frame of its own page (the phone preview) may be framed by
+#: this site, and by no other: the same policy with ``frame-ancestors 'self'``.
+SAME_ORIGIN_FRAMING = {
+    "Content-Security-Policy": CONTENT_SECURITY_POLICY.replace("frame-ancestors 'none'", "frame-ancestors 'self'"),
+    "X-Frame-Options": "SAMEORIGIN",
+}
+
+
+def allow_same_origin_framing(response: Response) -> Response:
+    """Lets pages of this site (only) show ``response`` in a frame (see SAME_ORIGIN_FRAMING)."""
+    for name, value in SAME_ORIGIN_FRAMING.items():
+        response.headers[name] = value
+    return response
+
+
 class SessionInterface(SecureCookieSessionInterface):
     """Flask's signed-cookie session, ``Secure`` whenever the request came over HTTPS.
 

@@ -17,15 +17,19 @@ import sqlalchemy as sa
 from argon2 import PasswordHasher
 from flask import Flask
 from flask.testing import FlaskClient
+from werkzeug.routing.converters import NumberConverter
 
 from runtime.clock import FrozenClock
 from runtime.migrate import upgrade
 from runtime.models import User
 from runtime.passwords import check_password, needs_rehash
 from runtime.platform import Platform
+from tests.integration.browser_session import sign_in_as
 from tests.integration.conftest import Tenant, make_settings, make_tenant
+from tests.unit.builder.fixtures import visit_app_definition
 from web import create_app
 from web.auth.throttle import SIGN_IN_PER_ADDRESS, FailureThrottle
+from web.design.preview import PREVIEW_ENDPOINTS
 
 _META = re.compile(r'<meta name="csrf-token" content="([^"]+)"')
 HEADERS = ("Content-Security-Policy", "X-Frame-Options", "X-Content-Type-Options", "Referrer-Policy")
@@ -111,6 +115,57 @@ def test_no_template_needs_inline_script_or_style() -> None:
             if inline.search(line):
                 offenders.append(f"{template.relative_to(web)}:{number}: {line.strip()}")
     assert not offenders, "\n".join(offenders)
+
+
+def _directives(response: Any) -> dict[str, list[str]]:
+    return {d.split()[0]: d.split()[1:] for d in response.headers["Content-Security-Policy"].split("; ")}
+
+
+def test_the_phone_preview_may_be_framed_by_this_site_only(client: FlaskClient, tenant: Tenant) -> None:
+    """The designer shows the preview in a frame of its own page: same origin, nobody else."""
+    bearer = {"Authorization": f"Bearer {tenant.admin_token}"}
+    app_id = client.post("/api/v1/apps", json=visit_app_definition(), headers=bearer).get_json()["app"]["id"]
+    token = sign_in_as(client, tenant.admin)
+    answers = {
+        "preview": client.get(f"/design/apps/{app_id}/preview/visit"),
+        "preview state": client.post(
+            f"/design/apps/{app_id}/preview/visit/state", headers={"X-CSRFToken": token, "Accept": "application/json"}
+        ),
+        "preview of an unknown entity": client.get(f"/design/apps/{app_id}/preview/nothing"),
+    }
+    assert [a.status_code for a in answers.values()] == [200, 200, 404]
+    for what, response in answers.items():
+        directives = _directives(response)
+        assert response.headers["X-Frame-Options"] == "SAMEORIGIN", what
+        assert directives["frame-ancestors"] == ["'self'"], what
+        # Only the framing is relaxed: the rest of the policy is the strict one.
+        assert {k: v for k, v in directives.items() if k != "frame-ancestors"} == {
+            k: v for k, v in _directives(client.get("/login")).items() if k != "frame-ancestors"
+        }, what
+        response.close()
+
+
+def test_every_other_route_still_refuses_to_be_framed(app: Flask, client: FlaskClient, tenant: Tenant) -> None:
+    """GET every route of the app (as an admin, with placeholder arguments): only the
+    preview routes answer with SAMEORIGIN; everything else — pages, the designer shell,
+    API answers, 404s — keeps DENY and frame-ancestors 'none'."""
+    bearer = {"Authorization": f"Bearer {tenant.admin_token}"}
+    created = client.post("/api/v1/apps", json=visit_app_definition(), headers=bearer).get_json()
+    client.post(f"/api/v1/apps/store_visits/revisions/{created['revision']['id']}/publish", json={}, headers=bearer)
+    sign_in_as(client, tenant.admin)
+    known: dict[str, Any] = {"app_key": "store_visits", "app_ref": "store_visits", "entity_key": "visit", "entity": "visit", "app_id": created["app"]["id"]}
+    checked = 0
+    for rule in app.url_map.iter_rules():
+        if "GET" not in (rule.methods or ()) or rule.endpoint in PREVIEW_ENDPOINTS:
+            continue
+        args = {name: known.get(name, 1 if isinstance(rule._converters[name], NumberConverter) else "x") for name in rule.arguments}
+        url = rule.build(args, append_unknown=False)[1]  # type: ignore[index]
+        response = client.get(url, headers=bearer if url.startswith("/api/") else {})
+        assert response.headers["X-Frame-Options"] == "DENY", url
+        assert _directives(response)["frame-ancestors"] == ["'none'"], url
+        response.close()
+        checked += 1
+    assert checked > 20
 
 
 # -- cookies ------------------------------------------------------------------------------

@@ -9,7 +9,7 @@ read shows no name and no thumbnail.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta, tzinfo
 from decimal import Decimal
@@ -18,6 +18,7 @@ from typing import Any
 from builder.model import Entity, Field, FieldType
 from expressions.scope import Location
 from runtime.apps import PublishedApp
+from runtime.files import DEFAULT_ACCEPT, PHOTO_ACCEPT
 from runtime.models import FileRow
 from runtime.reads import RecordReads
 from web.i18n import text
@@ -173,3 +174,61 @@ def _duration(value: timedelta) -> str:
         if seconds and seconds % size == 0:
             return f"{seconds // size}{unit}"
     return f"{seconds}s"
+
+
+def card_groups(entity: Entity) -> list[dict[str, Any]]:
+    """The form's cards: fields outside any step first, then one card per step in order."""
+    in_steps = {k for s in entity.steps for k in s.fields}
+    loose = [f for f in entity.fields if f.key not in in_steps]
+    groups: list[dict[str, Any]] = []
+    if loose:
+        groups.append({"step": None, "fields": loose})
+    for step in entity.steps:
+        fields = [f for f in (entity.field(k) for k in step.fields) if f is not None]
+        groups.append({"step": step, "fields": fields})
+    return groups
+
+
+def form_context(
+    entity: Entity,
+    form: Any,
+    state: Mapping[str, Any],
+    *,
+    urls: Mapping[str, str],
+    action: str,
+    refs: References,
+    users: list[tuple[int, str]],
+    tz: tzinfo,
+    upload_url: Callable[[str], str],
+    lookup_url: Callable[[str], str],
+    file_url: Callable[[int], str],
+) -> dict[str, Any]:
+    """What ``apps/_record_form.html`` (the cards, the stage bar, the messages) needs.
+
+    The record pages and the designer's phone preview render the same partial from this;
+    a page adds its own ``record``, ``message``, ``errors``, ``prompts`` ... on top.
+    """
+    return {
+        "entity": entity,
+        "form": form,
+        "state": state,
+        "record": None,
+        "groups": card_groups(entity),
+        "refs": refs,
+        "users": users,
+        "errors": {},
+        "message": None,
+        "failed_card": None,
+        "stage_error": None,
+        "prompts": [],
+        "urls": urls,
+        "action": action,
+        "tz": tz,
+        "display": display,
+        "photo_accept": ",".join(PHOTO_ACCEPT),
+        "file_accept": ",".join(DEFAULT_ACCEPT),
+        "upload_url": upload_url,
+        "lookup_url": lookup_url,
+        "file_url": file_url,
+        "preview": False,
+    }

@@ -8,6 +8,7 @@ from runtime.apps import PublishedApp, load_published
 from runtime.files import FileService, LocalDiskStorage
 from runtime.reads import RecordReads
 from runtime.records import RecordService
+from runtime.workspaces import IdentityService
 from web import db
 from web.login import call_context, signed_in
 
@@ -37,3 +38,9 @@ def files() -> FileService:
         workspace_id=signed_in().workspace.id,
         max_bytes=settings.max_upload_mb * 1024 * 1024,
     )
+
+
+def workspace_users() -> list[tuple[int, str]]:
+    """The active users of the signed-in user's workspace (id, name), for user pickers."""
+    identity = IdentityService(db.session(), db.platform().clock)
+    return [(u.id, u.name) for u in identity.users(signed_in().workspace.id) if u.is_active]

@@ -34,12 +34,11 @@ from runtime.errors import Conflict, Invalid, NotFound
 from runtime.field_messages import describe, labels
 from runtime.files import DEFAULT_ACCEPT, PHOTO_ACCEPT, FileRefused
 from runtime.records import RecordService, record_json
-from runtime.workspaces import IdentityService
 from web import db
 from web.apps import bp
 from web.apps.forms import PREFIX, RecordForm, display_value, posted_values, record_form
-from web.apps.present import display, local_time, parse_time, resolve, title_of
-from web.apps.services import files, published, reads, records
+from web.apps.present import display, form_context, local_time, parse_time, resolve, title_of
+from web.apps.services import files, published, reads, records, workspace_users
 from web.apps.timeline import timeline_rows
 from web.errors import field_texts, in_language, localized_fields, problem, wants_json
 from web.i18n import language, text
@@ -59,25 +58,6 @@ SORTABLE_TYPES = (
 
 def _tz() -> Any:
     return call_context().tz
-
-
-def _users() -> list[tuple[int, str]]:
-    who = signed_in()
-    identity = IdentityService(db.session(), db.platform().clock)
-    return [(u.id, u.name) for u in identity.users(who.workspace.id) if u.is_active]
-
-
-def _groups(entity: Entity) -> list[dict[str, Any]]:
-    """The form's cards: fields outside any step first, then one card per step in order."""
-    in_steps = {k for s in entity.steps for k in s.fields}
-    loose = [f for f in entity.fields if f.key not in in_steps]
-    groups: list[dict[str, Any]] = []
-    if loose:
-        groups.append({"step": None, "fields": loose})
-    for step in entity.steps:
-        fields = [f for f in (entity.field(k) for k in step.fields) if f is not None]
-        groups.append({"step": step, "fields": fields})
-    return groups
 
 
 def _record_urls(app: PublishedApp, entity: Entity, record_id: int) -> dict[str, str]:
@@ -183,7 +163,7 @@ def list_records(app_key: str, entity_key: str) -> str | tuple[str, int]:
         sorts=sorts,
         filters=filters,
         filter_fields=[f for f in entity.fields if f.type in FILTERABLE],
-        users=_users(),
+        users=workspace_users(),
         mine=mine,
         error=error,
         can_create=service.can(entity_key, "create"),
@@ -239,32 +219,30 @@ def _render_form(
         else {"state": url_for("apps.form_state", app_key=app.key, entity_key=entity.key)}
     )
     action = urls.get("edit") or url_for("apps.new_record", app_key=app.key, entity_key=entity.key)
-    return render_template(
-        "apps/form.html",
-        app=app,
-        entity=entity,
-        form=form,
-        state=state,
-        record=record,
-        groups=_groups(entity),
+    context = form_context(
+        entity,
+        form,
+        state,
+        urls=urls,
+        action=action,
         refs=refs,
-        users=_users(),
+        users=workspace_users(),
+        tz=_tz(),
+        upload_url=lambda key: url_for("apps.upload", app_key=app.key, entity_key=entity.key, field_key=key),
+        lookup_url=lambda target: url_for("apps.lookup", app_key=app.key, entity_key=target),
+        file_url=lambda fid: url_for("apps.download", file_id=fid, **({"app": app.key, "entity": entity.key, "record": record_id} if record_id else {})),
+    )
+    context.update(
+        app=app,
+        record=record,
         errors=errors or {},
         message=message,
         failed_card=failed_card,
         stage_error=session.pop("stage_error", None),
         prompts=_pop_prompts(),
-        urls=urls,
-        action=action,
         title=title_of(entity, record) if record else text(entity.label),
-        tz=_tz(),
-        display=display,
-        photo_accept=",".join(PHOTO_ACCEPT),
-        file_accept=",".join(DEFAULT_ACCEPT),
-        upload_url=lambda key: url_for("apps.upload", app_key=app.key, entity_key=entity.key, field_key=key),
-        lookup_url=lambda target: url_for("apps.lookup", app_key=app.key, entity_key=target),
-        file_url=lambda fid: url_for("apps.download", file_id=fid, **({"app": app.key, "entity": entity.key, "record": record_id} if record_id else {})),
-    ), status
+    )
+    return render_template("apps/form.html", **context), status
 
 
 def _draft_refs(entity: Entity, form: RecordForm, record: Mapping[str, Any] | None) -> dict[str, Any]:

@@ -56,6 +56,8 @@
     });
     form.addEventListener("submit", function (e) {
       e.preventDefault();
+      // The designer's phone preview (data-preview) only shows the form: it never saves.
+      if (form.hasAttribute("data-preview")) return;
       self.save(e.submitter || null);
     });
     form.querySelectorAll("[data-uploads]").forEach(function (box) { self.initUploads(box); });
