@@ -36,6 +36,7 @@ export function createDraftStore({
     undo: [],
     redo: [],
     savedAt: null,
+    savedEntityKeys: [], // the entities of the document as the server has it
   })
   const listeners = []
   let timer = null
@@ -57,6 +58,7 @@ export function createDraftStore({
     state.publishedKeys = { entities: [], fields: {}, steps: {}, stages: {}, ...(draft.published_keys || {}) }
     state.status = 'saved'
     state.error = null
+    state.savedEntityKeys = (draft.definition?.entities || []).map((e) => e?.key)
   }
 
   async function load() {
@@ -153,6 +155,7 @@ export function createDraftStore({
         state.revision = answer.revision
         state.diagnostics = answer.diagnostics || []
         state.savedAt = now()
+        state.savedEntityKeys = (body.definition.entities || []).map((e) => e?.key)
         state.error = null
         retryDelay = retryMs
         state.status = 'saved'

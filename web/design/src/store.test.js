@@ -178,3 +178,18 @@ describe('draft store', () => {
     expect(api.put).toHaveBeenCalledTimes(3)
   })
 })
+
+describe('draft store: what the server has', () => {
+  it('knows the entities of the saved document (the preview needs them)', async () => {
+    vi.useFakeTimers()
+    const api = fakeApi()
+    const store = createDraftStore({ api, appId: 3, debounceMs: 10 })
+    await store.load()
+    expect(store.state.savedEntityKeys).toEqual([])
+    store.edit('add', (doc) => doc.entities.push({ key: 'visit' }))
+    expect(store.state.savedEntityKeys).toEqual([])
+    await vi.advanceTimersByTimeAsync(10)
+    expect(store.state.savedEntityKeys).toEqual(['visit'])
+    vi.useRealTimers()
+  })
+})
