@@ -13,6 +13,7 @@ stage go to ``test-artifacts/e2e/designer-s1-*.png``.
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
@@ -104,7 +105,7 @@ def test_an_admin_builds_the_visit_app_and_a_rep_uses_it(
     expect(suggestion).to_contain_text(transcript)
     designer.wait_saved()
     expect(designer.problems_count).to_have_text("问题 1")
-    problem = page.locator(f'.field-card [data-testid=problem][data-path$="fields[5].visible_when"]')
+    problem = page.locator('.field-card [data-testid=problem][data-path$="fields[5].visible_when"]')
     expect(problem).to_be_visible()
     shot(page, "designer-s1-03-misspelt")
     suggestion.click()
@@ -117,7 +118,7 @@ def test_an_admin_builds_the_visit_app_and_a_rep_uses_it(
     designer.section("步骤卡")
     preview = designer.preview()
     card4 = preview.locator(f'[data-step="{transcript}"]')
-    expect(card4).to_have_class(__import__("re").compile(r"\blocked\b"))
+    expect(card4).to_have_class(re.compile(r"\blocked\b"))
     expect(card4.locator("[data-locked-message]")).to_have_text(LOCKED)
     shot(page, "designer-s1-04-preview-locked")
 
