@@ -179,15 +179,30 @@ class _Pruned:
         return False
 
 
+_PATH_IN_TEXT = re.compile(r"\$(?:\.[A-Za-z_][A-Za-z0-9_]*|\[\d+\])+")
+
+
 def _relocate(problems: list[Problem], pruned: _Pruned) -> list[Problem]:
-    out = []
-    for p in problems:
-        segments = parse_path(p.path)
-        if segments is None:
-            out.append(p)
-            continue
-        out.append(Problem(render_path(pruned.original(segments)), p.code, p.message, p.message_zh, p.detail))
-    return out
+    """``problems`` of the pruned document with every path (also in messages) moved back
+    to the submitted one."""
+
+    def moved(path: str) -> str:
+        segments = parse_path(path)
+        return path if segments is None else render_path(pruned.original(segments))
+
+    def in_text(value: Any) -> Any:
+        return _PATH_IN_TEXT.sub(lambda m: moved(m.group(0)), value) if isinstance(value, str) else value
+
+    return [
+        Problem(
+            moved(p.path),
+            p.code,
+            in_text(p.message),
+            in_text(p.message_zh),
+            {k: in_text(v) for k, v in p.detail.items()},
+        )
+        for p in problems
+    ]
 
 
 def _publish_needs(app: App) -> list[Problem]:
@@ -196,7 +211,7 @@ def _publish_needs(app: App) -> list[Problem]:
     return [
         problem(
             join_path(ROOT, "entities"),
-            "invalid_value",
+            "entities_required",
             reason="add at least one entity before publishing the app",
             reason_zh="发布应用前请至少添加一个实体",
         )

@@ -91,7 +91,7 @@ def slug(label: Any, *, kind: str = "field") -> str:
     A label with nothing usable (only punctuation, emoji ...) gives ``kind`` itself; one
     starting with a digit gets ``kind`` as its first word (``2024年`` → ``field_2024_nian``).
     """
-    words = _words(label_text(label))
+    words = _words(label_text(label)[:200])
     if words and not words[0][0].isalpha():
         words.insert(0, kind)
     key = _join(words, MAX_KEY_LENGTH) or kind

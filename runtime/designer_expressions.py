@@ -69,7 +69,10 @@ def function_names() -> tuple[dict[str, Any], ...]:
     out = []
     for name in LIBRARY.names():
         function = LIBRARY.functions[name]
-        signatures = " | ".join(o.describe(name) for o in function.overloads)
+        signatures = " | ".join(o.describe(name) for o in function.overloads) or (
+            f"{name}(collection [where condition])" if name in ("count", "any", "all")
+            else f"{name}(collection.field [where condition])"
+        )
         entry: dict[str, Any] = {
             "name": name,
             "kind": "function",
@@ -77,8 +80,9 @@ def function_names() -> tuple[dict[str, Any], ...]:
             "label": {"zh": name, "en": name},
             "signature": signatures,
         }
-        if function.doc:
-            entry["doc"] = function.doc
+        doc = "; ".join(part for part in (function.doc, function.example) if part)
+        if doc:
+            entry["doc"] = doc
         out.append(entry)
     return tuple(out)
 

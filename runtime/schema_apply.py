@@ -140,11 +140,42 @@ class PlanApplier:
         entity = self._entity(step.entity)
         f = entity.field(step.field)
         assert f is not None
-        table_name = self.states[step.entity].table_name
-        for column in field_columns(f, self.formula_types.get(step.entity, {}).get(f.key)):
-            self.ops.add_column(table_name, column)
+        state = self.states[step.entity]
+        table_name = state.table_name
+        columns = field_columns(f, self.formula_types.get(step.entity, {}).get(f.key))
+        archived = self._restorable(state, columns)
+        if archived is not None:
+            # The field was removed earlier and comes back (a rollback): so does its data.
+            for column, name in zip(columns, archived, strict=True):
+                self.ops.alter_column(table_name, name, new_column_name=column.name)
+                state.archived.remove(name)
+        else:
+            for column in columns:
+                self.ops.add_column(table_name, column)
         for name, cols, unique in field_indexes(table_name, f):
             self.ops.create_index(name, table_name, cols, unique=unique)
+
+    def _restorable(self, state: TableState, columns: list[sa.Column[Any]]) -> list[str] | None:
+        """The archived columns holding an earlier life of these columns, newest first, if
+        every one of them is there with the same SQL type; else None."""
+        reflected = {c["name"]: c["type"] for c in sa.inspect(self.connection).get_columns(state.table_name)}
+        dialect = self.connection.dialect
+        found: list[str] = []
+        for column in columns:
+            candidates = []
+            for name in state.archived:
+                _, _, number = name.rpartition("_r")
+                if number.isdigit() and archived_column(column.name, int(number)) == name and name in reflected:
+                    candidates.append((int(number), name))
+            if not candidates:
+                return None
+            name = max(candidates)[1]
+            was = str(reflected[name].compile(dialect=dialect)).replace(" ", "").upper()
+            wanted = str(column.type.compile(dialect=dialect)).replace(" ", "").upper()
+            if was != wanted:
+                return None
+            found.append(name)
+        return found
 
     def _add_index(self, step: Any) -> None:
         table_name = self.states[step.entity].table_name

@@ -18,8 +18,9 @@ PROBLEM_JSON = "application/problem+json"
 
 
 def wants_json() -> bool:
-    """API paths and JSON clients get problem+json; pages get HTML."""
-    if request.path.startswith("/api/"):
+    """API paths (also the designer's ``/design/api``) and JSON clients get problem+json;
+    pages get HTML."""
+    if request.path.startswith(("/api/", "/design/api/")):
         return True
     best = request.accept_mimetypes.best_match(["text/html", "application/json"])
     return best == "application/json" and request.accept_mimetypes[best] > request.accept_mimetypes["text/html"]

@@ -70,6 +70,10 @@ class Api:
         """POST JSON."""
         return self.client.post("/api/v1" + path, json=json, headers=self._headers(), **kwargs)
 
+    def put(self, path: str, json: Any = None, **kwargs: Any) -> Any:
+        """PUT JSON."""
+        return self.client.put("/api/v1" + path, json=json, headers=self._headers(), **kwargs)
+
     def patch(self, path: str, json: Any = None, **kwargs: Any) -> Any:
         """PATCH JSON."""
         return self.client.patch("/api/v1" + path, json=json, headers=self._headers(), **kwargs)

@@ -284,6 +284,63 @@ def test_responses_of_every_route_match_the_document(app: Flask, client: FlaskCl
     check(manager.post(f"/inbox/{inbox[0]['id']}/read"), "post", "/inbox/{notification}/read", 200)
     check(rep.post(f"/inbox/{inbox[0]['id']}/read"), "post", "/inbox/{notification}/read", 404)
 
+    # The designer's operations (docs/api.md "Designer API").
+    created = check(admin.post("/apps/new", json={"label": {"zh": "巡店", "en": "Store rounds"}}), "post", "/apps/new", 201)
+    check(rep.post("/apps/new", json={"label": "x"}), "post", "/apps/new", 403)
+    check(admin.post("/apps/new", json={}), "post", "/apps/new", 422)
+    fresh = created["app"]["key"]
+    check(admin.patch(f"/apps/{fresh}", json={"label": {"zh": "巡店2", "en": "Rounds"}}), "patch", "/apps/{app}", 200)
+    check(admin.patch(f"/apps/{fresh}", json={"label": 3}), "patch", "/apps/{app}", 422)
+    draft = check(admin.get(f"/apps/{fresh}/draft"), "get", "/apps/{app}/draft", 200)
+    check(admin.get("/apps/nope/draft"), "get", "/apps/{app}/draft", 404)
+    version = draft["revision"]["version"]
+    definition = visit_app_definition()
+    definition["key"] = fresh
+    saved = check(admin.put(f"/apps/{fresh}/draft", json={"definition": definition, "version": version}), "put", "/apps/{app}/draft", 200)
+    assert saved["diagnostics"] == []
+    conflict = check(admin.put(f"/apps/{fresh}/draft", json={"definition": definition, "version": version}), "put", "/apps/{app}/draft", 409)
+    assert conflict["code"] == "draft_conflict" and conflict["current"]["version"] == version + 1
+    check(admin.put(f"/apps/{fresh}/draft", json={"definition": [], "version": 1}), "put", "/apps/{app}/draft", 422)
+    checked = check(admin.post(f"/apps/{fresh}/expressions/check", json={"entity": "opportunity", "expression": "amont > 0"}), "post", "/apps/{app}/expressions/check", 200)
+    assert checked["diagnostics"][0]["suggestion"] == "amount"
+    check(admin.post(f"/apps/{fresh}/expressions/check", json={"entity": "nope", "expression": "true"}), "post", "/apps/{app}/expressions/check", 404)
+    check(admin.post(f"/apps/{fresh}/expressions/check", json={"entity": "visit"}), "post", "/apps/{app}/expressions/check", 422)
+    check(admin.post(f"/apps/{fresh}/draft/plan", json={"version": version + 1}), "post", "/apps/{app}/draft/plan", 200)
+    check(admin.post(f"/apps/{fresh}/draft/plan", json={"version": version}), "post", "/apps/{app}/draft/plan", 409)
+    check(admin.post(f"/apps/{fresh}/draft/plan", json={}), "post", "/apps/{app}/draft/plan", 422)
+    check(admin.get(f"/apps/{fresh}/export"), "get", "/apps/{app}/export", 200)
+    check(admin.get(f"/apps/{fresh}/export?revision=x"), "get", "/apps/{app}/export", 422)
+    check(admin.post(f"/apps/{fresh}/draft/publish", json={"version": version + 1}), "post", "/apps/{app}/draft/publish", 200)
+    check(admin.post(f"/apps/{fresh}/draft/publish", json={"version": 1}), "post", "/apps/{app}/draft/publish", 409)
+    assert check(admin.delete(f"/apps/{fresh}"), "delete", "/apps/{app}", 409)["code"] == "app_published"
+    check(admin.get(f"/apps/{fresh}/history"), "get", "/apps/{app}/history", 200)
+    bad = definition | {"label": 5}
+    again = check(admin.get(f"/apps/{fresh}/draft"), "get", "/apps/{app}/draft", 200)
+    check(admin.put(f"/apps/{fresh}/draft", json={"definition": bad, "version": again["revision"]["version"]}), "put", "/apps/{app}/draft", 200)
+    invalid = check(admin.post(f"/apps/{fresh}/draft/publish", json={"version": again["revision"]["version"] + 1}), "post", "/apps/{app}/draft/publish", 422)
+    assert invalid["code"] == "draft_invalid" and invalid["diagnostics"]
+    changes = check(admin.get(f"/apps/{fresh}/diff?from=1&to=draft"), "get", "/apps/{app}/diff", 200)["changes"]
+    assert changes and changes[0]["path"] == "$.label"
+    check(admin.get(f"/apps/{fresh}/diff?to=1"), "get", "/apps/{app}/diff", 422)
+    history = admin.get(f"/apps/{fresh}").get_json()["revisions"]
+    first = next(r["id"] for r in history if r["number"] == 1)
+    rollback = "/apps/{app}/revisions/{revision}/rollback"
+    check(admin.post(f"/apps/{fresh}/revisions/{first}/rollback", json={}), "post", rollback, 422)
+    check(admin.post(f"/apps/{fresh}/revisions/999999/rollback", json={}), "post", rollback, 404)
+    second = check(admin.post(f"/apps/{fresh}/draft/plan", json={"version": again["revision"]["version"] + 1}), "post", "/apps/{app}/draft/plan", 200)
+    assert second["ok"] is False
+    check(admin.put(f"/apps/{fresh}/draft", json={"definition": definition | {"label": {"zh": "三", "en": "Three"}}, "version": again["revision"]["version"] + 1}), "put", "/apps/{app}/draft", 200)
+    three = check(admin.get(f"/apps/{fresh}/draft"), "get", "/apps/{app}/draft", 200)["revision"]
+    check(admin.post(f"/apps/{fresh}/draft/publish", json={"version": three["version"]}), "post", "/apps/{app}/draft/publish", 200)
+    check(admin.post(f"/apps/{fresh}/revisions/{first}/rollback", json={}), "post", rollback, 200)
+    imported = check(admin.post("/apps/import", json={"format": "cairn.app/1", "key": "half", "label": "x", "entities": [{"key": "a"}]}), "post", "/apps/import", 201)
+    assert imported["diagnostics"]
+    check(admin.post("/apps/import", json=[1]), "post", "/apps/import", 422)
+    check(admin.delete(f"/apps/{imported['app']['key']}"), "delete", "/apps/{app}", 204)
+    assert check(admin.post("/keys", json={"label": "客户名称"}), "post", "/keys", 200)["key"] == "ke_hu_ming_cheng"
+    check(rep.post("/keys", json={"label": "客户名称"}), "post", "/keys", 403)
+    check(admin.post("/keys", json={}), "post", "/keys", 422)
+
     # Every operation was seen answering its success status.
     unseen = []
     for path, operations in doc.spec["paths"].items():

@@ -72,6 +72,26 @@ SCHEMAS: dict[str, Any] = {
     "Notification": s.NotificationSchema,
     "Inbox": s.InboxSchema,
     "MarkedRead": s.MarkedReadSchema,
+    "AppCreate": s.AppCreateSchema,
+    "AppRename": s.AppRenameSchema,
+    "DraftSave": s.DraftSaveSchema,
+    "KeyRequest": s.KeyRequestSchema,
+    "ExpressionCheck": s.ExpressionCheckSchema,
+    "DraftPublish": s.DraftPublishSchema,
+    "Rollback": s.RollbackSchema,
+    "DesignApp": s.DesignAppSchema,
+    "DesignRevision": s.DesignRevisionSchema,
+    "DesignRevisionList": s.DesignRevisionListSchema,
+    "DesignAppCreated": s.DesignAppCreatedSchema,
+    "DesignAppImported": s.DesignAppImportedSchema,
+    "DesignAppRenamed": s.DesignAppRenamedSchema,
+    "Draft": s.DraftSchema,
+    "DraftSaved": s.DraftSavedSchema,
+    "Key": s.KeySchema,
+    "ExpressionCheckResult": s.ExpressionCheckResultSchema,
+    "DesignPlan": s.DesignPlanSchema,
+    "DesignPublished": s.DesignPublishedSchema,
+    "Diff": s.DiffSchema,
 }
 
 
@@ -158,6 +178,7 @@ def build_spec() -> dict[str, Any]:
     _app_paths(spec)
     _record_paths(spec)
     _automation_paths(spec)
+    _designer_paths(spec)
     return _nullable_refs(spec.to_dict())
 
 
@@ -353,6 +374,90 @@ def _automation_paths(spec: APISpec) -> None:
     spec.path("/inbox/{notification}/read", operations={
         "post": _op("Mark a notification read", {"200": _ok("Marked", "MarkedRead")},
                     {"404": _problem("Not one of the caller's notifications (not_found)")}, params=_params("notification")),
+    })
+
+
+def _designer_paths(spec: APISpec) -> None:
+    """The designer's operations: apps, the draft, expression checks, publishing, history."""
+    app_p = _params("app")
+    admins = _problem("Only workspace admins can use the designer (forbidden)")
+    stale = "Someone saved the draft meanwhile (draft_conflict, `current` says who and when)"
+    label_invalid = "No label (validation_failed), or " + INVALID_BODY
+    free_object = {"type": "object", "additionalProperties": True, "description": "An app definition (it may have problems)"}
+    spec.path("/apps/new", operations={
+        "post": _op("Create an app from its label, with an empty draft", {"201": _ok("Created", "DesignAppCreated")},
+                    {"403": admins, "422": label_invalid}, body="AppCreate"),
+    })
+    spec.path("/apps/import", operations={
+        "post": _op("Import a definition as a new app's draft, problems and all",
+                    {"201": _ok("Imported; `diagnostics` lists every problem", "DesignAppImported")},
+                    {"403": admins, "422": "Not a JSON object (invalid_json), or text that can't be stored (invalid_text)"},
+                    body=free_object),
+    })
+    spec.path("/apps/{app}", operations={
+        "patch": _op("Rename an app (and its draft)", {"200": _ok("Renamed", "DesignAppRenamed")},
+                     {"403": admins, "404": NOT_FOUND, "422": label_invalid}, body="AppRename", params=app_p),
+        "delete": _op("Delete a never-published app", {"204": _ok("Deleted", None)},
+                      {"403": admins, "404": NOT_FOUND, "409": "The app was published (app_published)"}, params=app_p),
+    })
+    revision_query = {"name": "revision", "in": "query", "required": False, "schema": {"type": "integer"},
+                      "description": "A revision number (default: the draft, else the published revision)"}
+    spec.path("/apps/{app}/export", operations={
+        "get": _op("A revision's definition as a JSON file", {"200": _ok("The definition", free_object)},
+                   {"403": admins, "404": NOT_FOUND, "422": "A revision that is not a number (validation_failed)"},
+                   params=app_p + [revision_query]),
+    })
+    spec.path("/apps/{app}/draft", operations={
+        "get": _op("The draft with every problem and the keys ever published", {"200": _ok("Draft", "Draft")},
+                   {"403": admins, "404": NOT_FOUND}, params=app_p),
+        "put": _op("Save the draft (stored even with problems)", {"200": _ok("Saved; every problem", "DraftSaved")},
+                   {"403": admins, "404": NOT_FOUND, "409": stale, "422": "No definition or version (validation_failed), or " + INVALID_BODY},
+                   body="DraftSave", params=app_p),
+    })
+    publish_body = "No version (validation_failed), or " + INVALID_BODY
+    no_draft = "No draft (no_draft), or " + stale
+    spec.path("/apps/{app}/draft/plan", operations={
+        "post": _op("What publishing the draft would do", {"200": _ok("Plan", "DesignPlan")},
+                    {"403": admins, "404": NOT_FOUND, "409": no_draft, "422": publish_body}, body="DraftPublish", params=app_p),
+    })
+    spec.path("/apps/{app}/draft/publish", operations={
+        "post": _op("Publish the draft", {"200": _ok("Published", "DesignPublished")},
+                    {"403": admins, "404": NOT_FOUND,
+                     "409": no_draft + ", or a confirmed drop the plan no longer has (confirmation_required, `unconfirmed`)",
+                     "422": "The draft has problems (draft_invalid, `diagnostics`; nothing published), existing values can't be "
+                            "converted (conversion_failed), or " + publish_body},
+                    body="DraftPublish", params=app_p),
+    })
+    spec.path("/apps/{app}/expressions/check", operations={
+        "post": _op("Check an expression on an entity of the draft", {"200": _ok("Verdict, type, explanation, names", "ExpressionCheckResult")},
+                    {"403": admins, "404": _problem("Unknown app, or no such entity in the draft (not_found)"),
+                     "422": "An unknown kind or a missing member (validation_failed), or " + INVALID_BODY},
+                    body="ExpressionCheck", params=app_p),
+    })
+    spec.path("/apps/{app}/history", operations={
+        "get": _op("The app's revisions with who made, saved and published them", {"200": _ok("Revisions", "DesignRevisionList")},
+                   {"403": admins, "404": NOT_FOUND}, params=app_p),
+    })
+    diff_query = [
+        {"name": "from", "in": "query", "required": True, "schema": {"type": "string"}, "description": "A revision number, `draft` or `published`"},
+        {"name": "to", "in": "query", "required": False, "schema": {"type": "string"}, "description": "A revision number, `draft` (default) or `published`"},
+    ]
+    spec.path("/apps/{app}/diff", operations={
+        "get": _op("The readable changes between two revisions", {"200": _ok("Changes", "Diff")},
+                   {"403": admins, "404": NOT_FOUND, "422": "A from or to that is not a revision number (validation_failed)"},
+                   params=app_p + diff_query),
+    })
+    spec.path("/apps/{app}/revisions/{revision}/rollback", operations={
+        "post": _op("Publish an earlier revision again as a new revision", {"200": _ok("Published", "DesignPublished")},
+                    {"403": admins, "404": NOT_FOUND,
+                     "409": "A confirmed drop the plan does not have (confirmation_required)",
+                     "422": "The revision was never published (not_published) or is the published one (already_published), "
+                            "its definition no longer publishes (draft_invalid), or " + INVALID_BODY},
+                    body="Rollback", params=_params("app", "revision")),
+    })
+    spec.path("/keys", operations={
+        "post": _op("A key made from a label (pinyin for Chinese)", {"200": _ok("Key", "Key")},
+                    {"403": admins, "422": "No label or an unknown kind (validation_failed), or " + INVALID_BODY}, body="KeyRequest"),
     })
 
 
