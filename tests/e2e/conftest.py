@@ -192,11 +192,14 @@ DESK = {"width": 1440, "height": 1000}
 
 
 @pytest.fixture
-def desk(browser: Any, live: LiveServer) -> Iterator[Any]:
+def desk(browser: Any, live: LiveServer, request: pytest.FixtureRequest) -> Iterator[Any]:
     """A page in a desktop-sized context (1440×1000, mouse, zh-CN): the designer's admin.
 
-    Like :func:`phone`, a script error or a console error fails the test.
+    Like :func:`phone`, a script error or a console error fails the test, except console
+    errors containing a text the test expects (``@pytest.mark.console_allows("409")``).
     """
+    marker = request.node.get_closest_marker("console_allows")
+    allowed = tuple(marker.args) if marker else ()
     context = browser.new_context(base_url=live.url, viewport=DESK, locale="zh-CN")
     context.set_default_timeout(15_000)
     context.add_init_script(
@@ -210,6 +213,7 @@ def desk(browser: Any, live: LiveServer) -> Iterator[Any]:
         "console",
         lambda message: problems.append(f"console: {message.text}")
         if message.type == "error" and "favicon" not in message.text
+        and not any(text in message.text for text in allowed)
         else None,
     )
     yield page

@@ -6,6 +6,9 @@ import { onBeforeUnmount, onMounted } from 'vue'
 
 export function useSortable(elRef, options) {
   let sortable = null
+  // `onReorder(from, to)` and `onReceive(evt)` are ours (named apart from Sortable's own
+  // callbacks such as onMove, which Sortable calls while dragging); the rest go to Sortable.
+  const { onReorder, onReceive, ...rest } = options
   onMounted(() => {
     if (!elRef.value) return
     sortable = Sortable.create(elRef.value, {
@@ -13,15 +16,15 @@ export function useSortable(elRef, options) {
       delayOnTouchOnly: true,
       delay: 150,
       fallbackTolerance: 4,
-      ...options,
+      ...rest,
       onUpdate(evt) {
         restore(evt)
-        options.onMove?.(evt.oldDraggableIndex, evt.newDraggableIndex, evt)
+        onReorder?.(evt.oldDraggableIndex, evt.newDraggableIndex, evt)
       },
       onAdd(evt) {
         if (evt.pullMode === 'clone') evt.item.remove()
         else restore(evt)
-        options.onReceive?.(evt)
+        onReceive?.(evt)
       },
     })
   })
