@@ -50,6 +50,7 @@ bench: setup
 	$(BIN)/python tests/bench/bench_sweep.py --database-url $(BENCH_DATABASE_URL)
 	$(BIN)/python tests/bench/bench_expressions.py
 	$(BIN)/python tests/bench/bench_automation.py --database-url $(BENCH_DATABASE_URL) --writes 500
+	$(BIN)/python tests/bench/bench_designer_open.py
 
 worker: setup
 	$(BIN)/celery -A runtime.celery_app worker --loglevel=INFO
