@@ -128,3 +128,31 @@ def test_two_admins_on_one_draft_never_overwrite_each_other(desk: Any, browser: 
     expect(conflict).to_have_count(0)
     expect(page.locator(".canvas .field-card")).to_have_count(1)
     expect(page.get_by_label("实体名称(英文)")).to_have_value("Customer")
+
+
+def test_fields_are_dragged_into_cards_and_cards_reordered(desk: Any, live: LiveServer) -> None:
+    page = desk
+    SignInPage(page).open().sign_in(live.username("admin"), PASSWORD)
+    designer = DesignerPage(page).open()
+    designer.create_app("卡片测试", "Card test")
+    designer.add_entity("拜访", "Visit")
+    note = designer.add_field("多行文本", "备注", "Note")
+    designer.section("步骤卡")
+    designer.add_card("第一步")
+    designer.add_card("第二步")
+    cards = page.locator(".step-card")
+    first_key = cards.nth(0).get_attribute("data-testid")
+
+    # A field dragged from "fields in no card" into card 2.
+    drag(page, page.get_by_test_id(f"card-field-{note}").locator(".drag-handle"), cards.nth(1).locator(".bucket"))
+    expect(cards.nth(1).get_by_test_id(f"card-field-{note}")).to_be_visible()
+    designer.wait_saved()
+
+    # Card 2 dragged before card 1 by its handle, then back with its ← / → buttons.
+    drag(page, cards.nth(1).locator(".card-handle"), cards.nth(0).locator(".card-head"))
+    expect(cards.nth(1)).to_have_attribute("data-testid", first_key)
+    expect(cards.nth(0).get_by_test_id(f"card-field-{note}")).to_be_visible()
+    page.get_by_role("button", name="后移卡片 第二步").click()
+    expect(cards.nth(0)).to_have_attribute("data-testid", first_key)
+    designer.wait_saved()
+    shot(page, "designer-editing-02-cards")
