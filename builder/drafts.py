@@ -19,6 +19,7 @@ import hashlib
 import json
 import re
 import threading
+import uuid
 from collections import OrderedDict
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -87,9 +88,19 @@ def render_path(segments: Path) -> str:
     return join_path(ROOT, *segments)
 
 
+_UNCACHED = "~"
+
+
 def content_digest(document: Any) -> str:
-    """A hash of a JSON document's content (member order does not matter)."""
-    text = json.dumps(document, sort_keys=True, ensure_ascii=False, separators=(",", ":"), default=str)
+    """A hash of a JSON document's content (member order does not matter).
+
+    A value JSON can't write (an integer of thousands of digits, NaN, a cycle) gets a
+    digest of its own that is never cached: such a document is refused anyway.
+    """
+    try:
+        text = json.dumps(document, sort_keys=True, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+    except (ValueError, TypeError, RecursionError):
+        return f"{_UNCACHED}{uuid.uuid4().hex}"
     return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
 
 
@@ -285,6 +296,8 @@ def check_draft(document: Any, digest: str | None = None) -> DraftCheck:
             _CACHE.move_to_end(digest)
             return hit
     outcome = _check(document, digest)
+    if digest.startswith(_UNCACHED):
+        return outcome
     with _CACHE_LOCK:
         _CACHE[digest] = outcome
         while len(_CACHE) > _CACHE_SIZE:

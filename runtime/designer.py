@@ -16,6 +16,7 @@ rollback publishes an earlier revision's definition as a new revision.
 from __future__ import annotations
 
 import copy
+import math
 from collections.abc import Iterable, Mapping
 from datetime import datetime
 from typing import Any
@@ -95,11 +96,18 @@ def _label_json(label: Any) -> dict[str, str]:
 
 
 def _storable(document: Any) -> None:
-    """Refuses a document holding text no database can store (NUL, lone surrogates)."""
+    """Refuses a document no database can store: text with NUL or lone surrogates, NaN."""
     stack: list[tuple[Any, str]] = [(document, ROOT)]
     while stack:
         value, path = stack.pop()
         texts: list[str] = []
+        if isinstance(value, float) and not math.isfinite(value):
+            raise Invalid(
+                f"The definition has a number JSON does not have at {path} (NaN or infinity).",
+                message_zh=f"定义 {path} 处的数字无效(NaN 或无穷大)。",
+                errors={path: ["not a finite number"]},
+                code="invalid_json",
+            )
         if isinstance(value, str):
             texts = [value]
         elif isinstance(value, Mapping):

@@ -322,3 +322,51 @@ def test_export_gives_the_draft_or_a_revision_as_a_file(designer: Designer) -> N
     assert first.get_json()["label"] == visit_app_definition()["label"]
     assert designer.get(f"/apps/{app_id}/export?revision=9").status_code == 404
     assert designer.get(f"/apps/{app_id}/export?revision=x").status_code == 422
+
+
+def test_a_field_added_back_with_another_type_starts_empty(designer: Designer, admin_api: Api) -> None:
+    app_id = _import(designer)["app"]["id"]
+    designer.ok(designer.post(f"/apps/{app_id}/publish", json={"version": 1}))
+    created = admin_api.post("/apps/store_visits/entities/customer/records", json={"name": "华联", "industry": "零售"})
+    record = f"/apps/store_visits/entities/customer/records/{created.get_json()['record']['id']}"
+    _save(designer, app_id, lambda d: _entity(d, "customer")["fields"].pop(2))
+    designer.ok(_publish(designer, app_id))
+
+    def back_as_number(definition: dict[str, Any]) -> None:
+        _entity(definition, "customer")["fields"].append({"key": "industry", "type": "integer", "label": {"zh": "行业", "en": "Industry"}})
+
+    _save(designer, app_id, back_as_number)
+    designer.ok(_publish(designer, app_id))
+    assert admin_api.get(record).get_json()["record"]["industry"] is None
+    assert admin_api.patch(record, json={"version": 1, "industry": 7}).status_code == 200
+
+
+def test_history_diff_and_rollback_refusals(designer: Designer) -> None:
+    app_id = designer.ok(designer.post("/apps", json={"label": {"en": "Rounds"}}), 201)["app"]["id"]
+    never = designer.post(f"/apps/{app_id}/revisions/1/rollback", json={})
+    assert never.status_code == 422 and never.get_json()["code"] == "not_published"
+    assert "从未发布" in never.get_json()["detail_zh"]
+    [only] = designer.ok(designer.get(f"/apps/{app_id}/revisions"))["items"]
+    assert only["status"] == "draft" and only["created_by"] == only["updated_by"] and only["created_by"]
+    assert only["published_at"] is None and only["published_by"] is None
+    assert designer.get(f"/apps/{app_id}/diff?to=1").status_code == 422
+    assert designer.get(f"/apps/{app_id}/diff?from=x").status_code == 422
+    assert designer.get(f"/apps/{app_id}/diff?from=7").status_code == 404
+    assert designer.ok(designer.get(f"/apps/{app_id}/diff?from=1&to=draft"))["changes"] == []
+    conflict = designer.post(f"/apps/{app_id}/plan", json={"version": 5})
+    assert conflict.status_code == 409 and conflict.get_json()["code"] == "draft_conflict"
+    assert designer.post(f"/apps/{app_id}/plan", json={}).status_code == 422
+
+
+def test_a_draft_no_database_can_store_is_refused(designer: Designer) -> None:
+    app_id = _import(designer)["app"]["id"]
+    for raw in ('{"definition": {"format": "cairn.app/1", "x": NaN}, "version": 1}',
+                '{"definition": {"format": "cairn.app/1", "x": "a\\u0000b"}, "version": 1}'):
+        refused = designer.client.put(f"/design/api/apps/{app_id}/draft", data=raw, content_type="application/json",
+                                      headers={"X-CSRFToken": designer.token})
+        assert refused.status_code == 422, refused.get_data(as_text=True)
+        assert refused.get_json()["code"] in ("invalid_json", "invalid_text")
+    assert _draft(designer, app_id)["revision"]["version"] == 1
+    nan_import = designer.client.post("/design/api/apps/import", data='{"format": "cairn.app/1", "x": Infinity}',
+                                      content_type="application/json", headers={"X-CSRFToken": designer.token})
+    assert nan_import.status_code == 422
