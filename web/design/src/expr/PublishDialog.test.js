@@ -79,6 +79,20 @@ describe('PublishDialog', () => {
     expect(api.calls.at(-1)).toEqual(['POST', '/apps/5/publish', { version: 8, confirm_drops: ['visit.note'] }])
   })
 
+  it('plans again when the draft is saved while the dialog is open', async () => {
+    const api = fakeApi().reply('POST', /\/plan$/, planFor)
+    const wrapper = mountDialog(api)
+    await flush()
+    await wrapper.find('[data-testid="drop-instead"]').setValue(true)
+    await flush()
+    await wrapper.find('[data-testid="confirm-step"]').setValue(true)
+    await wrapper.setProps({ version: 9 })
+    await flush()
+    expect(api.calls.at(-1)).toEqual(['POST', '/apps/5/plan', { version: 9, confirm_drops: ['visit.note'] }])
+    expect(wrapper.find('[data-testid="confirm-step"]').element.checked).toBe(false) // confirm again
+    expect(publishButton(wrapper).attributes('disabled')).toBeDefined()
+  })
+
   it('shows the draft diagnostics instead of publishing', async () => {
     const diagnostics = [
       { path: '$.entities[0].fields[1].visible_when', code: 'expression_unknown_name', message: 'unknown field `amont`', message_zh: '没有字段 `amont`' },
