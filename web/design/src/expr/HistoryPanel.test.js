@@ -77,6 +77,7 @@ describe('HistoryPanel', () => {
     expect(fake.calls.some((c) => c[0] === 'POST' && c[1] === '/apps/9/revisions/2/rollback')).toBe(true)
     expect(wrapper.emitted('rolled-back')[0][0].revision.number).toBe(5)
     expect(wrapper.findAll('[data-testid="revision"]').map((r) => r.attributes('data-number'))).toEqual(['5', '4', '3', '2'])
+    expect(wrapper.find('[data-testid="diff-from"]').element.value).toBe('5')
     await wrapper.find('[data-testid="history-close"]').trigger('click')
     expect(wrapper.emitted('close')).toHaveLength(1)
   })
