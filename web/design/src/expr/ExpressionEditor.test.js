@@ -183,6 +183,18 @@ describe('ExpressionEditor', () => {
     wrapper.unmount()
   })
 
+  it('checks again in the scope of another entity or kind', async () => {
+    const api = fakeApi().reply('POST', /expressions\/check$/, checkAnswer)
+    const wrapper = mountEditor(api, { modelValue: 'amount' })
+    await vi.runAllTimersAsync()
+    await wrapper.setProps({ kind: 'formula' })
+    await vi.runAllTimersAsync()
+    await wrapper.setProps({ entity: 'customer' })
+    await vi.runAllTimersAsync()
+    expect(api.calls.map((c) => [c[2].entity, c[2].kind])).toEqual([['visit', 'condition'], ['visit', 'formula'], ['customer', 'formula']])
+    wrapper.unmount()
+  })
+
   it('hands the style nonce to CodeMirror', () => {
     const api = fakeApi().reply('POST', /expressions\/check$/, checkAnswer)
     const wrapper = mountEditor(api, { styleNonce: 'n0nce' })

@@ -24,8 +24,9 @@ function planFor({ confirm_drops: drops = [] }) {
   }
 }
 
-function mountDialog(api, props = {}) {
+function mountDialog(api, props = {}, options = {}) {
   return mount(PublishDialog, {
+    ...options,
     props: { appId: 5, api, version: 8, ...props },
     global: { provide: { [LANG]: 'en' } },
   })
@@ -38,8 +39,9 @@ describe('PublishDialog', () => {
     const api = fakeApi()
       .reply('POST', /\/plan$/, planFor)
       .reply('POST', /\/publish$/, () => ({ revision: { number: 4 }, plan: planFor({}) }))
-    const wrapper = mountDialog(api)
+    const wrapper = mountDialog(api, {}, { attachTo: document.body })
     await flush()
+    expect(document.activeElement).toBe(wrapper.find('h2').element)
     expect(api.calls[0]).toEqual(['POST', '/apps/5/plan', { version: 8, confirm_drops: [] }])
     expect(wrapper.find('[data-testid="plan-summary"]').text()).toContain('1 created')
     expect(wrapper.find('[data-testid="plan-summary"]').text()).toContain('1 archived')
@@ -52,6 +54,9 @@ describe('PublishDialog', () => {
     expect(api.calls.at(-1)).toEqual(['POST', '/apps/5/publish', { version: 8, confirm_drops: [] }])
     expect(wrapper.find('[data-testid="publish-done"]').text()).toBe('Published revision 4.')
     expect(wrapper.emitted('published')[0][0].revision.number).toBe(4)
+    await wrapper.trigger('keydown', { key: 'Escape' })
+    expect(wrapper.emitted('close')).toHaveLength(1)
+    wrapper.unmount()
   })
 
   it('keeps Publish disabled until every destructive step is confirmed', async () => {
@@ -77,6 +82,20 @@ describe('PublishDialog', () => {
     await publishButton(wrapper).trigger('click')
     await flush()
     expect(api.calls.at(-1)).toEqual(['POST', '/apps/5/publish', { version: 8, confirm_drops: ['visit.note'] }])
+  })
+
+  it('plans again when the draft is saved while the dialog is open', async () => {
+    const api = fakeApi().reply('POST', /\/plan$/, planFor)
+    const wrapper = mountDialog(api)
+    await flush()
+    await wrapper.find('[data-testid="drop-instead"]').setValue(true)
+    await flush()
+    await wrapper.find('[data-testid="confirm-step"]').setValue(true)
+    await wrapper.setProps({ version: 9 })
+    await flush()
+    expect(api.calls.at(-1)).toEqual(['POST', '/apps/5/plan', { version: 9, confirm_drops: ['visit.note'] }])
+    expect(wrapper.find('[data-testid="confirm-step"]').element.checked).toBe(false) // confirm again
+    expect(publishButton(wrapper).attributes('disabled')).toBeDefined()
   })
 
   it('shows the draft diagnostics instead of publishing', async () => {

@@ -65,6 +65,23 @@ describe('StagesPanel', () => {
     wrapper.unmount()
   })
 
+  it('folds a stage to its header, with its count of criteria and problems', async () => {
+    const doc = documentWithStages()
+    const problemsAt = (prefix) => [{ path: '$.entities[1].stages[0].label', code: 'required', message: 'label needed', message_zh: '需要名称' }]
+      .filter((p) => p.path.startsWith(prefix))
+    const { wrapper } = mountPanel(doc, { problemsAt })
+    const first = () => wrapper.findAll('[data-testid="stage-card"]')[0]
+    expect(first().findAllComponents(ExpressionEditor)).toHaveLength(1)
+    await first().find('[data-testid="stage-fold"]').trigger('click')
+    expect(first().find('[data-testid="stage-fold"]').attributes('aria-expanded')).toBe('false')
+    expect(first().findAllComponents(ExpressionEditor)).toHaveLength(0)
+    expect(first().text()).toContain('1 exit criteria')
+    expect(first().text()).toContain('1 problem(s)')
+    await first().find('[data-testid="stage-fold"]').trigger('click')
+    expect(first().find('[data-testid="stage-label-en"]').exists()).toBe(true)
+    wrapper.unmount()
+  })
+
   it('edits labels, guidance and the move options', async () => {
     const doc = documentWithStages()
     const { wrapper } = mountPanel(doc)

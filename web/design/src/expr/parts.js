@@ -4,7 +4,8 @@
 // in the one comment as "中文 | English".
 //
 // Cutting the text is token-level (strings, comments, brackets and the words `and`/`or`);
-// the server still checks every part. A text with a top-level `or` stays one part.
+// the server still checks every part. A text with a top-level `or` stays one part; a
+// part typed with its own top-level `and` or `or` is written in brackets, so it stays one.
 import { scanTokens } from './language.js'
 
 const SEPARATOR = ' | '
@@ -86,9 +87,10 @@ export function splitParts(source) {
   })
 }
 
-/** Whether the part's text needs brackets to stay one operand of `and`. */
+/** Whether the part's text needs brackets to stay one part (one operand of the `and`). */
 function needsBrackets(text) {
-  return hasTopLevel(scanTokens(text), 'or')
+  const tokens = scanTokens(text)
+  return hasTopLevel(tokens, 'or') || hasTopLevel(tokens, 'and')
 }
 
 /**

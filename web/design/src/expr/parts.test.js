@@ -27,13 +27,14 @@ describe('exit criteria parts', () => {
       { text: 'budget != null', label: { zh: '预算已确认', en: 'Budget confirmed' } },
       { text: '', label: { zh: '空', en: '' } },
       { text: 'a or b', label: { zh: '', en: 'Either' } },
+      { text: 'c and d', label: { zh: '丙丁', en: '' } },
     ]
     const { text, starts } = joinParts(parts)
-    expect(text).toBe('budget != null  # 预算已确认 | Budget confirmed\nand (a or b)  # Either')
-    expect(starts).toEqual([{ line: 1, column: 1 }, null, { line: 2, column: 6 }])
+    expect(text).toBe('budget != null  # 预算已确认 | Budget confirmed\nand (a or b)  # Either\nand (c and d)  # 丙丁')
+    expect(starts).toEqual([{ line: 1, column: 1 }, null, { line: 2, column: 6 }, { line: 3, column: 6 }])
     const back = splitParts(text)
-    expect(back.map((p) => p.text)).toEqual(['budget != null', '(a or b)'])
-    expect(back.map((p) => p.label)).toEqual([{ zh: '预算已确认', en: 'Budget confirmed' }, { zh: '', en: 'Either' }])
+    expect(back.map((p) => p.text)).toEqual(['budget != null', '(a or b)', '(c and d)'])
+    expect(back.map((p) => p.label)).toEqual([{ zh: '预算已确认', en: 'Budget confirmed' }, { zh: '', en: 'Either' }, { zh: '丙丁', en: '' }])
     expect(joinParts(back).text).toBe(text)
   })
 

@@ -76,11 +76,17 @@ const KIND_TYPES = {
 function option(entry, label, lang) {
   const text = entry.label ? (lang === 'en' ? entry.label.en || entry.label.zh : entry.label.zh || entry.label.en) : ''
   const isFunction = entry.kind === 'function'
+  const signatures = entry.signature ? entry.signature.split(' | ') : []
+  const info = [
+    text && text !== entry.name ? text : '',
+    signatures.length > 1 ? signatures.join('\n') : '',
+    entry.doc || '',
+  ].filter(Boolean)
   return {
     label,
     type: KIND_TYPES[entry.kind] || 'variable',
-    detail: entry.signature || entry.type || '',
-    info: [text, entry.doc].filter(Boolean).join(' — ') || undefined,
+    detail: signatures[0] || entry.type || '',
+    info: info.length ? info.join('\n') : undefined,
     apply: isFunction ? `${label}(` : label,
   }
 }
