@@ -276,3 +276,19 @@ def test_the_state_endpoint_needs_the_csrf_token(client: FlaskClient, tenant: Te
     app_id = _import(admin_api, visit_app_definition())["app"]["id"]
     sign_in_as(client, tenant.admin)
     assert client.post(f"/design/apps/{app_id}/preview/visit/state", data={}).status_code == 400
+
+
+def test_a_posted_link_reaches_no_record_and_nothing_fails(client: FlaskClient, tenant: Tenant, admin_api: Api) -> None:
+    """The link picker is inert, but a posted link id still evaluates: there are no records
+    in a draft, so the linked record is null (never a query of a table the draft lacks)."""
+    doc = visit_app_definition()
+    visit = next(e for e in doc["entities"] if e["key"] == "visit")
+    visit["fields"].append({"key": "customer_name", "type": "formula", "formula": "customer.name",
+                            "label": {"zh": "客户名称", "en": "Customer name"}})
+    visit["fields"].append({"key": "vip_note", "type": "text", "label": {"zh": "大客户备注", "en": "VIP note"},
+                            "visible_when": "customer.region == \"华东\" or count(commitments) > 0"})
+    app_id = _import(admin_api, doc)["app"]["id"]
+    token = sign_in_as(client, tenant.admin)
+    state = _state(client, token, app_id, "visit", {"v-customer": "5"})["state"]
+    assert state["formulas"]["customer_name"] is None
+    assert state["fields"]["vip_note"]["visible"] is False
