@@ -156,3 +156,74 @@ def test_fields_are_dragged_into_cards_and_cards_reordered(desk: Any, live: Live
     expect(cards.nth(0)).to_have_attribute("data-testid", first_key)
     designer.wait_saved()
     shot(page, "designer-editing-02-cards")
+
+
+@pytest.mark.console_allows("ERR_INTERNET_DISCONNECTED")
+def test_edits_made_offline_are_kept_and_saved_when_the_network_is_back(desk: Any, live: LiveServer) -> None:
+    page = desk
+    SignInPage(page).open().sign_in(live.username("admin"), PASSWORD)
+    designer = DesignerPage(page).open()
+    designer.create_app("离线测试", "Offline test")
+    designer.add_entity("客户", "Customer")
+    place = page.url
+
+    page.context.set_offline(True)
+    page.get_by_label("实体名称(英文)").fill("Client")
+    offline = page.get_by_test_id("offline")
+    expect(offline).to_contain_text("修改仍在本页")
+    expect(page.get_by_label("实体名称(英文)")).to_have_value("Client")
+    shot(page, "designer-editing-03-offline")
+    page.context.set_offline(False)
+    page.wait_for_function(
+        "() => document.querySelector('[data-testid=save-state]')?.dataset.status === 'saved'", timeout=40_000
+    )
+    expect(offline).to_have_count(0)
+    page.goto("/")
+    page.goto(place.replace(live.url, ""))
+    expect(page.get_by_label("实体名称(英文)")).to_have_value("Client")
+
+
+def touch_drag(page: Any, source: Any, target: Any) -> None:
+    """Drags ``source`` onto ``target`` with one finger (touch events through CDP)."""
+    cdp = page.context.new_cdp_session(page)
+    box, goal = source.bounding_box(), target.bounding_box()
+    x0, y0 = box["x"] + box["width"] / 2, box["y"] + box["height"] / 2
+    x1, y1 = goal["x"] + goal["width"] / 2, goal["y"] + goal["height"] * 0.75
+
+    def touch(kind: str, x: float, y: float) -> None:
+        points = [] if kind == "touchEnd" else [{"x": x, "y": y}]
+        cdp.send("Input.dispatchTouchEvent", {"type": kind, "touchPoints": points})
+
+    touch("touchStart", x0, y0)
+    page.wait_for_timeout(300)  # a long press starts a drag on a touch screen
+    for step in range(1, 13):
+        touch("touchMove", x0 + (x1 - x0) * step / 12, y0 + (y1 - y0) * step / 12)
+        page.wait_for_timeout(30)
+    touch("touchEnd", x1, y1)
+    cdp.detach()
+
+
+def test_a_field_type_is_dragged_onto_the_form_with_a_finger_on_a_tablet(browser: Any, live: LiveServer) -> None:
+    context = browser.new_context(
+        base_url=live.url, viewport={"width": 820, "height": 1180}, is_mobile=True, has_touch=True, locale="zh-CN"
+    )
+    context.set_default_timeout(15_000)
+    try:
+        page = context.new_page()
+        errors: list[str] = []
+        page.on("pageerror", lambda error: errors.append(str(error)))
+        SignInPage(page).open().sign_in(live.username("admin"), PASSWORD)
+        designer = DesignerPage(page).open()
+        designer.create_app("平板测试", "Tablet test")
+        designer.add_entity("客户", "Customer")
+        first = designer.add_field("单行文本", "名称", "Name")
+        palette = page.get_by_test_id("palette-date")
+        palette.scroll_into_view_if_needed()
+        touch_drag(page, palette, page.get_by_test_id(f"field-{first}"))
+        expect(page.locator(".canvas .field-card")).to_have_count(2)
+        expect(page.locator(".canvas .field-card").filter(has_text="日期")).to_have_count(1)
+        designer.wait_saved()
+        shot(page, "designer-editing-04-tablet-touch")
+        assert errors == []
+    finally:
+        context.close()
