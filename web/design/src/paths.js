@@ -60,3 +60,8 @@ export function placeOf(path) {
   if (list in SECTIONS && list !== 'fields') return { kind: 'list', entity, section: SECTIONS[list], option: list }
   return { kind: 'entity', entity, section: 'fields', option: list }
 }
+
+/** `value` when it is a list of objects, else [] (an imported draft may hold anything). */
+export function list(value) {
+  return Array.isArray(value) ? value.map((item) => (item && typeof item === 'object' ? item : {})) : []
+}

@@ -28,3 +28,12 @@ describe('paths', () => {
     expect(placeOf('nonsense')).toEqual({ kind: 'none' })
   })
 })
+
+describe('list', () => {
+  it('reads only lists of objects', async () => {
+    const { list } = await import('./paths.js')
+    expect(list(undefined)).toEqual([])
+    expect(list({ a: 1 })).toEqual([])
+    expect(list([{ key: 'a' }, null, 'x'])).toEqual([{ key: 'a' }, {}, {}])
+  })
+})
