@@ -78,14 +78,19 @@ export function typeInfo(type) {
   return PALETTE.find((t) => t.type === type) || { type, zh: type, en: type, icon: '?' }
 }
 
-/** The label {zh, en} of a new field of `type` (its type's name, numbered when taken). */
-export function newLabel(type, existing = []) {
+/**
+ * The label of a new field of `type`: its type's name in the page language (numbered when
+ * taken). Only that language: the other one is left for the admin to write, so an English
+ * reader never sees a stale default.
+ */
+export function newLabel(type, existing = [], lang = 'zh') {
   const info = typeInfo(type)
-  const taken = new Set(existing.map((f) => (typeof f.label === 'string' ? f.label : f.label?.zh)))
+  const name = lang === 'en' ? info.en : info.zh
+  const taken = new Set(existing.map((f) => (typeof f.label === 'string' ? f.label : f.label?.[lang])))
   let n = 1
-  let zh = info.zh
-  while (taken.has(zh)) zh = `${info.zh} ${++n}`
-  return { zh, en: n > 1 ? `${info.en} ${n}` : info.en }
+  let text = name
+  while (taken.has(text)) text = `${name} ${++n}`
+  return { [lang === 'en' ? 'en' : 'zh']: text }
 }
 
 /**

@@ -18,8 +18,9 @@ describe('palette → field', () => {
   })
 
   it('numbers a label already taken', () => {
-    expect(newLabel('text', [])).toEqual({ zh: '单行文本', en: 'Text' })
-    expect(newLabel('text', [{ label: { zh: '单行文本' } }])).toEqual({ zh: '单行文本 2', en: 'Text 2' })
+    expect(newLabel('text', [])).toEqual({ zh: '单行文本' })
+    expect(newLabel('text', [{ label: { zh: '单行文本' } }])).toEqual({ zh: '单行文本 2' })
+    expect(newLabel('money', [{ label: 'Money' }], 'en')).toEqual({ en: 'Money 2' })
   })
 
   it('offers only the options of the type and drops the others on a type change', () => {

@@ -43,7 +43,7 @@ describe('form builder', () => {
     expect(api.post).toHaveBeenCalledWith('/keys', { label: '金额', taken: ['note', 'pain'] })
     // after the selected field, with the type's name as its label
     expect(store.state.doc.entities[1].fields.map((f) => f.key)).toEqual(['note', 'jin_e', 'pain'])
-    expect(store.state.doc.entities[1].fields[1]).toEqual({ key: 'jin_e', type: 'money', label: { zh: '金额', en: 'Money' } })
+    expect(store.state.doc.entities[1].fields[1]).toEqual({ key: 'jin_e', type: 'money', label: { zh: '金额' } })
     expect(wrapper.emitted('select').at(-1)).toEqual([1])
     store.undo()
     expect(store.state.doc.entities[1].fields).toHaveLength(2)
