@@ -65,3 +65,20 @@ def test_a_published_app_offers_no_delete_and_the_page_speaks_english(desk: Any,
     row.locator(".app-name").click()
     expect(page.get_by_role("tab", name="Fields & form")).to_be_visible()
     expect(page.get_by_test_id("save-state")).to_have_text("Draft saved")
+
+
+def test_the_designer_fits_a_phone(phone: Any, live: LiveServer) -> None:
+    """On a 390 px screen the designer scrolls only vertically; the preview is a toggle."""
+    SignInPage(phone).open().sign_in(live.username("admin"), PASSWORD)
+    DesignerPage(phone).open()
+    phone.get_by_test_id("app-store_visits").locator(".app-name").click()
+    phone.get_by_test_id("entity-visit").click()
+    for tab in ("字段与表单", "步骤卡", "校验规则", "阶段", "角色与权限"):
+        phone.get_by_role("tab", name=tab).click()
+        phone.wait_for_timeout(200)
+        assert phone.evaluate("() => document.documentElement.scrollWidth") <= 390, tab
+    phone.get_by_role("tab", name="字段与表单").click()
+    expect(phone.get_by_test_id("phone-preview")).to_have_count(0)
+    phone.get_by_role("button", name="预览", exact=True).click()
+    expect(phone.get_by_test_id("phone-preview")).to_be_visible()
+    shot(phone, "designer-apps-01-phone")
