@@ -5,6 +5,8 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 ASSETS := node_modules/.installed-stamp
+DESIGNER := web/static/design/designer.js
+DESIGNER_SOURCES := $(shell find web/design/src -type f 2>/dev/null) vite.config.js
 
 .PHONY: setup run test lint bench worker beat clean
 
@@ -23,7 +25,11 @@ $(ASSETS): package.json package-lock.json
 	npm ci --no-audit --no-fund --loglevel=error
 	touch $(ASSETS)
 
-setup: $(STAMP) $(ASSETS)
+# The designer island: Vue + SortableJS + CodeMirror from node_modules, bundled by Vite.
+$(DESIGNER): $(ASSETS) $(DESIGNER_SOURCES)
+	npx vite build --logLevel warn
+
+setup: $(STAMP) $(ASSETS) $(DESIGNER)
 
 run: setup
 	$(BIN)/cairn init-db
@@ -35,6 +41,7 @@ lint: setup
 	$(BIN)/mypy
 
 test: setup lint
+	npx vitest run
 	$(BIN)/python -m pytest -n 2 --dist loadfile
 
 bench: setup
@@ -43,6 +50,7 @@ bench: setup
 	$(BIN)/python tests/bench/bench_sweep.py --database-url $(BENCH_DATABASE_URL)
 	$(BIN)/python tests/bench/bench_expressions.py
 	$(BIN)/python tests/bench/bench_automation.py --database-url $(BENCH_DATABASE_URL) --writes 500
+	$(BIN)/python tests/bench/bench_designer_open.py
 
 worker: setup
 	$(BIN)/celery -A runtime.celery_app worker --loglevel=INFO
@@ -51,4 +59,4 @@ beat: setup
 	$(BIN)/celery -A runtime.celery_app beat --loglevel=INFO
 
 clean:
-	rm -rf $(VENV) node_modules instance
+	rm -rf $(VENV) node_modules instance web/static/design

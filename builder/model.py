@@ -62,6 +62,7 @@ class ChoiceOption:
 
     value: str
     label: LocalizedText | None = None
+    color: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

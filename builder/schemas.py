@@ -14,6 +14,7 @@ messages carrying parameters; :mod:`builder.validation` turns them into
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Mapping
 from dataclasses import MISSING
 from dataclasses import fields as dataclass_fields
@@ -272,6 +273,16 @@ class OptionValue(_Str):
         return _option_value(super()._deserialize(value, attr, data, **kwargs))
 
 
+class OptionColor(_Str):
+    """The colour of a choice option in forms and lists: ``#rrggbb``."""
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> str:
+        text = super()._deserialize(value, attr, data, **kwargs)
+        if not re.fullmatch(r"#[0-9a-fA-F]{6}", text):
+            raise _fail("invalid_value", reason="a colour is written #rrggbb")
+        return text.lower()
+
+
 class KeyedObject(fields.Field):
     """A JSON object with a valid ``key``, kept as it is (later work validates the rest)."""
 
@@ -363,6 +374,7 @@ class ChoiceOptionSchema(StrictSchema):
 
     value = OptionValue(required=True)
     label = _opt_label()
+    color = OptionColor(load_default=None, allow_none=True)
 
     @post_load
     def build(self, data: dict[str, Any], **kwargs: Any) -> ChoiceOption:

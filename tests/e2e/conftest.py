@@ -188,6 +188,39 @@ def phone(browser: Any, live: LiveServer) -> Iterator[Any]:
     assert unprotected == [], unprotected
 
 
+DESK = {"width": 1440, "height": 1000}
+
+
+@pytest.fixture
+def desk(browser: Any, live: LiveServer, request: pytest.FixtureRequest) -> Iterator[Any]:
+    """A page in a desktop-sized context (1440×1000, mouse, zh-CN): the designer's admin.
+
+    Like :func:`phone`, a script error or a console error fails the test, except console
+    errors containing a text the test expects (``@pytest.mark.console_allows("409")``).
+    """
+    marker = request.node.get_closest_marker("console_allows")
+    allowed = tuple(marker.args) if marker else ()
+    context = browser.new_context(base_url=live.url, viewport=DESK, locale="zh-CN")
+    context.set_default_timeout(15_000)
+    context.add_init_script(
+        "document.addEventListener('securitypolicyviolation', (e) => console.error("
+        "'CSP violation: ' + e.violatedDirective + ' blocked ' + (e.blockedURI || 'inline')));"
+    )
+    page = context.new_page()
+    problems: list[str] = []
+    page.on("pageerror", lambda error: problems.append(f"script error: {error}"))
+    page.on(
+        "console",
+        lambda message: problems.append(f"console: {message.text}")
+        if message.type == "error" and "favicon" not in message.text
+        and not any(text in message.text for text in allowed)
+        else None,
+    )
+    yield page
+    context.close()
+    assert problems == [], problems
+
+
 def shot(page: Any, name: str) -> None:
     """Saves a full-page screenshot under ``test-artifacts/e2e``."""
     ARTIFACTS.mkdir(parents=True, exist_ok=True)

@@ -32,3 +32,17 @@ def test_admins_get_the_shell_and_the_nav_link(client: FlaskClient, tenant: Tena
     page = client.get("/design/")
     assert page.status_code == 200
     assert 'class="shell-rail"' in page.get_data(as_text=True)
+
+
+def test_the_designer_page_loads_the_island_with_a_style_nonce(client: FlaskClient, tenant: Tenant) -> None:
+    sign_in_as(client, tenant.admin)
+    page = client.get("/design/")
+    html = page.get_data(as_text=True)
+    assert '<script type="module" src="/static/design/designer.js?v=' in html
+    nonce = html.split('data-style-nonce="')[1].split('"')[0]
+    assert len(nonce) >= 16
+    policy = page.headers["Content-Security-Policy"]
+    assert f"style-src 'self' 'nonce-{nonce}'" in policy
+    assert "script-src 'self';" in policy
+    # Every other page keeps the strict policy.
+    assert "nonce-" not in client.get("/").headers["Content-Security-Policy"]

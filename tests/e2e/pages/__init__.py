@@ -1,5 +1,6 @@
 """Page objects of the browser tests: they find and operate elements, and never assert."""
 
+from tests.e2e.pages.designer import DesignerPage
 from tests.e2e.pages.pages import DetailPage, ListPage, RecordFormPage, SignInPage
 
-__all__ = ["DetailPage", "ListPage", "RecordFormPage", "SignInPage"]
+__all__ = ["DesignerPage", "DetailPage", "ListPage", "RecordFormPage", "SignInPage"]

@@ -1,0 +1,124 @@
+"""Page object of the designer island (``/design``): finds and operates, never asserts."""
+
+from __future__ import annotations
+
+from typing import Any
+
+SAVED = "() => document.querySelector('[data-testid=save-state]')?.dataset.status === 'saved'"
+
+
+class DesignerPage:
+    """The designer, as an admin uses it with a mouse and a keyboard."""
+
+    def __init__(self, page: Any) -> None:
+        self.page = page
+
+    def open(self, hash_: str = "") -> DesignerPage:
+        """Opens ``/design/`` (at ``hash_``) and waits for the island."""
+        self.page.goto(f"/design/{hash_}")
+        self.page.get_by_test_id("designer-ready").wait_for()
+        return self
+
+    def wait_saved(self) -> None:
+        """Waits until every edit is saved (the save state says so)."""
+        self.page.wait_for_timeout(50)
+        self.page.wait_for_function(SAVED)
+
+    def create_app(self, zh: str, en: str) -> None:
+        """Creates an app from its name on the apps page and waits for its editor."""
+        self.page.get_by_label("应用名称(中文)").fill(zh)
+        self.page.get_by_label("应用名称(英文)").fill(en)
+        self.page.get_by_role("button", name="创建应用").click()
+        self.page.get_by_test_id("save-state").wait_for()
+
+    def add_entity(self, zh: str, en: str) -> str:
+        """Adds an entity, names it and returns the key made from the name."""
+        rail = self.page.locator(".entity-rail li")
+        before = rail.count()
+        self.page.get_by_role("button", name="+ 添加实体").click()
+        self.page.wait_for_function("(n) => document.querySelectorAll('.entity-rail li').length > n", arg=before)
+        self.page.get_by_label("实体名称(英文)").fill(en)
+        self.page.get_by_label("实体名称(中文)").fill(zh)
+        key = self.page.get_by_label("实体标识").input_value()
+        self.page.get_by_label("实体名称(中文)").press("Tab")
+        self.page.wait_for_function(
+            "(key) => document.querySelector('input[aria-label=\"实体标识\"]').value !== key", arg=key
+        )
+        self.wait_saved()
+        return str(self.page.get_by_label("实体标识").input_value())
+
+    def entity(self, key: str) -> None:
+        """Selects entity ``key`` in the rail."""
+        self.page.get_by_test_id(f"entity-{key}").click()
+
+    def section(self, name: str) -> None:
+        """Opens a section of the entity ("字段与表单", "步骤卡", ...)."""
+        self.page.get_by_role("tab", name=name).click()
+
+    def add_field(self, type_name: str, zh: str, en: str = "") -> str:
+        """Adds a field of ``type_name`` with the add button, names it; returns its key."""
+        before = self.page.locator(".canvas .field-card").count()
+        self.page.get_by_label("要添加的字段类型").select_option(label=type_name)
+        self.page.get_by_role("button", name="添加字段").click()
+        self.page.wait_for_function(
+            "(n) => document.querySelectorAll('.canvas .field-card').length > n", arg=before
+        )
+        return self.name_field(zh, en)
+
+    def name_field(self, zh: str, en: str = "") -> str:
+        """Names the selected field; waits for the key the server makes of it; returns it."""
+        old = self.page.get_by_label("字段标识").input_value()
+        if en:
+            self.page.get_by_label("字段名称(英文)").fill(en)
+        self.page.get_by_label("字段名称(中文)").fill(zh)
+        self.page.get_by_label("字段名称(中文)").press("Tab")
+        self.wait_saved()
+        if self.page.get_by_test_id("key-note").inner_text().startswith("标识由名称生成"):
+            self.page.wait_for_function(
+                "(old) => document.querySelector('[data-testid=field-key]').value !== old", arg=old
+            )
+            self.wait_saved()
+        return str(self.page.get_by_label("字段标识").input_value())
+
+    def select_field(self, key: str) -> None:
+        """Selects field ``key`` on the canvas (opens its side panel)."""
+        self.page.get_by_test_id(f"field-{key}").click()
+        self.page.get_by_test_id(f"field-panel-{key}").wait_for()
+
+    def expression(self, name: str) -> Any:
+        """The expression input with accessible name ``name`` (the editor's text box)."""
+        return self.page.get_by_role("textbox", name=name, exact=True)
+
+    def add_card(self, zh: str) -> None:
+        """Adds a step card and names it."""
+        count = self.page.locator(".step-card").count()
+        self.page.get_by_role("button", name="+ 添加步骤卡").click()
+        box = self.page.get_by_label(f"第 {count + 1} 张卡的名称(中文)")
+        box.fill(zh)
+        box.press("Tab")
+        self.wait_saved()
+
+    def move_to_card(self, field: str, card: int) -> None:
+        """Moves ``field`` into card number ``card`` (1-based) with its select."""
+        self.page.get_by_test_id(f"card-field-{field}").get_by_role("combobox").select_option(str(card - 1))
+        self.wait_saved()
+
+    @property
+    def problems_count(self) -> Any:
+        """The header's problem counter."""
+        return self.page.get_by_test_id("problems-count")
+
+    def preview(self) -> Any:
+        """The phone preview's frame (opened with its toggle when the screen hides it)."""
+        toggle = self.page.get_by_role("button", name="预览", exact=True)
+        if toggle.is_visible():
+            toggle.click()
+        return self.page.frame_locator("[data-testid=phone-preview]")
+
+    def publish(self) -> Any:
+        """Opens the publish dialog and waits for its plan; returns the dialog."""
+        self.wait_saved()
+        self.page.get_by_test_id("open-publish").click()
+        dialog = self.page.get_by_test_id("publish-dialog")
+        dialog.get_by_test_id("plan-summary").wait_for()
+        return dialog
