@@ -58,6 +58,9 @@ from runtime.visibility import Visibility
 SYSTEM_WRITABLE = {"owner", "stage"}
 DERIVED_DEPTH = 5  # how far up (parent, grandparent, …) a child's write recomputes derived state
 
+#: One statement for a write's audit events (compiled once, sent as an executemany).
+_AUDIT_INSERT = sa.insert(AuditEvent.__table__)  # type: ignore[arg-type]
+
 
 @dataclass
 class WriteResult:
@@ -111,6 +114,7 @@ class RecordService:
         self.app = app
         self.session = ctx.session
         self.listeners = list(listeners)
+        self._audits: builtins.list[dict[str, Any]] = []  # queued by _audit, see _flush_audits
         # Row conditions see all data; reads apply the actor's Visibility explicitly.
         self.evaluator = RecordEvaluator(ctx, app, visibility=Visibility.everything(app))
         # The write path's view: formulas, steps, requirements, rules and stage exits are
@@ -349,6 +353,7 @@ class RecordService:
             return result
         except CairnError as error:
             self.session.rollback()
+            self._audits.clear()  # the refused write's own events went with it
             if not isinstance(error, NotFound | Forbidden):
                 self._audit(
                     entity,
@@ -360,10 +365,12 @@ class RecordService:
                     message=storable_text(error.message, AUDIT_MESSAGE_CHARS),
                     message_zh=storable_text(error.message_zh, AUDIT_MESSAGE_CHARS) if error.message_zh else None,
                 )
+                self._flush_audits()
                 self.session.commit()
             raise
         except Exception:
             self.session.rollback()
+            self._audits.clear()
             raise
 
     def _conflict(self, entity: Entity, record_id: int) -> Conflict:
@@ -663,10 +670,9 @@ class RecordService:
             # A record starts in the first stage; asking for another is a move from there.
             _from, moved_to = self._stage_move(entity, {"stage": first}, after)
         self._check_row_write(entity, after)
-        table = self.app.table(entity.key)
         keys = {k for k in after if k != "id"}
         record_id = self.session.execute(
-            sa.insert(table).values(self._row_values(entity, after, keys)).returning(table.c.id)
+            self.app.insert_returning_id(entity.key), self._row_values(entity, after, keys)
         ).scalar_one()
         after["id"] = record_id
         if first is not None:
@@ -816,6 +822,7 @@ class RecordService:
         return changes + self._refresh_parents(entity, before, after, depth + 1)
 
     def _notify(self, changes: builtins.list[RecordChange]) -> builtins.list[Prompt]:
+        self._flush_audits()  # the write's audit events, in its transaction
         prompts: builtins.list[Prompt] = []
         for listener in self.listeners:
             prompts.extend(listener.on_change(self.ctx, self.app, changes))
@@ -834,22 +841,29 @@ class RecordService:
         message_zh: str | None = None,
         system: bool = False,
     ) -> None:
-        self.session.add(
-            AuditEvent(
-                workspace_id=self.ctx.workspace_id,
-                app_id=self.app.app_id,
-                entity_key=entity.key,
-                record_id=record_id,
-                action=action,
-                outcome=outcome,
-                error_code=error_code,
-                message=message,
-                message_zh=message_zh,
-                changes=json.loads(json.dumps(dict(changes), default=str)),
-                actor_id=None if system else self.ctx.actor.id,
-                at=to_naive_utc(self.ctx.now()),
-            )
+        """Queues one audit event; :meth:`_flush_audits` inserts a write's events together."""
+        self._audits.append(
+            {
+                "workspace_id": self.ctx.workspace_id,
+                "app_id": self.app.app_id,
+                "entity_key": entity.key,
+                "record_id": record_id,
+                "action": action,
+                "outcome": outcome,
+                "error_code": error_code,
+                "message": message,
+                "message_zh": message_zh,
+                "changes": json.loads(json.dumps(dict(changes), default=str)),
+                "actor_id": None if system else self.ctx.actor.id,
+                "at": to_naive_utc(self.ctx.now()),
+            }
         )
+
+    def _flush_audits(self) -> None:
+        """Inserts the queued audit events with one statement (executemany of a cached INSERT)."""
+        rows, self._audits = self._audits, []
+        if rows:
+            self.session.execute(_AUDIT_INSERT, rows)
 
     # -- form state and history -------------------------------------------------------------
     # -- form state and history -------------------------------------------------------------

@@ -7,16 +7,55 @@ import hashlib
 import re
 import secrets
 from dataclasses import dataclass
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from runtime.apps import PublishedState, app_ref_parameter, join_published_state, published_state_of
 from runtime.clock import Clock, to_naive_utc
 from runtime.errors import Conflict, Invalid, NotFound, Unauthenticated
 from runtime.models import ROLES, ApiToken, User, Workspace
 from runtime.passwords import check_password, hash_password, needs_rehash
 
 TOKEN_PREFIX = "cairn_"
+
+_USER_COLUMNS = ("id", "workspace_id", "username", "name", "role", "region", "manager", "locale", "is_active", "created_at")
+_WORKSPACE_COLUMNS = ("id", "key", "name", "timezone", "created_at")
+_users = User.__table__.c
+_workspaces = Workspace.__table__.c
+_tokens = ApiToken.__table__.c
+_TOKEN_FROM = ApiToken.__table__.join(
+    User.__table__, sa.and_(_users.id == _tokens.user_id, _users.workspace_id == _tokens.workspace_id)
+).join(Workspace.__table__, _workspaces.id == _tokens.workspace_id)
+#: A token's user and workspace, if the token is unrevoked and its user active (built once).
+_TOKEN_QUERY = (
+    sa.select(
+        *(_users[c].label(f"u_{c}") for c in _USER_COLUMNS),
+        *(_workspaces[c].label(f"w_{c}") for c in _WORKSPACE_COLUMNS),
+    )
+    .select_from(_TOKEN_FROM)
+    .where(
+        _tokens.token_hash == sa.bindparam("token_hash"),
+        _tokens.revoked_at.is_(None),
+        _users.is_active.is_(True),
+    )
+)
+#: The same, with the published state of the app named by the parameter ``app``.
+_TOKEN_AND_APP_QUERY = {
+    by_id: join_published_state(_TOKEN_QUERY, _TOKEN_FROM, _tokens.workspace_id, by_id=by_id)
+    for by_id in (True, False)
+}
+
+
+def _detached_user(row: sa.Row[Any]) -> User:
+    values = row._mapping
+    return User(**{c: values[f"u_{c}"] for c in _USER_COLUMNS})
+
+
+def _detached_workspace(row: sa.Row[Any]) -> Workspace:
+    values = row._mapping
+    return Workspace(**{c: values[f"w_{c}"] for c in _WORKSPACE_COLUMNS})
 _KEY = re.compile(r"^[a-z][a-z0-9_-]{0,62}$")
 
 
@@ -164,31 +203,32 @@ class IdentityService:
         self.session.commit()
         return IssuedToken(id=row.id, token=token)
 
-    def authenticate_token(self, token: str) -> tuple[User, Workspace]:
+    def authenticate_token(
+        self, token: str, app_ref: str | int | None = None
+    ) -> tuple[User, Workspace, PublishedState | None]:
         """The user and workspace of a valid, unrevoked token, or Unauthenticated.
 
         One query on the token hash's unique index joins the token to its active user and
         workspace, so every request checks revocation and deactivation afresh at the cost
-        of one round trip (nothing about a token is cached between requests).
+        of one round trip (nothing about a token is cached between requests). The query is
+        a Core statement built once; the user and workspace come back as detached objects
+        holding the row's values (read them, don't write through them).
+
+        With ``app_ref`` (an app's key or id) the same query also reads that app's
+        :class:`~runtime.apps.PublishedState` in the token's workspace, for
+        ``load_published``; the third item is None without it.
         """
-        found = self.session.execute(
-            sa.select(User, Workspace)
-            .select_from(ApiToken)
-            .join(
-                User,
-                sa.and_(User.id == ApiToken.user_id, User.workspace_id == ApiToken.workspace_id),
-            )
-            .join(Workspace, Workspace.id == ApiToken.workspace_id)
-            .where(
-                ApiToken.token_hash == _token_hash(token),
-                ApiToken.revoked_at.is_(None),
-                User.is_active.is_(True),
-            )
-        ).one_or_none()
-        if found is None:
+        parameters: dict[str, Any] = {"token_hash": _token_hash(token)}
+        if app_ref is None:
+            query = _TOKEN_QUERY
+        else:
+            by_id, parameters["app"] = app_ref_parameter(app_ref)
+            query = _TOKEN_AND_APP_QUERY[by_id]
+        row = self.session.execute(query, parameters).first()
+        if row is None:
             raise Unauthenticated("The API token is not valid.", message_zh="API 令牌无效。")
-        user, workspace = found
-        return user, workspace
+        state = published_state_of(row) if app_ref is not None else None
+        return _detached_user(row), _detached_workspace(row), state
 
     def revoke_token(self, workspace_id: int, token_id: int) -> None:
         """Revokes a token of the workspace."""

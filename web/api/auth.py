@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from flask import g, request
 
+from runtime.apps import PublishedState
 from runtime.context import Actor, CallContext
 from runtime.errors import TooManyAttempts, Unauthenticated
 from runtime.workspaces import IdentityService
@@ -35,15 +36,27 @@ def authenticate() -> None:
             message_zh=f"无效 API 令牌的请求过多,请 {minutes(wait)} 分钟后再试。",
             detail={"retry_after": int(wait) + 1},
         )
+    # Routes under an app read its published state with the token: one round trip.
+    app_ref = request.view_args.get("app_ref") if request.view_args else None
     try:
-        user, workspace = IdentityService(db.session(), db.platform().clock).authenticate_token(
-            token.strip()
+        user, workspace, state = IdentityService(db.session(), db.platform().clock).authenticate_token(
+            token.strip(), app_ref
         )
     except Unauthenticated:
         guard.failed(limits)
         raise
     g.user = user
     g.workspace = workspace
+    if state is not None:
+        g.published_state = (app_ref, state)
+
+
+def published_state(app_ref: str) -> PublishedState | None:
+    """The state of ``app_ref`` read with this request's token (None if it wasn't)."""
+    found = g.get("published_state")
+    if found is None or found[0] != app_ref:
+        return None
+    return found[1]  # type: ignore[no-any-return]
 
 
 def call_context() -> CallContext:
