@@ -25,6 +25,7 @@ from runtime.apps import PublishedApp
 from runtime.changes import Prompt, RecordChange, WriteListener
 from runtime.clock import to_naive_utc
 from runtime.context import CallContext
+from runtime.db import core_execute
 from runtime.errors import (
     CairnError,
     Conflict,
@@ -671,8 +672,8 @@ class RecordService:
             _from, moved_to = self._stage_move(entity, {"stage": first}, after)
         self._check_row_write(entity, after)
         keys = {k for k in after if k != "id"}
-        record_id = self.session.execute(
-            self.app.insert_returning_id(entity.key), self._row_values(entity, after, keys)
+        record_id = core_execute(
+            self.session, self.app.insert_returning_id(entity.key), self._row_values(entity, after, keys)
         ).scalar_one()
         after["id"] = record_id
         if first is not None:
@@ -863,7 +864,7 @@ class RecordService:
         """Inserts the queued audit events with one statement (executemany of a cached INSERT)."""
         rows, self._audits = self._audits, []
         if rows:
-            self.session.execute(_AUDIT_INSERT, rows)
+            core_execute(self.session, _AUDIT_INSERT, rows)
 
     # -- form state and history -------------------------------------------------------------
     # -- form state and history -------------------------------------------------------------

@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 
 from runtime.apps import PublishedState, app_ref_parameter, join_published_state, published_state_of
 from runtime.clock import Clock, to_naive_utc
+from runtime.db import core_execute
 from runtime.errors import Conflict, Invalid, NotFound, Unauthenticated
 from runtime.models import ROLES, ApiToken, User, Workspace
 from runtime.passwords import check_password, hash_password, needs_rehash
@@ -224,7 +225,7 @@ class IdentityService:
         else:
             by_id, parameters["app"] = app_ref_parameter(app_ref)
             query = _TOKEN_AND_APP_QUERY[by_id]
-        row = self.session.execute(query, parameters).first()
+        row = core_execute(self.session, query, parameters).first()
         if row is None:
             raise Unauthenticated("The API token is not valid.", message_zh="API 令牌无效。")
         state = published_state_of(row) if app_ref is not None else None

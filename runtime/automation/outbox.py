@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 from expressions.scope import Location
 from runtime.automation.models import OutboxJob
 from runtime.clock import to_naive_utc
+from runtime.db import core_execute
 
 
 def jsonable(value: Any) -> Any:
@@ -105,8 +106,12 @@ def enqueue_many(session: Session, rows: list[dict[str, Any]]) -> None:
     """
     if not rows:
         return
-    table = cast(sa.Table, OutboxJob.__table__)
     if session.get_bind().dialect.insert_returning:
-        session.execute(table.insert().returning(table.c.id), rows).all()
+        core_execute(session, _INSERT_RETURNING, rows).all()
     else:  # SQLite before 3.35: the driver's executemany of one prepared statement
-        session.execute(table.insert(), rows)
+        core_execute(session, _INSERT, rows)
+
+
+_OUTBOX = cast(sa.Table, OutboxJob.__table__)
+_INSERT = _OUTBOX.insert()
+_INSERT_RETURNING = _OUTBOX.insert().returning(_OUTBOX.c.id)
