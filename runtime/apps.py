@@ -22,7 +22,9 @@ from builder.plan import plan_migration
 from builder.repository import AppRow, DefinitionRepository, RevisionRow
 from builder.schemas import dump_definition
 from builder.scope import scope_for
+from expressions import CompiledExpression, compile_expression
 from expressions.scope import Scope
+from expressions.types import ExprType
 from runtime.clock import to_naive_utc
 from runtime.context import CallContext
 from runtime.errors import Forbidden, NotFound, PublishRefused
@@ -31,6 +33,7 @@ from runtime.schema_apply import PlanApplier, TableState
 from runtime.tables import build_table, location_columns, new_metadata, step_column, table_name_for
 
 DRAFT, PUBLISHED, SUPERSEDED = "draft", "published", "superseded"
+_EXPRESSIONS_KEPT = 1024  # compiled expressions kept per published app
 
 
 def formula_types(app: App, entity: Entity) -> dict[str, Any]:
@@ -86,6 +89,10 @@ class PublishedApp:
     archived_entities: frozenset[str] = frozenset()
     _scopes: dict[str, Scope] = field(default_factory=dict, repr=False)
     _inserts: dict[str, sa.Insert] = field(default_factory=dict, repr=False)
+    #: Compiled expressions by expected type, then (entity key, source): see :meth:`compiled`.
+    _compiled: dict[ExprType | None, dict[tuple[str, str], CompiledExpression]] = field(
+        default_factory=dict, repr=False
+    )
 
     def entity(self, key: str) -> Entity:
         """The entity ``key`` or NotFound."""
@@ -108,6 +115,32 @@ class PublishedApp:
         if scope is None:
             scope = self._scopes[entity_key] = scope_for(self.definition, entity_key)
         return scope
+
+    def compiled(self, entity_key: str, source: str, expect: ExprType | None = None) -> CompiledExpression:
+        """``source`` compiled in ``entity_key``'s scope, kept with this app.
+
+        One dict lookup per evaluation instead of the expression language's global cache
+        (which canonicalises the scope and keeps an LRU order). Bounded: an app's own
+        expressions are few, but callers may pass ad-hoc sources too.
+        """
+        kept = self.expressions(expect)
+        found = kept.get((entity_key, source))
+        if found is None:
+            found = compile_expression(source, self.scope(entity_key), expect=expect)
+            if len(kept) >= _EXPRESSIONS_KEPT:
+                kept.clear()
+            kept[(entity_key, source)] = found
+        return found
+
+    def expressions(self, expect: ExprType | None = None) -> dict[tuple[str, str], CompiledExpression]:
+        """The compiled expressions of ``expect`` kept so far, by (entity key, source).
+
+        Hot paths look an expression up here first and call :meth:`compiled` on a miss.
+        """
+        kept = self._compiled.get(expect)
+        if kept is None:
+            kept = self._compiled.setdefault(expect, {})
+        return kept
 
     def insert_returning_id(self, key: str) -> sa.Insert:
         """``INSERT INTO <entity table> … RETURNING id``, built once per entity.

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, make_transient_to_detached
 
 from runtime.apps import PublishedState, app_ref_parameter, join_published_state, published_state_of
 from runtime.clock import Clock, to_naive_utc
@@ -49,14 +49,31 @@ _TOKEN_AND_APP_QUERY = {
 }
 
 
-def _detached_user(row: sa.Row[Any]) -> User:
-    values = row._mapping
-    return User(**{c: values[f"u_{c}"] for c in _USER_COLUMNS})
+#: Detached users and workspaces by the exact row they were built from (see _detached).
+_DETACHED: dict[tuple[Any, ...], tuple[User, Workspace]] = {}
+_DETACHED_SIZE = 1024
 
 
-def _detached_workspace(row: sa.Row[Any]) -> Workspace:
-    values = row._mapping
-    return Workspace(**{c: values[f"w_{c}"] for c in _WORKSPACE_COLUMNS})
+def _detached(row: sa.Row[Any]) -> tuple[User, Workspace]:
+    """The token's user and workspace as detached objects holding the row's values.
+
+    Built once per distinct row and shared by the requests that read the same row: a
+    changed user or workspace (role, region, deactivation …) is a different row, so it
+    gets new objects on its very next request. Readers must not modify them.
+    """
+    values = tuple(row[: len(_USER_COLUMNS) + len(_WORKSPACE_COLUMNS)])
+    found = _DETACHED.get(values)
+    if found is None:
+        user = User(**dict(zip(_USER_COLUMNS, values[: len(_USER_COLUMNS)], strict=True)))
+        workspace = Workspace(**dict(zip(_WORKSPACE_COLUMNS, values[len(_USER_COLUMNS) :], strict=True)))
+        make_transient_to_detached(user)  # never INSERTed if someone adds it to a session
+        make_transient_to_detached(workspace)
+        if len(_DETACHED) >= _DETACHED_SIZE:
+            _DETACHED.clear()
+        found = _DETACHED[values] = (user, workspace)
+    return found
+
+
 _KEY = re.compile(r"^[a-z][a-z0-9_-]{0,62}$")
 
 
@@ -229,7 +246,8 @@ class IdentityService:
         if row is None:
             raise Unauthenticated("The API token is not valid.", message_zh="API 令牌无效。")
         state = published_state_of(row) if app_ref is not None else None
-        return _detached_user(row), _detached_workspace(row), state
+        user, workspace = _detached(row)
+        return user, workspace, state
 
     def revoke_token(self, workspace_id: int, token_id: int) -> None:
         """Revokes a token of the workspace."""

@@ -106,6 +106,11 @@ def enqueue_many(session: Session, rows: list[dict[str, Any]]) -> None:
     """
     if not rows:
         return
+    # Columns left NULL in every row are left out of the statement (fewer parameters to
+    # send and parse); they have no default, so they are NULL all the same.
+    empty = [k for k in _NULL_BY_DEFAULT if all(row.get(k) is None for row in rows)]
+    if empty:
+        rows = [{k: v for k, v in row.items() if k not in empty} for row in rows]
     if session.get_bind().dialect.insert_returning:
         core_execute(session, _INSERT_RETURNING, rows).all()
     else:  # SQLite before 3.35: the driver's executemany of one prepared statement
@@ -115,3 +120,8 @@ def enqueue_many(session: Session, rows: list[dict[str, Any]]) -> None:
 _OUTBOX = cast(sa.Table, OutboxJob.__table__)
 _INSERT = _OUTBOX.insert()
 _INSERT_RETURNING = _OUTBOX.insert().returning(_OUTBOX.c.id)
+#: Nullable columns without a default: omitting them is the same as sending NULL.
+_NULL_BY_DEFAULT = tuple(
+    c.name for c in _OUTBOX.columns
+    if c.nullable and c.default is None and c.server_default is None and not c.primary_key
+)
