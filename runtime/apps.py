@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import threading
 from collections import OrderedDict
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Hashable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -88,7 +88,7 @@ class PublishedApp:
     tables: dict[str, sa.Table]
     archived_entities: frozenset[str] = frozenset()
     _scopes: dict[str, Scope] = field(default_factory=dict, repr=False)
-    _inserts: dict[str, sa.Insert] = field(default_factory=dict, repr=False)
+    _statements: dict[Hashable, Any] = field(default_factory=dict, repr=False)
     #: Compiled expressions by expected type, then (entity key, source): see :meth:`compiled`.
     _compiled: dict[ExprType | None, dict[tuple[str, str], CompiledExpression]] = field(
         default_factory=dict, repr=False
@@ -142,17 +142,26 @@ class PublishedApp:
             kept = self._compiled.setdefault(expect, {})
         return kept
 
+    def statement(self, key: Hashable, build: Callable[[], Any]) -> Any:
+        """The statement ``build()`` made the first time ``key`` was asked for.
+
+        For statements over this revision's tables that every write would otherwise
+        rebuild: executed with their values as parameters, SQLAlchemy then compiles each
+        once and reuses it.
+        """
+        found = self._statements.get(key)
+        if found is None:
+            found = self._statements[key] = build()
+        return found
+
     def insert_returning_id(self, key: str) -> sa.Insert:
         """``INSERT INTO <entity table> … RETURNING id``, built once per entity.
 
         Executed with the row's values as parameters, so SQLAlchemy compiles it once per
         set of columns and reuses it (``.values(row)`` would build a new statement per write).
         """
-        statement = self._inserts.get(key)
-        if statement is None:
-            table = self.table(key)
-            statement = self._inserts[key] = table.insert().returning(table.c.id)
-        return statement
+        table = self.table(key)
+        return self.statement(("insert", key), lambda: table.insert().returning(table.c.id))  # type: ignore[no-any-return]
 
     @property
     def binding(self) -> AppBinding:
@@ -225,11 +234,20 @@ def published_state_of(row: sa.Row[Any]) -> PublishedState:
     return PublishedState(*(values[f"ps_{name}"] for name in PublishedState.COLUMNS))
 
 
+#: Ids are signed 64-bit integers; a larger number names no app (and must not reach SQL).
+_MAX_ID = 2**63 - 1
+
+
 def app_ref_parameter(app_ref: str | int) -> tuple[bool, int | str]:
-    """Whether ``app_ref`` names an app by id, and the value of the ``app`` parameter."""
-    if isinstance(app_ref, int) or (isinstance(app_ref, str) and app_ref.isdigit()):
-        return True, int(app_ref)
-    return False, str(app_ref)
+    """Whether ``app_ref`` names an app by id, and the value of the ``app`` parameter.
+
+    Only ASCII digits are an id (``"²"`` is a key, which no app has); an id beyond 64 bits
+    becomes -1, which no app has either — never a number the database can't hold.
+    """
+    if isinstance(app_ref, str) and not (app_ref.isascii() and app_ref.isdigit()):
+        return False, app_ref
+    number = int(app_ref)
+    return True, number if 0 <= number <= _MAX_ID else -1
 
 
 def _current_query(by_id: bool) -> sa.Select[Any]:
@@ -396,11 +414,8 @@ class AppService:
 
     def app(self, app_ref: str | int) -> AppRow:
         """The app ``app_ref`` (id or key) of the workspace, or NotFound."""
-        row = (
-            self.repo.app(int(app_ref))
-            if isinstance(app_ref, int) or str(app_ref).isdigit()
-            else self.repo.app_by_key(str(app_ref))
-        )
+        by_id, value = app_ref_parameter(app_ref)
+        row = self.repo.app(int(value)) if by_id else self.repo.app_by_key(str(value))
         if row is None:
             raise NotFound(f"No app {app_ref!r} in this workspace.", message_zh=f"工作区中没有应用 {app_ref}。")
         return row

@@ -278,3 +278,15 @@ def test_busy_connection_is_not_pinged(postgres_url: str, monkeypatch: pytest.Mo
         assert len(pings) == 1
     finally:
         engine.dispose()
+
+
+@pytest.mark.parametrize("app_ref", ["99999999999999999999", "9223372036854775808", "²", "١٢"])
+def test_app_reference_the_database_cannot_hold_is_not_found(admin_api: Api, rep_api: Api, app_ref: str) -> None:
+    install(admin_api, perf_app())
+    for response in (
+        rep_api.get(f"/apps/{app_ref}/entities/deal/records"),
+        rep_api.post(f"/apps/{app_ref}/entities/deal/records", json={"name": "x"}),
+        admin_api.get(f"/apps/{app_ref}"),
+    ):
+        assert response.status_code == 404, response.get_json()
+        assert response.get_json()["code"] == "not_found"
