@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import threading
 from collections import OrderedDict
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Hashable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -22,7 +22,9 @@ from builder.plan import plan_migration
 from builder.repository import AppRow, DefinitionRepository, RevisionRow
 from builder.schemas import dump_definition
 from builder.scope import scope_for
+from expressions import CompiledExpression, compile_expression
 from expressions.scope import Scope
+from expressions.types import ExprType
 from runtime.clock import to_naive_utc
 from runtime.context import CallContext
 from runtime.errors import Forbidden, NotFound, PublishRefused
@@ -31,6 +33,7 @@ from runtime.schema_apply import PlanApplier, TableState
 from runtime.tables import build_table, location_columns, new_metadata, step_column, table_name_for
 
 DRAFT, PUBLISHED, SUPERSEDED = "draft", "published", "superseded"
+_EXPRESSIONS_KEPT = 1024  # compiled expressions kept per published app
 
 
 def formula_types(app: App, entity: Entity) -> dict[str, Any]:
@@ -85,6 +88,11 @@ class PublishedApp:
     tables: dict[str, sa.Table]
     archived_entities: frozenset[str] = frozenset()
     _scopes: dict[str, Scope] = field(default_factory=dict, repr=False)
+    _statements: dict[Hashable, Any] = field(default_factory=dict, repr=False)
+    #: Compiled expressions by expected type, then (entity key, source): see :meth:`compiled`.
+    _compiled: dict[ExprType | None, dict[tuple[str, str], CompiledExpression]] = field(
+        default_factory=dict, repr=False
+    )
 
     def entity(self, key: str) -> Entity:
         """The entity ``key`` or NotFound."""
@@ -108,6 +116,53 @@ class PublishedApp:
             scope = self._scopes[entity_key] = scope_for(self.definition, entity_key)
         return scope
 
+    def compiled(self, entity_key: str, source: str, expect: ExprType | None = None) -> CompiledExpression:
+        """``source`` compiled in ``entity_key``'s scope, kept with this app.
+
+        One dict lookup per evaluation instead of the expression language's global cache
+        (which canonicalises the scope and keeps an LRU order). Bounded: an app's own
+        expressions are few, but callers may pass ad-hoc sources too.
+        """
+        kept = self.expressions(expect)
+        found = kept.get((entity_key, source))
+        if found is None:
+            found = compile_expression(source, self.scope(entity_key), expect=expect)
+            if len(kept) >= _EXPRESSIONS_KEPT:
+                kept.clear()
+            kept[(entity_key, source)] = found
+        return found
+
+    def expressions(self, expect: ExprType | None = None) -> dict[tuple[str, str], CompiledExpression]:
+        """The compiled expressions of ``expect`` kept so far, by (entity key, source).
+
+        Hot paths look an expression up here first and call :meth:`compiled` on a miss.
+        """
+        kept = self._compiled.get(expect)
+        if kept is None:
+            kept = self._compiled.setdefault(expect, {})
+        return kept
+
+    def statement(self, key: Hashable, build: Callable[[], Any]) -> Any:
+        """The statement ``build()`` made the first time ``key`` was asked for.
+
+        For statements over this revision's tables that every write would otherwise
+        rebuild: executed with their values as parameters, SQLAlchemy then compiles each
+        once and reuses it.
+        """
+        found = self._statements.get(key)
+        if found is None:
+            found = self._statements[key] = build()
+        return found
+
+    def insert_returning_id(self, key: str) -> sa.Insert:
+        """``INSERT INTO <entity table> … RETURNING id``, built once per entity.
+
+        Executed with the row's values as parameters, so SQLAlchemy compiles it once per
+        set of columns and reuses it (``.values(row)`` would build a new statement per write).
+        """
+        table = self.table(key)
+        return self.statement(("insert", key), lambda: table.insert().returning(table.c.id))  # type: ignore[no-any-return]
+
     @property
     def binding(self) -> AppBinding:
         """The SQL binding of this app's names."""
@@ -119,12 +174,115 @@ _CACHE_LOCK = threading.Lock()
 _CACHE_SIZE = 256
 
 
+@dataclass(frozen=True)
+class PublishedState:
+    """What decides whether the process's cache holds an app: its id and published revision.
+
+    ``app_id`` is None when the workspace has no such app; ``revision_id`` when it has
+    never been published.
+    """
+
+    app_id: int | None
+    app_key: str | None
+    revision_id: int | None
+    number: int | None
+    published_at: Any
+
+    #: The columns :func:`join_published_state` adds, in this order.
+    COLUMNS = ("app_id", "app_key", "revision_id", "number", "published_at")
+
+
+def _state_columns() -> list[sa.ColumnElement[Any]]:
+    apps, revisions = AppRow.__table__.c, RevisionRow.__table__.c
+    return [
+        apps.id.label("ps_app_id"),
+        apps.key.label("ps_app_key"),
+        apps.published_revision_id.label("ps_revision_id"),
+        revisions.number.label("ps_number"),
+        revisions.published_at.label("ps_published_at"),
+    ]
+
+
+def _state_joins(left: sa.FromClause, workspace_id: sa.ColumnElement[Any], *, by_id: bool) -> sa.Join:
+    apps, revisions = AppRow.__table__.c, RevisionRow.__table__.c
+    app_on = sa.and_(apps.workspace_id == workspace_id, (apps.id if by_id else apps.key) == sa.bindparam("app"))
+    return left.outerjoin(AppRow.__table__, app_on).outerjoin(
+        RevisionRow.__table__,
+        sa.and_(revisions.id == apps.published_revision_id, revisions.workspace_id == workspace_id),
+    )
+
+
+def join_published_state(
+    query: sa.Select[Any], left: sa.FromClause, workspace_id: sa.ColumnElement[Any], *, by_id: bool
+) -> sa.Select[Any]:
+    """``query`` (selecting from ``left``) outer-joined to the app named by the bind
+    parameter ``app`` (id or key) of workspace ``workspace_id`` and to its published
+    revision, with :class:`PublishedState`'s columns added (``ps_<name>``, NULL when the
+    workspace has no such app).
+
+    Lets a request find out who it is and which revision of the app it asks for in one
+    round trip (see ``IdentityService.authenticate_token``).
+    """
+    return query.add_columns(*_state_columns()).select_from(
+        _state_joins(left, workspace_id, by_id=by_id)
+    )
+
+
+def published_state_of(row: sa.Row[Any]) -> PublishedState:
+    """The :class:`PublishedState` in a row of a :func:`join_published_state` query."""
+    values = row._mapping
+    return PublishedState(*(values[f"ps_{name}"] for name in PublishedState.COLUMNS))
+
+
+#: Ids are signed 64-bit integers; a larger number names no app (and must not reach SQL).
+_MAX_ID = 2**63 - 1
+
+
+def app_ref_parameter(app_ref: str | int) -> tuple[bool, int | str]:
+    """Whether ``app_ref`` names an app by id, and the value of the ``app`` parameter.
+
+    Only ASCII digits are an id (``"²"`` is a key, which no app has); an id beyond 64 bits
+    becomes -1, which no app has either — never a number the database can't hold.
+    """
+    if isinstance(app_ref, str) and not (app_ref.isascii() and app_ref.isdigit()):
+        return False, app_ref
+    number = int(app_ref)
+    return True, number if 0 <= number <= _MAX_ID else -1
+
+
+def _current_query(by_id: bool) -> sa.Select[Any]:
+    """An app's :class:`PublishedState` in workspace ``workspace_id``, by id or by key."""
+    apps, revisions = AppRow.__table__.c, RevisionRow.__table__.c
+    workspace_id = sa.bindparam("workspace_id", type_=sa.BigInteger)
+    return (
+        sa.select(*_state_columns())
+        .select_from(
+            AppRow.__table__.outerjoin(
+                RevisionRow.__table__,
+                sa.and_(revisions.id == apps.published_revision_id, revisions.workspace_id == workspace_id),
+            )
+        )
+        .where(apps.workspace_id == workspace_id, (apps.id if by_id else apps.key) == sa.bindparam("app"))
+    )
+
+
+# Built once: a request pays only for executing them.
+_CURRENT_BY_ID = _current_query(by_id=True)
+_CURRENT_BY_KEY = _current_query(by_id=False)
+
+
 def _definition_of(revision: RevisionRow) -> App:
     return load_definition(revision.definition)
 
 
-def load_published(session: sa.orm.Session, workspace_id: int, app_ref: str | int) -> PublishedApp:
+def load_published(
+    session: sa.orm.Session, workspace_id: int, app_ref: str | int, state: PublishedState | None = None
+) -> PublishedApp:
     """The published app ``app_ref`` (key or id) of the workspace, or NotFound.
+
+    ``state``, when given, is the app's :class:`PublishedState` read in this transaction
+    already (the API reads it with the token, see :func:`join_published_state`); it
+    replaces the query below.
 
     One small query on indexed columns (the app by workspace and key or id, joined to its
     published revision's id, number and publication time) decides whether the process's
@@ -134,35 +292,24 @@ def load_published(session: sa.orm.Session, workspace_id: int, app_ref: str | in
     publishing un-archives the tables of the revision's entities), so a publish made by
     any process is seen by the next request of every other.
     """
-    by_id = isinstance(app_ref, int) or (isinstance(app_ref, str) and app_ref.isdigit())
-    current = session.execute(
-        sa.select(
-            AppRow.id,
-            AppRow.key,
-            AppRow.published_revision_id,
-            RevisionRow.number,
-            RevisionRow.published_at,
-        )
-        .select_from(AppRow)
-        .outerjoin(
-            RevisionRow,
-            sa.and_(RevisionRow.id == AppRow.published_revision_id, RevisionRow.workspace_id == workspace_id),
-        )
-        .where(
-            AppRow.workspace_id == workspace_id,
-            (AppRow.id == int(app_ref)) if by_id else (AppRow.key == str(app_ref)),
-        )
-    ).one_or_none()
-    if current is None:
+    if state is None:
+        by_id, value = app_ref_parameter(app_ref)
+        row = session.execute(
+            _CURRENT_BY_ID if by_id else _CURRENT_BY_KEY, {"workspace_id": workspace_id, "app": value}
+        ).first()
+        state = published_state_of(row) if row is not None else PublishedState(None, None, None, None, None)
+    app_id, app_key, revision_id, number, published_at = (
+        state.app_id, state.app_key, state.revision_id, state.number, state.published_at
+    )
+    if app_id is None or app_key is None:
         raise NotFound(f"No app {app_ref!r} in this workspace.", message_zh=f"工作区中没有应用 {app_ref}。")
-    app_id, app_key, revision_id, number, published_at = current
     if revision_id is None or number is None:
         raise NotFound(
             f"The app {app_key!r} has not been published yet; publish a revision first.",
             message_zh=f"应用 {app_key} 尚未发布,请先发布一个版本。",
         )
     # Revision ids are unique per database, and a process may talk to several (tests do).
-    database = session.get_bind().engine.url.render_as_string(hide_password=True)
+    database = session.get_bind().engine.url
     cache_key = (database, app_id, revision_id, published_at)
     with _CACHE_LOCK:
         cached = _CACHE.get(cache_key)
@@ -267,11 +414,8 @@ class AppService:
 
     def app(self, app_ref: str | int) -> AppRow:
         """The app ``app_ref`` (id or key) of the workspace, or NotFound."""
-        row = (
-            self.repo.app(int(app_ref))
-            if isinstance(app_ref, int) or str(app_ref).isdigit()
-            else self.repo.app_by_key(str(app_ref))
-        )
+        by_id, value = app_ref_parameter(app_ref)
+        row = self.repo.app(int(value)) if by_id else self.repo.app_by_key(str(value))
         if row is None:
             raise NotFound(f"No app {app_ref!r} in this workspace.", message_zh=f"工作区中没有应用 {app_ref}。")
         return row

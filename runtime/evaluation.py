@@ -23,7 +23,6 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from builder.model import Entity, Field, Step
-from expressions import compile_expression
 from expressions.scope import CollectionSpec, EvalContext, StepState
 from expressions.types import BOOLEAN
 from runtime.apps import PublishedApp
@@ -173,6 +172,8 @@ class RecordEvaluator:
         self.visibility = visibility if visibility is not None else Visibility.of(app, ctx.actor)
         self.resolver = RecordResolver(ctx.session, app, self)
         self._context: EvalContext | None = None
+        self._conditions = app.expressions(BOOLEAN)  # looked up before app.compiled
+        self._values = app.expressions(None)
         self._unlocking: set[tuple[int, str]] = set()
 
     def restrict(self, entity: str, query: sa.Select[Any], table: sa.FromClause) -> sa.Select[Any]:
@@ -195,18 +196,23 @@ class RecordEvaluator:
 
     def value(self, entity: Entity, source: str, record: Mapping[str, Any]) -> Any:
         """The value of ``source`` on ``record``."""
-        return compile_expression(source, self.app.scope(entity.key)).evaluate(record, self.context)
+        compiled = self._values.get((entity.key, source)) or self.app.compiled(entity.key, source)
+        return compiled.evaluate(record, self._context or self.context)
 
     def holds(self, entity: Entity, source: str | None, record: Mapping[str, Any], default: bool) -> bool:
-        """Whether condition ``source`` holds (``default`` when there is none; null is false)."""
+        """Whether condition ``source`` holds (``default`` when there is none; null is false).
+
+        The record service's per-record path: one dict lookup in the app's compiled
+        expressions, then the compiled function.
+        """
         if not source:
             return default
-        compiled = compile_expression(source, self.app.scope(entity.key), expect=BOOLEAN)
-        return compiled.evaluate(record, self.context) is True
+        compiled = self._conditions.get((entity.key, source)) or self.app.compiled(entity.key, source, BOOLEAN)
+        return compiled.evaluate(record, self._context or self.context) is True
 
     def explain(self, entity: Entity, source: str, record: Mapping[str, Any]) -> dict[str, Any]:
         """Which top-level parts of condition ``source`` held: ``{"ok", "parts"}``."""
-        compiled = compile_expression(source, self.app.scope(entity.key), expect=BOOLEAN)
+        compiled = self.app.compiled(entity.key, source, BOOLEAN)
         explanation = compiled.explain(record, self.context)
         labels = part_labels(source, [(p.line, p.column, p.source) for p in explanation.parts])
         return {

@@ -25,6 +25,7 @@ from runtime.apps import PublishedApp
 from runtime.changes import Prompt, RecordChange, WriteListener
 from runtime.clock import to_naive_utc
 from runtime.context import CallContext
+from runtime.db import core_execute
 from runtime.errors import (
     CairnError,
     Conflict,
@@ -57,6 +58,13 @@ from runtime.visibility import Visibility
 
 SYSTEM_WRITABLE = {"owner", "stage"}
 DERIVED_DEPTH = 5  # how far up (parent, grandparent, …) a child's write recomputes derived state
+
+#: One statement for a write's audit events (compiled once, sent as an executemany).
+_AUDIT_INSERT = sa.insert(AuditEvent.__table__)  # type: ignore[arg-type]
+_AUDIT_COLUMNS = (
+    "workspace_id", "app_id", "entity_key", "record_id", "action", "outcome",
+    "error_code", "message", "message_zh", "changes", "actor_id", "at",
+)
 
 
 @dataclass
@@ -111,6 +119,7 @@ class RecordService:
         self.app = app
         self.session = ctx.session
         self.listeners = list(listeners)
+        self._audits: builtins.list[dict[str, Any]] = []  # queued by _audit, see _flush_audits
         # Row conditions see all data; reads apply the actor's Visibility explicitly.
         self.evaluator = RecordEvaluator(ctx, app, visibility=Visibility.everything(app))
         # The write path's view: formulas, steps, requirements, rules and stage exits are
@@ -349,6 +358,7 @@ class RecordService:
             return result
         except CairnError as error:
             self.session.rollback()
+            self._audits.clear()  # the refused write's own events went with it
             if not isinstance(error, NotFound | Forbidden):
                 self._audit(
                     entity,
@@ -360,10 +370,12 @@ class RecordService:
                     message=storable_text(error.message, AUDIT_MESSAGE_CHARS),
                     message_zh=storable_text(error.message_zh, AUDIT_MESSAGE_CHARS) if error.message_zh else None,
                 )
+                self._flush_audits()
                 self.session.commit()
             raise
         except Exception:
             self.session.rollback()
+            self._audits.clear()
             raise
 
     def _conflict(self, entity: Entity, record_id: int) -> Conflict:
@@ -659,18 +671,21 @@ class RecordService:
             # A record starts in the first stage; asking for another is a move from there.
             _from, moved_to = self._stage_move(entity, {"stage": first}, after)
         self._check_row_write(entity, after)
-        table = self.app.table(entity.key)
         keys = {k for k in after if k != "id"}
-        record_id = self.session.execute(
-            sa.insert(table).values(self._row_values(entity, after, keys)).returning(table.c.id)
-        ).scalar_one()
+        row = self._row_values(entity, after, keys)
+        written = {k: [None, to_json(v)] for k, v in data.items()}
+        if self.session.get_bind().dialect.name == "postgresql":
+            # The record and its audit event in one statement (a data-modifying CTE).
+            record_id = self._insert_audited(entity, row, self._audit_row(entity, None, "create", "ok", written))
+        else:
+            record_id = core_execute(self.session, self.app.insert_returning_id(entity.key), row).scalar_one()
+            self._audit(entity, record_id, "create", "ok", written)
         after["id"] = record_id
         if first is not None:
             self._record_stage(entity, record_id, None, first)
             if moved_to is not None:
                 self._record_stage(entity, record_id, first, moved_to)
         self._attach_files(entity, data)
-        self._audit(entity, record_id, "create", "ok", {k: [None, to_json(v)] for k, v in data.items()})
         changes = [RecordChange("created", self.app.app_id, self.app.key, entity.key, record_id, now, before=None, after=after, changed=frozenset(data))]
         changes += [
             RecordChange("step_completed", self.app.app_id, self.app.key, entity.key, record_id, now, after=after, step=s)
@@ -812,6 +827,7 @@ class RecordService:
         return changes + self._refresh_parents(entity, before, after, depth + 1)
 
     def _notify(self, changes: builtins.list[RecordChange]) -> builtins.list[Prompt]:
+        self._flush_audits()  # the write's audit events, in its transaction
         prompts: builtins.list[Prompt] = []
         for listener in self.listeners:
             prompts.extend(listener.on_change(self.ctx, self.app, changes))
@@ -830,22 +846,78 @@ class RecordService:
         message_zh: str | None = None,
         system: bool = False,
     ) -> None:
-        self.session.add(
-            AuditEvent(
-                workspace_id=self.ctx.workspace_id,
-                app_id=self.app.app_id,
-                entity_key=entity.key,
-                record_id=record_id,
-                action=action,
-                outcome=outcome,
-                error_code=error_code,
-                message=message,
-                message_zh=message_zh,
-                changes=json.loads(json.dumps(dict(changes), default=str)),
-                actor_id=None if system else self.ctx.actor.id,
-                at=to_naive_utc(self.ctx.now()),
+        """Queues one audit event; :meth:`_flush_audits` inserts a write's events together."""
+        self._audits.append(
+            self._audit_row(
+                entity, record_id, action, outcome, changes,
+                error_code=error_code, message=message, message_zh=message_zh, system=system,
             )
         )
+
+    def _audit_row(
+        self,
+        entity: Entity,
+        record_id: int | None,
+        action: str,
+        outcome: str,
+        changes: Mapping[str, Any],
+        *,
+        error_code: str | None = None,
+        message: str | None = None,
+        message_zh: str | None = None,
+        system: bool = False,
+    ) -> dict[str, Any]:
+        """The column values of one audit event."""
+        return {
+            "workspace_id": self.ctx.workspace_id,
+            "app_id": self.app.app_id,
+            "entity_key": entity.key,
+            "record_id": record_id,
+            "action": action,
+            "outcome": outcome,
+            "error_code": error_code,
+            "message": message,
+            "message_zh": message_zh,
+            "changes": json.loads(json.dumps(dict(changes), default=str)),
+            "actor_id": None if system else self.ctx.actor.id,
+            "at": to_naive_utc(self.ctx.now()),
+        }
+
+    def _insert_audited(self, entity: Entity, row: dict[str, Any], audit: dict[str, Any]) -> int:
+        """INSERTs ``row`` into the entity's table and ``audit`` (its record id filled in)
+        into the audit trail with one statement; returns the new record's id.
+
+        ``WITH written AS (INSERT … RETURNING id) INSERT INTO audit_events … SELECT … FROM
+        written``: PostgreSQL only (SQLite has no data-modifying CTE, nor round trips).
+        """
+        columns = tuple(row)
+
+        def build() -> Any:
+            table = self.app.table(entity.key)
+            written = (
+                table.insert()
+                .values({c: sa.bindparam(f"r_{c}", type_=table.c[c].type) for c in columns})
+                .returning(table.c.id)
+                .cte("written")
+            )
+            audit_table = AuditEvent.__table__
+            names = list(_AUDIT_COLUMNS)
+            values = [
+                written.c.id if c == "record_id" else sa.bindparam(f"a_{c}", type_=audit_table.c[c].type)
+                for c in names
+            ]
+            return audit_table.insert().from_select(names, sa.select(*values)).returning(audit_table.c.record_id)  # type: ignore[attr-defined]
+
+        statement = self.app.statement(("audited insert", entity.key, columns), build)
+        parameters = {f"r_{c}": v for c, v in row.items()}
+        parameters.update((f"a_{c}", v) for c, v in audit.items() if c != "record_id")
+        return int(core_execute(self.session, statement, parameters).scalar_one())
+
+    def _flush_audits(self) -> None:
+        """Inserts the queued audit events with one statement (executemany of a cached INSERT)."""
+        rows, self._audits = self._audits, []
+        if rows:
+            core_execute(self.session, _AUDIT_INSERT, rows)
 
     # -- form state and history -------------------------------------------------------------
     # -- form state and history -------------------------------------------------------------

@@ -8,11 +8,14 @@ import re
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, make_transient_to_detached
 
+from runtime.apps import PublishedState, app_ref_parameter, join_published_state, published_state_of
 from runtime.clock import Clock, to_naive_utc
+from runtime.db import core_execute
 from runtime.errors import Conflict, Invalid, NotFound, Unauthenticated
 from runtime.models import ROLES, ApiToken, User, Workspace
 from runtime.passwords import check_password, hash_password, needs_rehash
@@ -20,6 +23,62 @@ from runtime.passwords import check_password, hash_password, needs_rehash
 TOKEN_PREFIX = "cairn_"
 #: A token's ``last_used_at`` is written at most this often (not on every request).
 LAST_USED_GRANULARITY = timedelta(minutes=5)
+
+_USER_COLUMNS = ("id", "workspace_id", "username", "name", "role", "region", "manager", "locale", "is_active", "created_at")
+_WORKSPACE_COLUMNS = ("id", "key", "name", "timezone", "created_at")
+_users = User.__table__.c
+_workspaces = Workspace.__table__.c
+_tokens = ApiToken.__table__.c
+_TOKEN_FROM = ApiToken.__table__.join(
+    User.__table__, sa.and_(_users.id == _tokens.user_id, _users.workspace_id == _tokens.workspace_id)
+).join(Workspace.__table__, _workspaces.id == _tokens.workspace_id)
+#: A token's user and workspace, if the token is unrevoked and its user active (built once).
+_TOKEN_QUERY = (
+    sa.select(
+        *(_users[c].label(f"u_{c}") for c in _USER_COLUMNS),
+        *(_workspaces[c].label(f"w_{c}") for c in _WORKSPACE_COLUMNS),
+        _tokens.id.label("t_id"),
+        _tokens.last_used_at.label("t_last_used_at"),
+    )
+    .select_from(_TOKEN_FROM)
+    .where(
+        _tokens.token_hash == sa.bindparam("token_hash"),
+        _tokens.revoked_at.is_(None),
+        _users.is_active.is_(True),
+    )
+)
+#: The same, with the published state of the app named by the parameter ``app``.
+_TOKEN_AND_APP_QUERY = {
+    by_id: join_published_state(_TOKEN_QUERY, _TOKEN_FROM, _tokens.workspace_id, by_id=by_id)
+    for by_id in (True, False)
+}
+
+
+#: Detached users and workspaces by the exact row they were built from (see _detached).
+_DETACHED: dict[tuple[Any, ...], tuple[User, Workspace]] = {}
+_DETACHED_SIZE = 1024
+
+
+def _detached(row: sa.Row[Any]) -> tuple[User, Workspace]:
+    """The token's user and workspace as detached objects holding the row's values.
+
+    Built once per distinct row and shared by the requests that read the same row: a
+    changed user or workspace (role, region, deactivation …) is a different row, so it
+    gets new objects on its very next request. Readers must not modify them.
+    """
+    values = tuple(row[: len(_USER_COLUMNS) + len(_WORKSPACE_COLUMNS)])
+    found = _DETACHED.get(values)
+    if found is None:
+        user = User(**dict(zip(_USER_COLUMNS, values[: len(_USER_COLUMNS)], strict=True)))
+        workspace = Workspace(**dict(zip(_WORKSPACE_COLUMNS, values[len(_USER_COLUMNS) :], strict=True)))
+        make_transient_to_detached(user)  # never INSERTed if someone adds it to a session
+        make_transient_to_detached(workspace)
+        if len(_DETACHED) >= _DETACHED_SIZE:
+            _DETACHED.clear()
+        found = _DETACHED[values] = (user, workspace)
+    return found
+
+
 _KEY = re.compile(r"^[a-z][a-z0-9_-]{0,62}$")
 
 
@@ -49,6 +108,8 @@ class TokenUse:
     workspace: Workspace
     token_id: int
     last_used_at: datetime | None
+    #: The published state of the app the request names (None when it names none).
+    state: PublishedState | None = None
 
     def stale(self, now: datetime) -> bool:
         """Whether ``last_used_at`` is worth writing again (unset or older than the granularity)."""
@@ -214,36 +275,41 @@ class IdentityService:
             self.session.flush()
         return IssuedToken(id=row.id, token=token)
 
-    def authenticate_token(self, token: str) -> tuple[User, Workspace]:
-        """The user and workspace of a valid, unrevoked token, or Unauthenticated."""
-        found = self.authenticate_token_use(token)
-        return found.user, found.workspace
+    def authenticate_token(
+        self, token: str, app_ref: str | int | None = None
+    ) -> tuple[User, Workspace, PublishedState | None]:
+        """The user and workspace of a valid, unrevoked token, or Unauthenticated.
 
-    def authenticate_token_use(self, token: str) -> TokenUse:
-        """The user, workspace and token row facts of a valid, unrevoked token, or Unauthenticated.
+        See :meth:`authenticate_token_use`, which also gives the token's id and last use.
+        """
+        found = self.authenticate_token_use(token, app_ref)
+        return found.user, found.workspace, found.state
+
+    def authenticate_token_use(self, token: str, app_ref: str | int | None = None) -> TokenUse:
+        """The user, workspace and token facts of a valid, unrevoked token, or Unauthenticated.
 
         One query on the token hash's unique index joins the token to its active user and
         workspace, so every request checks revocation and deactivation afresh at the cost
-        of one round trip (nothing about a token is cached between requests).
+        of one round trip (nothing about a token is cached between requests). The query is
+        a Core statement built once; the user and workspace come back as detached objects
+        holding the row's values (read them, don't write through them).
+
+        With ``app_ref`` (an app's key or id) the same query also reads that app's
+        :class:`~runtime.apps.PublishedState` in the token's workspace, for
+        ``load_published``; the third item is None without it.
         """
-        found = self.session.execute(
-            sa.select(User, Workspace, ApiToken.id, ApiToken.last_used_at)
-            .select_from(ApiToken)
-            .join(
-                User,
-                sa.and_(User.id == ApiToken.user_id, User.workspace_id == ApiToken.workspace_id),
-            )
-            .join(Workspace, Workspace.id == ApiToken.workspace_id)
-            .where(
-                ApiToken.token_hash == _token_hash(token),
-                ApiToken.revoked_at.is_(None),
-                User.is_active.is_(True),
-            )
-        ).one_or_none()
-        if found is None:
+        parameters: dict[str, Any] = {"token_hash": _token_hash(token)}
+        if app_ref is None:
+            query = _TOKEN_QUERY
+        else:
+            by_id, parameters["app"] = app_ref_parameter(app_ref)
+            query = _TOKEN_AND_APP_QUERY[by_id]
+        row = core_execute(self.session, query, parameters).first()
+        if row is None:
             raise Unauthenticated("The API token is not valid.", message_zh="API 令牌无效。")
-        user, workspace, token_id, last_used_at = found
-        return TokenUse(user, workspace, token_id, last_used_at)
+        state = published_state_of(row) if app_ref is not None else None
+        user, workspace = _detached(row)
+        return TokenUse(user, workspace, row.t_id, row.t_last_used_at, state)
 
     def touch_token(self, token_id: int) -> None:
         """Records that the token was used now (the caller commits)."""

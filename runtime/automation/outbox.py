@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 from expressions.scope import Location
 from runtime.automation.models import OutboxJob
 from runtime.clock import to_naive_utc
+from runtime.db import core_execute
 
 
 def jsonable(value: Any) -> Any:
@@ -105,8 +106,22 @@ def enqueue_many(session: Session, rows: list[dict[str, Any]]) -> None:
     """
     if not rows:
         return
-    table = cast(sa.Table, OutboxJob.__table__)
+    # Columns left NULL in every row are left out of the statement (fewer parameters to
+    # send and parse); they have no default, so they are NULL all the same.
+    empty = [k for k in _NULL_BY_DEFAULT if all(row.get(k) is None for row in rows)]
+    if empty:
+        rows = [{k: v for k, v in row.items() if k not in empty} for row in rows]
     if session.get_bind().dialect.insert_returning:
-        session.execute(table.insert().returning(table.c.id), rows).all()
+        core_execute(session, _INSERT_RETURNING, rows).all()
     else:  # SQLite before 3.35: the driver's executemany of one prepared statement
-        session.execute(table.insert(), rows)
+        core_execute(session, _INSERT, rows)
+
+
+_OUTBOX = cast(sa.Table, OutboxJob.__table__)
+_INSERT = _OUTBOX.insert()
+_INSERT_RETURNING = _OUTBOX.insert().returning(_OUTBOX.c.id)
+#: Nullable columns without a default: omitting them is the same as sending NULL.
+_NULL_BY_DEFAULT = tuple(
+    c.name for c in _OUTBOX.columns
+    if c.nullable and c.default is None and c.server_default is None and not c.primary_key
+)

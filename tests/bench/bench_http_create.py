@@ -9,13 +9,17 @@ therefore higher than a wrk run against gunicorn; the ratio is what to compare.
   a formula and 3 ``created`` triggers (the app of ``tests/integration/test_write_round_trips.py``),
   as a rep with a bearer token.
 * **hand-written**: a Flask + SQLAlchemy Core endpoint defined below that checks a bearer
-  token (one indexed lookup), validates the same fields, computes the same total and
-  inserts the record plus three outbox-like rows in one transaction, in its own tables.
+  token (one indexed lookup), validates the same fields (unknown keys refused too),
+  computes the same total and inserts the same rows as Cairn — the record, an audit row
+  with the written values and three outbox-like rows — in one transaction, in its own
+  tables.
 
 Rounds are interleaved (Cairn, hand-written, Cairn, …); each side prints its median
-req/s with the min–max spread, then the ratio of medians and the load average before and
-after. Runs on a temporary SQLite file and, with ``--database-url``, on a PostgreSQL
-database it creates next to the given one and drops at the end.
+req/s with the min–max spread and its median CPU time per request (this process's CPU:
+the server side of both, PostgreSQL's own work excluded), then the ratio of medians and
+the load average before and after. Runs on a temporary SQLite file and, with
+``--database-url``, on a PostgreSQL database it creates next to the given one and drops
+at the end. ``--profile N`` prints where Cairn's time goes over N more creates (cProfile).
 
 Usage::
 
@@ -90,6 +94,16 @@ HW_DEALS = sa.Table(
     sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
     sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
 )
+HW_AUDIT = sa.Table(
+    "hw_audit", META,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("deal_id", sa.Integer, nullable=False),
+    sa.Column("action", sa.String(32), nullable=False),
+    sa.Column("outcome", sa.String(16), nullable=False),
+    sa.Column("changes", sa.JSON, nullable=False),
+    sa.Column("actor_id", sa.Integer),
+    sa.Column("at", sa.DateTime(timezone=True), nullable=False),
+)
 HW_OUTBOX = sa.Table(
     "hw_outbox", META,
     sa.Column("id", sa.Integer, primary_key=True),
@@ -110,6 +124,8 @@ def hand_written_app(engine: sa.Engine) -> Flask:
     app = Flask("hand_written")
     insert_deal = HW_DEALS.insert().returning(HW_DEALS.c.id, HW_DEALS.c.created_at)
     insert_jobs = HW_OUTBOX.insert()
+    insert_audit = HW_AUDIT.insert()
+    fields = {"name", "qty", "price", "note"}
 
     @app.post(PATH)
     def create() -> Any:
@@ -119,7 +135,7 @@ def hand_written_app(engine: sa.Engine) -> Flask:
         body = request.get_json(silent=True)
         if not isinstance(body, dict):
             return jsonify(error="invalid_json"), 400
-        errors: dict[str, str] = {}
+        errors: dict[str, str] = {str(k): "unknown field" for k in body if k not in fields}
         name = body.get("name")
         if not isinstance(name, str) or not name.strip() or len(name) > 200:
             errors["name"] = "required text"
@@ -154,6 +170,9 @@ def hand_written_app(engine: sa.Engine) -> Flask:
             record = {"id": row.id, "name": name, "qty": qty, "price": str(price) if price is not None else None,
                       "note": note, "total": str(total) if total is not None else None,
                       "step": step, "owner": user, "created_at": row.created_at.isoformat()}
+            written = {k: [None, record[k]] for k in body}
+            conn.execute(insert_audit, {"deal_id": row.id, "action": "create", "outcome": "ok",
+                                        "changes": written, "actor_id": user, "at": now})
             conn.execute(insert_jobs, [
                 {"deal_id": row.id, "trigger_key": key, "status": "pending",
                  "payload": {"record": row.id, "event": "created"}, "created_at": now}
@@ -192,22 +211,39 @@ def _cairn(database_url: str, instance: Path) -> tuple[FlaskClient, str, Platfor
     return client, rep_token, platform
 
 
-def _rate(client: FlaskClient, token: str, requests: int) -> Callable[[], float]:
+def _rate(client: FlaskClient, token: str, requests: int, cpu: list[float]) -> Callable[[], float]:
+    """A round of ``requests`` creates: returns req/s, appends CPU ms per request to ``cpu``."""
     headers = {"Authorization": f"Bearer {token}"}
     counter = iter(range(10**9))
 
     def run() -> float:
-        started = time.perf_counter()
+        started, cpu_started = time.perf_counter(), time.process_time()
         for _ in range(requests):
             response = client.post(PATH, json=_body(next(counter)), headers=headers)
             if response.status_code != 201:
                 raise RuntimeError(f"create failed: {response.status_code} {response.get_data(as_text=True)[:300]}")
-        return requests / (time.perf_counter() - started)
+        elapsed, cpu_used = time.perf_counter() - started, time.process_time() - cpu_started
+        cpu.append(cpu_used / requests * 1000)
+        return requests / elapsed
 
     return run
 
 
-def compare(database_url: str, label: str, rounds: int, requests: int) -> dict[str, float]:
+def _profile(client: FlaskClient, token: str, requests: int) -> None:
+    """Prints the functions Cairn's creates spend their time in (cumulative, top 40)."""
+    import cProfile
+    import pstats
+
+    headers = {"Authorization": f"Bearer {token}"}
+    profiler = cProfile.Profile()
+    profiler.enable()
+    for n in range(requests):
+        client.post(PATH, json=_body(n), headers=headers)
+    profiler.disable()
+    pstats.Stats(profiler).sort_stats("cumulative").print_stats(40)
+
+
+def compare(database_url: str, label: str, rounds: int, requests: int, profile: int = 0) -> dict[str, float]:
     """Runs the interleaved comparison on ``database_url``; prints and returns the medians."""
     instance = Path(tempfile.mkdtemp(prefix="cairn-bench-"))
     cairn_client, rep_token, platform = _cairn(database_url, instance)
@@ -218,10 +254,13 @@ def compare(database_url: str, label: str, rounds: int, requests: int) -> dict[s
         with engine.begin() as conn:
             conn.execute(HW_TOKENS.insert(), {"token_hash": _hash(token), "user_id": 1, "active": True})
         hw_client = hand_written_app(engine).test_client()
-        sides = {"Cairn": _rate(cairn_client, rep_token, requests),
-                 "hand-written": _rate(hw_client, token, requests)}
+        cpu: dict[str, list[float]] = {"Cairn": [], "hand-written": []}
+        sides = {"Cairn": _rate(cairn_client, rep_token, requests, cpu["Cairn"]),
+                 "hand-written": _rate(hw_client, token, requests, cpu["hand-written"])}
         for run in sides.values():  # warm caches, pools and the JIT-free paths alike
             run()
+        for values in cpu.values():
+            values.clear()
         before = load()
         samples = interleave(rounds, sides)
         after = load()
@@ -229,7 +268,10 @@ def compare(database_url: str, label: str, rounds: int, requests: int) -> dict[s
         with engine.connect() as conn:
             hw_jobs = conn.scalar(sa.select(sa.func.count()).select_from(HW_OUTBOX))
             hw_deals = conn.scalar(sa.select(sa.func.count()).select_from(HW_DEALS))
-        assert hw_jobs == 3 * hw_deals, (hw_jobs, hw_deals)
+            hw_audits = conn.scalar(sa.select(sa.func.count()).select_from(HW_AUDIT))
+        assert hw_jobs == 3 * hw_deals and hw_audits == hw_deals, (hw_jobs, hw_audits, hw_deals)
+        if profile:
+            _profile(cairn_client, rep_token, profile)
     finally:
         engine.dispose()
         platform.dispose()
@@ -238,10 +280,12 @@ def compare(database_url: str, label: str, rounds: int, requests: int) -> dict[s
           f"({rounds} interleaved rounds × {requests} requests, in-process)")
     print(f"  load average before: {before}")
     for name, values in samples.items():
-        print(f"  {name:<13} {spread(values, 'req/s', 1)}")
-    print(f"  ratio Cairn/hand-written: {cairn / hand:.2f}×  (goal ≥ 0.9×)")
+        print(f"  {name:<13} {spread(values, 'req/s', 1)}   CPU {spread(cpu[name], 'ms/request', 3)}")
+    cpu_ratio = statistics.median(cpu["hand-written"]) / statistics.median(cpu["Cairn"])
+    print(f"  ratio Cairn/hand-written: {cairn / hand:.2f}×  (goal ≥ 0.9×); "
+          f"by CPU per request: {cpu_ratio:.2f}×")
     print(f"  load average after:  {after}")
-    return {"cairn": cairn, "hand_written": hand, "ratio": cairn / hand}
+    return {"cairn": cairn, "hand_written": hand, "ratio": cairn / hand, "cpu_ratio": cpu_ratio}
 
 
 def main() -> None:
@@ -252,13 +296,15 @@ def main() -> None:
     parser.add_argument("--sqlite-only", action="store_true", help="skip PostgreSQL")
     parser.add_argument("--rounds", type=int, default=7)
     parser.add_argument("--requests", type=int, default=200, help="requests per side per round")
+    parser.add_argument("--profile", type=int, default=0, metavar="N",
+                        help="after the rounds, profile N more Cairn creates and print the top functions")
     args = parser.parse_args()
     logging.disable(logging.WARNING)
     with tempfile.TemporaryDirectory(prefix="cairn-bench-") as folder:
-        compare(f"sqlite:///{folder}/bench.sqlite3", "SQLite", args.rounds, args.requests)
+        compare(f"sqlite:///{folder}/bench.sqlite3", "SQLite", args.rounds, args.requests, args.profile)
     if not args.sqlite_only:
         with scratch_database(args.database_url) as url:
-            compare(url, "PostgreSQL", args.rounds, args.requests)
+            compare(url, "PostgreSQL", args.rounds, args.requests, args.profile)
 
 
 if __name__ == "__main__":

@@ -18,6 +18,7 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 from flask import Flask
+from flask.testing import FlaskClient
 
 from runtime.clock import FrozenClock
 from runtime.models import ApiToken, User
@@ -182,3 +183,110 @@ def test_a_write_transaction_still_takes_the_lock_up_front(sqlite_platform: tupl
         finally:
             writer.close()
         session.rollback()
+
+
+# -- the token query also reads the app: only ever in the token's workspace --------------------
+
+
+def test_app_read_with_the_token_is_the_token_workspace_s(
+    admin_api: Api, rep_api: Api, client: FlaskClient, tenant: Tenant, other_tenant: Tenant
+) -> None:
+    other_admin = Api(client, other_tenant.admin_token)
+    published = install(other_admin, perf_app())  # "perf" exists in workspace B only
+    app_id = published["revision"]["app_id"]
+    for path in (DEALS, f"/apps/{app_id}/entities/deal/records"):
+        refused = rep_api.post(path, json={"name": "x"})
+        assert refused.status_code == 404, refused.get_json()
+        assert refused.get_json()["code"] == "not_found"
+        assert rep_api.get(path).status_code == 404
+    # Workspace A gets its own app of the same key, unpublished first: still not found.
+    created = admin_api.post("/apps", json=perf_app())
+    assert created.status_code == 201
+    unpublished = rep_api.post(DEALS, json={"name": "x"})
+    assert unpublished.status_code == 404
+    assert "尚未发布" in unpublished.get_json()["message"]  # the rep's language
+    # Published: each workspace writes to its own table.
+    revision = created.get_json()["revision"]["id"]
+    assert admin_api.post(f"/apps/perf/revisions/{revision}/publish", json={}).status_code == 200
+    mine = rep_api.post(DEALS, json={"name": "mine"})
+    theirs = Api(client, other_tenant.rep_token).post(DEALS, json={"name": "theirs"})
+    assert mine.status_code == theirs.status_code == 201
+    assert [r["name"] for r in rep_api.get(DEALS).get_json()["items"]] == ["mine"]
+    by_id = rep_api.get(f"/apps/{app_id}/entities/deal/records")  # B's app id, from A
+    assert by_id.status_code == 404
+
+
+def test_unknown_token_on_an_app_route_is_unauthenticated(rep_api: Api, admin_api: Api, client: FlaskClient) -> None:
+    install(admin_api, perf_app())
+    stranger = Api(client, "cairn_not-a-token")
+    for response in (stranger.get(DEALS), stranger.post(DEALS, json={"name": "x"})):
+        assert response.status_code == 401
+        assert response.get_json()["code"] == "unauthenticated"
+
+
+# -- pooled connections: pinged when idle, not on every checkout ---------------------------------
+
+
+def _backend_pid(conn: sa.Connection) -> int:
+    return int(conn.exec_driver_sql("SELECT pg_backend_pid()").scalar_one())
+
+
+def test_idle_connection_is_pinged_and_replaced_if_dead(postgres_url: str) -> None:
+    from runtime.db import make_engine
+
+    engine = make_engine(postgres_url)
+    admin = sa.create_engine(postgres_url, isolation_level="AUTOCOMMIT")
+    try:
+        with engine.connect() as conn:
+            pid = _backend_pid(conn)
+        with admin.connect() as conn:  # the server drops the pooled connection
+            conn.execute(sa.text("SELECT pg_terminate_backend(:pid)"), {"pid": pid})
+        # Checked in just now: handed out unpinged, so this one request fails …
+        with pytest.raises(sa.exc.OperationalError), engine.connect() as conn:
+            _backend_pid(conn)
+        # … and SQLAlchemy drops the dead connection; the next request works.
+        with engine.connect() as conn:
+            fresh = _backend_pid(conn)
+        with admin.connect() as conn:
+            conn.execute(sa.text("SELECT pg_terminate_backend(:pid)"), {"pid": fresh})
+        # Idle longer than IDLE_PING_SECONDS: pinged at checkout and replaced, no failure.
+        for record in engine.pool._pool.queue:  # type: ignore[attr-defined]
+            record.info["cairn_checked_in_at"] -= 60
+        with engine.connect() as conn:
+            assert _backend_pid(conn) not in (pid, fresh)
+    finally:
+        engine.dispose()
+        admin.dispose()
+
+
+def test_busy_connection_is_not_pinged(postgres_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    from runtime.db import make_engine
+
+    engine = make_engine(postgres_url)
+    pings: list[object] = []
+    real = engine.dialect.do_ping
+    monkeypatch.setattr(engine.dialect, "do_ping", lambda c: pings.append(c) or real(c))
+    try:
+        for _ in range(5):
+            with engine.connect() as conn:
+                conn.exec_driver_sql("SELECT 1")
+        assert pings == []  # new, then reused within the second: no extra round trip
+        for record in engine.pool._pool.queue:  # type: ignore[attr-defined]
+            record.info["cairn_checked_in_at"] -= 60
+        with engine.connect() as conn:
+            conn.exec_driver_sql("SELECT 1")
+        assert len(pings) == 1
+    finally:
+        engine.dispose()
+
+
+@pytest.mark.parametrize("app_ref", ["99999999999999999999", "9223372036854775808", "²", "١٢"])
+def test_app_reference_the_database_cannot_hold_is_not_found(admin_api: Api, rep_api: Api, app_ref: str) -> None:
+    install(admin_api, perf_app())
+    for response in (
+        rep_api.get(f"/apps/{app_ref}/entities/deal/records"),
+        rep_api.post(f"/apps/{app_ref}/entities/deal/records", json={"name": "x"}),
+        admin_api.get(f"/apps/{app_ref}"),
+    ):
+        assert response.status_code == 404, response.get_json()
+        assert response.get_json()["code"] == "not_found"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from flask import g, request
 
+from runtime.apps import PublishedState
 from runtime.context import Actor, CallContext
 from runtime.errors import TooManyAttempts, Unauthenticated
 from runtime.people import MIN_PLATFORM_TOKEN, check_platform_token
@@ -49,15 +50,19 @@ def authenticate() -> None:
             raise
         g.platform_operator = True
         return
+    # Routes under an app read its published state with the token: one round trip.
+    app_ref = request.view_args.get("app_ref") if request.view_args else None
     identity = IdentityService(db.session(), db.platform().clock)
     try:
-        found = identity.authenticate_token_use(token.strip())
+        found = identity.authenticate_token_use(token.strip(), app_ref)
     except Unauthenticated:
         guard.failed(limits)
         raise
     g.user = found.user
     g.workspace = found.workspace
     g.token_id = found.token_id
+    if found.state is not None:
+        g.published_state = (app_ref, found.state)
     if found.stale(db.platform().clock.now()):
         _touch(found.token_id)
 
@@ -72,6 +77,14 @@ def _touch(token_id: int) -> None:
     with platform.session() as session:
         IdentityService(session, platform.clock).touch_token(token_id)
         session.commit()
+
+
+def published_state(app_ref: str) -> PublishedState | None:
+    """The state of ``app_ref`` read with this request's token (None if it wasn't)."""
+    found = g.get("published_state")
+    if found is None or found[0] != app_ref:
+        return None
+    return found[1]  # type: ignore[no-any-return]
 
 
 def call_context() -> CallContext:

@@ -10,7 +10,7 @@ from runtime.apps import load_published
 from runtime.errors import Invalid
 from runtime.records import RecordService, WriteResult, record_json
 from web.api import bp
-from web.api.auth import call_context
+from web.api.auth import call_context, published_state
 from web.api.body import json_body, load
 from web.api.schemas import FormStateRequestSchema, StageMoveSchema, StepCompleteSchema
 from web.db import platform
@@ -21,7 +21,7 @@ RECORDS = "/apps/<app_ref>/entities/<entity>/records"
 
 def _service(app_ref: str) -> RecordService:
     ctx = call_context()
-    app = load_published(ctx.session, ctx.workspace_id, app_ref)
+    app = load_published(ctx.session, ctx.workspace_id, app_ref, published_state(app_ref))
     g.published_app = app
     return RecordService(ctx, app, listeners=platform().listeners)
 
