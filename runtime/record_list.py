@@ -73,7 +73,7 @@ class RecordLister:
         where: str | None = None,
         search: str | None = None,
         filters: Mapping[str, Any] | None = None,
-        order_by: str = "-id",
+        order_by: str = "-created_at",
         after: str | None = None,
         limit: int = 50,
     ) -> Page:

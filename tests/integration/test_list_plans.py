@@ -158,6 +158,10 @@ def test_publish_declares_list_indexes_from_the_read_condition(admin_api: Api, p
     indexes = _index_columns(platform, table_name)
     assert indexes[f"ix_{table_name}_list"] == ["created_at", "id"]
     assert indexes[f"ix_{table_name}_list_owner"] == ["owner", "created_at", "id"]
+    assert indexes[f"ix_{table_name}_list__updated"] == ["updated_at", "id"]
+    assert indexes[f"ix_{table_name}_list_owner__updated"] == ["owner", "updated_at", "id"]
+    # The list indexes lead with created_at, updated_at and owner: no single-column ones.
+    assert not {f"ix_{table_name}_{c}" for c in ("created_at", "updated_at", "owner")} & set(indexes)
 
 
 def test_first_pages_and_keyset_pages_walk_the_list_indexes(filled: str, admin_api: Api, rep_api: Api, platform: Platform, tenant: Tenant) -> None:
@@ -178,6 +182,30 @@ def test_first_pages_and_keyset_pages_walk_the_list_indexes(filled: str, admin_a
     body, rep_second = _list(rep_api, platform, table_name, f"order_by=-created_at&limit=50&after={body['next_cursor']}")
     assert len(body["items"]) == 50 and body["items"][0]["id"] == ROWS - 50 * REP_EVERY
     _assert_index_bound(platform, table_name, rep_second, f"ix_{table_name}_list_owner")
+
+
+def test_the_default_and_recently_updated_orders_walk_their_indexes(filled: str, admin_api: Api, rep_api: Api, platform: Platform, tenant: Tenant) -> None:
+    table_name = filled
+    # No order_by: newest first, -created_at, the role's index.
+    body, rep_default = _list(rep_api, platform, table_name, "limit=50")
+    assert [r["id"] for r in body["items"]][:2] == [ROWS, ROWS - REP_EVERY]
+    _assert_index_bound(platform, table_name, rep_default, f"ix_{table_name}_list_owner")
+    body, rep_default_second = _list(rep_api, platform, table_name, f"limit=50&after={body['next_cursor']}")
+    assert body["items"][0]["id"] == ROWS - 50 * REP_EVERY
+    _assert_index_bound(platform, table_name, rep_default_second, f"ix_{table_name}_list_owner")
+
+    body, admin_updated = _list(admin_api, platform, table_name, "order_by=-updated_at&limit=50")
+    assert [r["id"] for r in body["items"]][:2] == [ROWS, ROWS - 1]  # all updated at once: by id
+    _assert_index_bound(platform, table_name, admin_updated, f"ix_{table_name}_list__updated")
+    body, admin_updated_second = _list(admin_api, platform, table_name, f"order_by=-updated_at&limit=50&after={body['next_cursor']}")
+    assert body["items"][0]["id"] == ROWS - 50
+    _assert_index_bound(platform, table_name, admin_updated_second, f"ix_{table_name}_list__updated")
+
+    # "My records, recently updated" (the home page's query): owner equality + -updated_at.
+    query = f"filter.owner={tenant.rep.id}&order_by=-updated_at&limit=20"
+    body, mine_updated = _list(admin_api, platform, table_name, query)
+    assert {r["owner"] for r in body["items"]} == {tenant.rep.id} and body["items"][0]["id"] == ROWS
+    _assert_index_bound(platform, table_name, mine_updated, f"ix_{table_name}_list_owner__updated")
 
 
 def test_sorting_an_unindexed_field_of_a_large_table_is_refused(filled: str, admin_api: Api) -> None:
@@ -262,7 +290,10 @@ def test_republishing_adds_and_drops_list_indexes(admin_api: Api, platform: Plat
     install(admin_api, _definition())
     table_name = _table_name(platform)
     with platform.engine.begin() as conn:  # a table published before list indexes existed
-        conn.execute(sa.text(f'DROP INDEX "ix_{table_name}_list"'))
+        for name in ("list", "list__updated", "list_owner__updated"):
+            conn.execute(sa.text(f'DROP INDEX "ix_{table_name}_{name}"'))
+        for column in ("created_at", "updated_at", "owner"):
+            conn.execute(sa.text(f'CREATE INDEX "ix_{table_name}_{column}" ON "{table_name}" ({column})'))
     changed = copy.deepcopy(_definition("created_by == me() and note != null"))
     created = admin_api.post("/apps", json=changed)
     assert created.status_code == 201, created.get_json()
@@ -275,4 +306,7 @@ def test_republishing_adds_and_drops_list_indexes(admin_api: Api, platform: Plat
     indexes = _index_columns(platform, table_name)
     assert indexes[f"ix_{table_name}_list"] == ["created_at", "id"]
     assert indexes[f"ix_{table_name}_list_created_by"] == ["created_by", "created_at", "id"]
+    assert indexes[f"ix_{table_name}_list__updated"] == ["updated_at", "id"]
+    assert indexes[f"ix_{table_name}_list_owner__updated"] == ["owner", "updated_at", "id"]
     assert f"ix_{table_name}_list_owner" not in indexes
+    assert not {f"ix_{table_name}_{c}" for c in ("created_at", "updated_at", "owner")} & set(indexes)

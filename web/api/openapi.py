@@ -231,7 +231,7 @@ def _record_paths(spec: APISpec) -> None:
         for n, d in {
             "where": "An expression filter, e.g. `amount >= 100000 and region == \"华东\"`",
             "search": "Text to find in text fields",
-            "order_by": "A field key, `-` prefix for descending (default -id)",
+            "order_by": "A field key, `-` prefix for descending (default -created_at)",
             "after": "The next_cursor of the previous page",
             "limit": "Page size (≤ 200)",
         }.items()

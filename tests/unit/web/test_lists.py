@@ -66,8 +66,9 @@ def test_search_filters_and_sorting(app: Flask, tenant: Tenant, client_for: Call
     ]
     south = _titles(client.get("/a/store_visits/customer/?f.region=华南").get_data(as_text=True))
     assert south == ["门店007", "门店004", "门店001"]
-    oldest = _titles(client.get("/a/store_visits/customer/?sort=id").get_data(as_text=True))
+    oldest = _titles(client.get("/a/store_visits/customer/?sort=created_at").get_data(as_text=True))
     assert oldest[0] == "门店000"
+    assert _titles(client.get("/a/store_visits/customer/?sort=id").get_data(as_text=True)) == oldest  # an older link
     # An unknown sort falls back to newest first; an unknown region finds nothing.
     assert _titles(client.get("/a/store_visits/customer/?sort=password").get_data(as_text=True))[0] == "门店008"
     assert _titles(client.get("/a/store_visits/customer/?f.region=火星").get_data(as_text=True)) == []
