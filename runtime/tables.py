@@ -89,15 +89,18 @@ def field_indexes(table_name: str, field: Field) -> list[tuple[str, list[str], b
     """(index name, columns, unique) for the indexes a field asks for.
 
     Link and user fields are always indexed: related collections and "my records"
-    filters read them.
+    filters read them. A (non-unique) field index ends with ``id``: a list sorted by the
+    field is ordered by ``(field, id)``, and the index then hands rows over in exactly that
+    order (equal values included) — see :mod:`runtime.record_list`.
     """
     if field.type is FieldType.LOCATION:
         return []
     wanted = field.unique or field.index or field.type in (FieldType.LINK, FieldType.USER)
     if not wanted:
         return []
-    prefix = "uq" if field.unique else "ix"
-    return [(bounded(f"{prefix}_{table_name}_{field.key}"), [field.key], field.unique)]
+    if field.unique:
+        return [(bounded(f"uq_{table_name}_{field.key}"), [field.key], True)]
+    return [(bounded(f"ix_{table_name}_{field.key}"), [field.key, "id"], False)]
 
 
 def system_columns() -> list[sa.Column[Any]]:

@@ -123,7 +123,11 @@ def elapsed_query(
     )
     if spec is None or spec.type is not FieldType.DATE:
         mark = mark.where(ElapsedMark.since == since)
-    where.append(~mark.exists())
+    # OFFSET 0 keeps PostgreSQL from turning NOT EXISTS into an anti-join, which it may
+    # plan as a scan of every mark of the trigger (they accumulate) merged with a sorted
+    # range; as a per-row probe of the marks' unique index, the query's cost stays that of
+    # its ``since`` index range, read in order.
+    where.append(~mark.offset(0).exists())
     # Ordered by ``since`` alone, the order of its index: a tie-breaker (``id``) would make
     # the database sort each group of equal timestamps. A batch cut inside such a group
     # loses nothing: the next sweep starts an overlap before the last ``since`` and the
