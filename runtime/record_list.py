@@ -89,9 +89,8 @@ def _nulls_last(
     parts.append(sa.select(table, sa.literal(1).label("_part")).where(*absent).order_by(*order).limit(limit))
     # Each part as a subquery: SQLite allows no ORDER BY/LIMIT on a member of a UNION.
     both = sa.union_all(*(sa.select(part.subquery()) for part in parts)).subquery()
-    order = [both.c._part, both.c[column.key].desc() if descending else both.c[column.key].asc(),
-             both.c.id.desc() if descending else both.c.id.asc()]
-    return sa.select(both).order_by(*order).limit(limit)
+    outer = (both.c[column.key].desc(), both.c.id.desc()) if descending else (both.c[column.key].asc(), both.c.id.asc())
+    return sa.select(both).order_by(both.c._part, *outer).limit(limit)
 
 
 class RecordLister:
