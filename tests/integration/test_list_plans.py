@@ -343,7 +343,10 @@ def test_republishing_adds_and_drops_list_indexes(admin_api: Api, platform: Plat
             conn.execute(sa.text(f'DROP INDEX "ix_{table_name}_{name}"'))
         for column in ("created_at", "updated_at", "owner"):
             conn.execute(sa.text(f'CREATE INDEX "ix_{table_name}_{column}" ON "{table_name}" ({column})'))
+        conn.execute(sa.text(f'DROP INDEX "ix_{table_name}_score"'))  # a field index on the field alone
+        conn.execute(sa.text(f'CREATE INDEX "ix_{table_name}_score" ON "{table_name}" (score)'))
     changed = copy.deepcopy(_definition("created_by == me() and note != null"))
+    changed["entities"][0]["fields"][2]["index"] = True  # note: a field index added by the plan
     created = admin_api.post("/apps", json=changed)
     assert created.status_code == 201, created.get_json()
     revision = created.get_json()["revision"]["id"]
@@ -359,3 +362,5 @@ def test_republishing_adds_and_drops_list_indexes(admin_api: Api, platform: Plat
     assert indexes[f"ix_{table_name}_list_owner__updated"] == ["owner", "updated_at", "id"]
     assert f"ix_{table_name}_list_owner" not in indexes
     assert not {f"ix_{table_name}_{c}" for c in ("created_at", "updated_at", "owner")} & set(indexes)
+    assert indexes[f"ix_{table_name}_score"] == ["score", "id"]
+    assert indexes[f"ix_{table_name}_note"] == ["note", "id"]
