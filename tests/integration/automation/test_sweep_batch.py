@@ -102,11 +102,15 @@ def test_sweep_statements_do_not_grow_with_the_due_records(embedded_world: World
     assert len(statements_100) == len(statements_10), (statements_10, statements_100)
     dialect = world.platform.engine.dialect.name
     assert len(statements_100) <= MAX_SWEEP_STATEMENTS[dialect], statements_100
-    # One multi-row INSERT each: 100 VALUES groups in one statement.
+    # One INSERT each: 100 VALUES groups in one statement, or (the marks on PostgreSQL)
+    # one row per element of two array parameters.
     for table in ("automation_elapsed_marks", "automation_outbox"):
         inserts = [s for s in statements_100 if s.startswith(f"INSERT INTO {table} ")]
         assert len(inserts) == 1, statements_100
-        assert inserts[0].count("), (") == 99, inserts[0][:300]
+        if table == "automation_elapsed_marks" and dialect == "postgresql":
+            assert "FROM unnest(" in inserts[0] and "), (" not in inserts[0], inserts[0]
+        else:
+            assert inserts[0].count("), (") == 99, inserts[0][:300]
     # Marks and jobs committed together, one of each per due record and nothing else.
     assert _elapsed_jobs(world) == {record_id: 1 for record_id in first + second}
     with world.platform.session() as session:
