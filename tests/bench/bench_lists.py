@@ -130,7 +130,7 @@ def verdict(plan: list[str], table: str, page_rows: int = 51) -> str:
     problems += [f"a sort of {n} rows" for n in sorted_rows if n > 2 * page_rows]
     if "Index Scan" not in text or problems:
         return "NOT index-bound: " + ", ".join(problems or ["no index scan"])
-    return "index-bound" + (f" (sorts only the ranges' {max(sorted_rows)} rows)" if sorted_rows else ", no sort")
+    return "index-bound" + (f", sorting only the two ranges' rows (≤ {2 * page_rows})" if sorted_rows else ", no sort")
 
 
 def run(database_url: str, rows: int, rounds: int, calls: int) -> dict[str, float]:
