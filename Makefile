@@ -45,6 +45,7 @@ test: setup lint
 	$(BIN)/python -m pytest -n 2 --dist loadfile
 
 bench: setup
+	@echo "machine: $$(nproc) cores, $$(uname -sr), $$(psql --version 2>/dev/null || echo 'psql not found'), load average $$(cut -d' ' -f1-3 /proc/loadavg)"
 	$(BIN)/python tests/bench/bench_http_create.py --database-url $(BENCH_DATABASE_URL)
 	$(BIN)/python tests/bench/bench_lists.py --database-url $(BENCH_DATABASE_URL)
 	$(BIN)/python tests/bench/bench_sweep.py --database-url $(BENCH_DATABASE_URL)

@@ -10,6 +10,11 @@ The equality columns come from the ``read_when`` expression's syntax tree: its t
 ``and`` conjuncts of the form ``<column> == me()`` (either side) where the
 column is ``owner``, ``created_by`` or a user field. Anything else (an ``or``, a
 comparison with another value) gives no index and is simply filtered.
+
+Every entity also gets the indexes of the "recently updated" order: ``(updated_at, id)``
+for everyone and ``(owner, updated_at, id)`` for "my records, recently updated" (the home
+page's list of each entity); the latter also serves any ``owner`` equality, so these two
+take the place of single-column ``updated_at`` and ``owner`` indexes.
 """
 
 from __future__ import annotations
@@ -20,6 +25,10 @@ from expressions.parser import parse
 
 #: The order every list index ends with: the default ``-created_at`` and its tie-breaker.
 DEFAULT_ORDER = ("created_at", "id")
+#: The "recently updated" order and its tie-breaker.
+UPDATED_ORDER = ("updated_at", "id")
+#: The orders a list index ends with.
+ORDERS = (DEFAULT_ORDER, UPDATED_ORDER)
 #: System columns holding a user id, comparable with ``me()``.
 USER_COLUMNS = ("owner", "created_by")
 
@@ -58,7 +67,7 @@ def me_columns(entity: Entity, source: str | None) -> tuple[str, ...]:
 
 def list_index_columns(entity: Entity) -> tuple[tuple[str, ...], ...]:
     """The column lists of the list indexes of ``entity``, default order first."""
-    wanted: list[tuple[str, ...]] = [DEFAULT_ORDER]
+    wanted: list[tuple[str, ...]] = [DEFAULT_ORDER, UPDATED_ORDER, ("owner", *UPDATED_ORDER)]
     for permission in entity.permissions:
         if not permission.read:
             continue

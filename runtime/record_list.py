@@ -39,25 +39,58 @@ UNINDEXED_SORT_ROWS = 10_000
 def _after(
     column: sa.Column[Any], id_column: sa.Column[Any], last_value: Any, last_id: int, descending: bool
 ) -> sa.ColumnElement[bool]:
-    """The keyset condition: rows after (``last_value``, ``last_id``) in the page order.
+    """The keyset condition: rows after (``last_value``, ``last_id``) in the order
+    (``column``, ``id``), among rows whose ``column`` has a value.
 
-    A NOT NULL column is a row-value comparison, ``(created_at, id) < (:c, :i)``, which
-    PostgreSQL and SQLite (≥ 3.15) turn into one index range. A nullable column sorts its
-    nulls last in both directions, so it needs the explicit expansion.
+    A row-value comparison, ``(created_at, id) < (:c, :i)``, which PostgreSQL and SQLite
+    (≥ 3.15) turn into one index range. (Nulls of a nullable column are the second range
+    of :func:`_nulls_last`.)
     """
     beyond_id = id_column < last_id if descending else id_column > last_id
     if column is id_column:
         return beyond_id
-    if not column.nullable:
-        if last_value is None:  # a column that is never null can't have been a page's last value
-            raise Invalid(INVALID_CURSOR, message_zh=INVALID_CURSOR_ZH, errors={"after": ["invalid cursor"]})
-        pair, last = sa.tuple_(column, id_column), sa.tuple_(sa.literal(last_value, column.type), sa.literal(last_id, id_column.type))
-        return pair < last if descending else pair > last
-    if last_value is None:
-        # Only later nulls remain.
-        return sa.and_(column.is_(None), beyond_id)
-    beyond = column < last_value if descending else column > last_value
-    return sa.or_(beyond, sa.and_(column == last_value, beyond_id), column.is_(None))
+    if last_value is None:  # a column that is never null can't have been a page's last value
+        raise Invalid(INVALID_CURSOR, message_zh=INVALID_CURSOR_ZH, errors={"after": ["invalid cursor"]})
+    pair, last = sa.tuple_(column, id_column), sa.tuple_(sa.literal(last_value, column.type), sa.literal(last_id, id_column.type))
+    return pair < last if descending else pair > last
+
+
+def _nulls_last(
+    table: sa.Table,
+    column: sa.Column[Any],
+    conditions: list[sa.ColumnElement[bool]],
+    last: tuple[Any, int] | None,
+    descending: bool,
+    limit: int,
+) -> sa.Select[Any]:
+    """A page ordered by a column that may be null, nulls last in both directions.
+
+    No single index order puts nulls last both ways (PostgreSQL sorts them as the largest
+    value, SQLite as the smallest), and ``ORDER BY … NULLS LAST`` against an index's order
+    makes the database sort every row. So the page is two index ranges of the column's
+    ``(column, id)`` index, each in index order and limited: the rows with a value
+    (``(column, id)`` after the cursor), then the nulls (in ``id`` order). The outer query puts
+    the two together, sorting at most ``2 × limit`` rows. A cursor on a null skips the
+    first range.
+    """
+    # Both parts are ordered by (column, id), the index's order: within the nulls that is
+    # by id, and PostgreSQL then reads the null range in index order instead of sorting.
+    order = (column.desc(), table.c.id.desc()) if descending else (column.asc(), table.c.id.asc())
+    parts: list[sa.Select[Any]] = []
+    if last is None or last[0] is not None:
+        present = [*conditions, column.is_not(None)]
+        if last is not None:
+            present.append(_after(column, table.c.id, last[0], last[1], descending))
+        values = sa.select(table, sa.literal(0).label("_part")).where(*present)
+        parts.append(values.order_by(*order).limit(limit))
+    absent = [*conditions, column.is_(None)]
+    if last is not None and last[0] is None:
+        absent.append(table.c.id < last[1] if descending else table.c.id > last[1])
+    parts.append(sa.select(table, sa.literal(1).label("_part")).where(*absent).order_by(*order).limit(limit))
+    # Each part as a subquery: SQLite allows no ORDER BY/LIMIT on a member of a UNION.
+    both = sa.union_all(*(sa.select(part.subquery()) for part in parts)).subquery()
+    outer = (both.c[column.key].desc(), both.c.id.desc()) if descending else (both.c[column.key].asc(), both.c.id.asc())
+    return sa.select(both).order_by(both.c._part, *outer).limit(limit)
 
 
 class RecordLister:
@@ -73,7 +106,7 @@ class RecordLister:
         where: str | None = None,
         search: str | None = None,
         filters: Mapping[str, Any] | None = None,
-        order_by: str = "-id",
+        order_by: str = "-created_at",
         after: str | None = None,
         limit: int = 50,
     ) -> Page:
@@ -117,67 +150,59 @@ class RecordLister:
             )
         column = table.c[order_key]
         if order_key not in self._indexed_sorts(entity):
-            self._refuse_unindexed_sort(table, order_key)
-        tie = table.c.id.desc() if descending else table.c.id.asc()
-        if after:
-            last_value, last_id = self._decode_cursor(after, column)
-            conditions.append(_after(column, table.c.id, last_value, last_id, descending))
-        if conditions:
-            query = query.where(*conditions)
-        if order_key == "id":
-            query = query.order_by(tie)
-        elif not column.nullable:
+            self._refuse_unindexed_sort(entity, table, order_key)
+        last = self._decode_cursor(after, column) if after else None
+        if order_key == "id" or not column.nullable:
+            tie = table.c.id.desc() if descending else table.c.id.asc()
+            if last is not None:
+                conditions.append(_after(column, table.c.id, last[0], last[1], descending))
+            if conditions:
+                query = query.where(*conditions)
             # No IS NULL term: the order is exactly the list index's (column, id).
-            query = query.order_by(column.desc() if descending else column.asc(), tie)
+            query = query.order_by(tie) if order_key == "id" else query.order_by(column.desc() if descending else column.asc(), tie)
+            rows = self._run(query.limit(limit + 1))
         else:
-            query = query.order_by(self._nulls_last(column, descending), tie)
-        rows = self._run(query.limit(limit + 1))
+            rows = self._run(_nulls_last(table, column, conditions, last, descending, limit + 1))
         items = [record_from_row(entity, r) for r in rows[:limit]]
         cursor = None
         if len(rows) > limit:
-            last = rows[limit - 1]
-            cursor = self._encode_cursor(last[order_key], last["id"])
+            final = rows[limit - 1]
+            cursor = self._encode_cursor(final[order_key], final["id"])
         from runtime.records import Page
 
         return Page(items=items, next_cursor=cursor)
 
-    def _nulls_last(self, column: sa.Column[Any], descending: bool) -> sa.ColumnElement[Any]:
-        """``column`` ordered with nulls after every value, in either direction.
-
-        PostgreSQL says ``NULLS LAST``. SQLite sorts nulls as the smallest value, so a
-        descending order already puts them last and only the ascending one needs it
-        (SQLite ≥ 3.30); writing the natural order plainly lets SQLite walk an index.
-        """
-        if descending:
-            return column.desc() if self._is_sqlite() else column.desc().nulls_last()
-        return column.asc().nulls_last()
-
     def _indexed_sorts(self, entity: Entity) -> set[str]:
-        """Sort keys a B-tree index serves: ids, times with a list or system index, the
-        owner, the stage, and fields with an index (``index``/``unique``, links, users)."""
-        keys = {"id", "created_at", "updated_at", "owner"}
-        if entity.stages:
-            keys.add("stage")
+        """Sort keys an index serves in the list's order: ``id``, ``created_at`` and
+        ``updated_at`` (list indexes), and fields with an index (``index``/``unique``, links,
+        users; ``(field, id)`` — see :func:`runtime.tables.field_indexes`)."""
+        keys = {"id", "created_at", "updated_at"}
         keys.update(
             f.key for f in entity.fields if f.index or f.unique or f.type in (FieldType.LINK, FieldType.USER)
         )
         return keys
 
-    def _refuse_unindexed_sort(self, table: sa.Table, order_key: str) -> None:
+    def _refuse_unindexed_sort(self, entity: Entity, table: sa.Table, order_key: str) -> None:
         """Refuses a sort no index serves once the table holds more than
         :data:`UNINDEXED_SORT_ROWS` records (sorting them all would cost every page).
 
         The count stops at the limit, so checking costs at most that many index entries.
+        The message names the field by its label (the list page shows it to whoever chose
+        the sort) and says what the app's designer can do.
         """
         probe = sa.select(sa.func.count()).select_from(sa.select(table.c.id).limit(UNINDEXED_SORT_ROWS + 1).subquery())
         if int(self.service.session.execute(probe).scalar_one()) <= UNINDEXED_SORT_ROWS:
             return
+        spec = entity.field(order_key)
+        en, zh = (spec.label.get("en"), spec.label.get("zh")) if spec is not None else (order_key, order_key)
         raise Invalid(
-            f"Can't sort by {order_key!r}: the field has no index and there are more than "
-            f"{UNINDEXED_SORT_ROWS} records. Mark the field as indexed (\"index\": true) and "
-            "publish, or sort by another field.",
-            message_zh=f"不能按 {order_key} 排序:该字段没有索引,且记录超过 {UNINDEXED_SORT_ROWS} 条。"
-            "请将该字段设为索引(\"index\": true)并发布,或按其他字段排序。",
+            f"Can't sort by “{en}” ({order_key}): this list has more than {UNINDEXED_SORT_ROWS:,} "
+            "records and the field has no index, so every page would sort them all. Sort by "
+            "another field, or ask the app's designer to mark the field as indexed "
+            "(\"index\": true) and publish.",
+            message_zh=f"无法按“{zh}”({order_key})排序:该列表的记录超过 {UNINDEXED_SORT_ROWS:,} 条,"
+            "且该字段没有索引,每一页都要对全部记录排序。请按其他字段排序,或请应用设计者将该字段设为索引"
+            "(\"index\": true)并发布。",
             errors={"order_by": ["field not indexed"]},
             code="sort_not_indexed",
         )

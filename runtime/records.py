@@ -223,7 +223,7 @@ class RecordService:
         where: str | None = None,
         search: str | None = None,
         filters: Mapping[str, Any] | None = None,
-        order_by: str = "-id",
+        order_by: str = "-created_at",
         after: str | None = None,
         limit: int = 50,
     ) -> Page:

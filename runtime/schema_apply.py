@@ -179,17 +179,20 @@ class PlanApplier:
 
     def _add_index(self, step: Any) -> None:
         table_name = self.states[step.entity].table_name
-        prefix = "uq" if step.unique else "ix"
-        name = bounded(f"{prefix}_{table_name}_{step.field}")
-        if name not in _index_names(self.connection, table_name, step.field):
-            self.ops.create_index(name, table_name, [step.field], unique=step.unique)
+        f = self._entity(step.entity).field(step.field)
+        assert f is not None
+        present = _index_names(self.connection, table_name, step.field)
+        for name, cols, unique in field_indexes(table_name, f):
+            if name not in present:
+                self.ops.create_index(name, table_name, cols, unique=unique)
 
     def _ensure_list_indexes(self) -> None:
         """Gives the old definition's existing tables the list indexes they should have.
 
         Tables created before list indexes existed have none, and a plan only adds those
-        that differ between two definitions; this adds the missing ones (idempotent) and
-        drops the single-column ``created_at`` index they make redundant.
+        that differ between two definitions; this adds the missing ones (idempotent), drops
+        the single-column ``created_at``, ``updated_at`` and ``owner`` indexes they make
+        redundant, and rebuilds field indexes made on the field alone as ``(field, id)``.
         """
         if self.old is None:
             return
@@ -205,6 +208,17 @@ class PlanApplier:
             for name in superseded_indexes(state.table_name):
                 if name in present:
                     self.ops.drop_index(name, table_name=state.table_name)
+            self._extend_field_indexes(state.table_name, entity)
+
+    def _extend_field_indexes(self, table_name: str, entity: Entity) -> None:
+        """Rebuilds a field index made on the field alone as ``(field, id)`` (idempotent)."""
+        indexes = sa.inspect(self.connection).get_indexes(table_name)
+        columns = {index.get("name"): list(index.get("column_names") or []) for index in indexes}
+        for f in entity.fields:
+            for name, cols, unique in field_indexes(table_name, f):
+                if name in columns and columns[name] != cols:
+                    self.ops.drop_index(name, table_name=table_name)
+                    self.ops.create_index(name, table_name, cols, unique=unique)
 
     def _add_list_index(self, step: Any) -> None:
         table_name = self.states[step.entity].table_name

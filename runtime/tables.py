@@ -25,7 +25,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from builder.list_indexes import DEFAULT_ORDER, list_index_columns
+from builder.list_indexes import UPDATED_ORDER, list_index_columns
 from builder.model import Entity, Field, FieldType
 from builder.repository import NAMING_CONVENTION, BigId
 from builder.scope import FIELD_TYPES
@@ -89,15 +89,18 @@ def field_indexes(table_name: str, field: Field) -> list[tuple[str, list[str], b
     """(index name, columns, unique) for the indexes a field asks for.
 
     Link and user fields are always indexed: related collections and "my records"
-    filters read them.
+    filters read them. A (non-unique) field index ends with ``id``: a list sorted by the
+    field is ordered by ``(field, id)``, and the index then hands rows over in exactly that
+    order (equal values included) — see :mod:`runtime.record_list`.
     """
     if field.type is FieldType.LOCATION:
         return []
     wanted = field.unique or field.index or field.type in (FieldType.LINK, FieldType.USER)
     if not wanted:
         return []
-    prefix = "uq" if field.unique else "ix"
-    return [(bounded(f"{prefix}_{table_name}_{field.key}"), [field.key], field.unique)]
+    if field.unique:
+        return [(bounded(f"uq_{table_name}_{field.key}"), [field.key], True)]
+    return [(bounded(f"ix_{table_name}_{field.key}"), [field.key, "id"], False)]
 
 
 def system_columns() -> list[sa.Column[Any]]:
@@ -121,15 +124,13 @@ def stage_columns() -> list[sa.Column[Any]]:
 
 
 def system_indexes(table_name: str, has_stages: bool) -> list[tuple[str, list[str], bool]]:
-    """Indexes time-based rules and "my records" lists need.
+    """Indexes time-based rules need besides the list indexes.
 
-    ``created_at`` is led by the list index ``(created_at, id)`` (:func:`list_indexes`),
-    which serves everything a single-column index on it would.
+    ``created_at``, ``updated_at`` and ``owner`` lead list indexes (:func:`list_indexes`:
+    ``(created_at, id)``, ``(updated_at, id)``, ``(owner, updated_at, id)``), which serve
+    everything a single-column index on them would.
     """
-    indexes = [
-        (bounded(f"ix_{table_name}_owner"), ["owner"], False),
-        (bounded(f"ix_{table_name}_updated_at"), ["updated_at"], False),
-    ]
+    indexes: list[tuple[str, list[str], bool]] = []
     if has_stages:
         indexes.append((bounded(f"ix_{table_name}_stage_entered"), ["stage", "stage_entered_at"], False))
     return indexes
@@ -137,17 +138,21 @@ def system_indexes(table_name: str, has_stages: bool) -> list[tuple[str, list[st
 
 def superseded_indexes(table_name: str) -> list[str]:
     """Indexes older tables have that a list index now covers (dropped at publish)."""
-    return [bounded(f"ix_{table_name}_created_at")]
+    return [bounded(f"ix_{table_name}_{column}") for column in ("created_at", "updated_at", "owner")]
 
 
 def list_index_name(table_name: str, columns: tuple[str, ...]) -> str:
     """The name of the list index of ``table_name`` on ``columns``.
 
     ``(created_at, id)`` is ``ix_<table>_list``; a role's condition columns come before
-    the order and name the index (``ix_<table>_list_owner``).
+    the order and name the index (``ix_<table>_list_owner``). An index of the
+    ``(updated_at, id)`` order ends in ``__updated`` (keys never contain ``__``):
+    ``ix_<table>_list__updated``, ``ix_<table>_list_owner__updated``.
     """
-    lead = columns[: len(columns) - len(DEFAULT_ORDER)]
-    return bounded(f"ix_{table_name}_list" + "".join(f"_{c}" for c in lead))
+    order = columns[len(columns) - 2:]
+    lead = columns[: len(columns) - 2]
+    suffix = "__updated" if order == UPDATED_ORDER else ""
+    return bounded(f"ix_{table_name}_list" + "".join(f"_{c}" for c in lead) + suffix)
 
 
 def list_indexes(table_name: str, entity: Entity) -> list[tuple[str, list[str], bool]]:

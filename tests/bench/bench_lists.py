@@ -1,18 +1,27 @@
-"""List pages on a 1,000,000-row entity on PostgreSQL (a script, not a test).
+"""List pages on a 1,000,000-row entity on PostgreSQL, beside hand-written queries (a script).
 
 Fills a fresh PostgreSQL database (created next to ``--database-url`` and dropped at the
 end) with ``--rows`` records in one set-based ``INSERT … SELECT generate_series``, one in
 20 owned by a rep whose role reads ``owner == me()`` (50,000 of 1,000,000), then times,
-in interleaved rounds, three calls of ``RecordService.list`` ordered by ``-created_at``:
+in interleaved rounds (Cairn, hand-written, next query, …), these pages of 50:
 
-* the admin's first page,
-* the rep's first page (the ``owner == me()`` row condition),
-* the rep's second page, by the keyset cursor of the first.
+* the admin's first page, ``-created_at`` (the default order);
+* the rep's first page (the ``owner == me()`` row condition), ``-created_at``;
+* the rep's second page, by the keyset cursor of the first;
+* the admin's first page, ``-updated_at`` ("recently updated");
+* the admin's first page, ``-score`` (an indexed field that may be empty, one in 7 is:
+  nulls last, two ranges of its ``(score, id)`` index; the hand-written side reads the
+  first range only, which is all a first page needs here);
+* the rep's records, ``-updated_at`` (``filter owner`` — the home page's list).
 
-Each call is what a request does below HTTP: a session, ``load_published`` and the list.
-Prints per query the median ms per call with the min–max spread over rounds, the goal
-(≤ 50 ms, index-bound), the load average before and after, and the statement's
-``EXPLAIN (ANALYZE, BUFFERS)`` plan.
+The Cairn side is what a request does below HTTP: a session, ``load_published`` and
+``RecordService.list``. The hand-written side is what a hand-written endpoint would send:
+a pooled connection, one SQL statement written for the page (same columns, order and
+keyset condition) and its rows as dicts. Prints per query the median ms per call with the
+min–max spread over rounds, the ratio Cairn / hand-written, the goal (≤ 50 ms,
+index-bound), the load average before and after, and each Cairn statement's
+``EXPLAIN (ANALYZE, BUFFERS)`` plan with a verdict: index-bound when the table is read by
+an index scan only, with no sort and no sequential scan.
 
 Usage::
 
@@ -24,6 +33,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import re
 import statistics
 import sys
 import tempfile
@@ -57,7 +67,7 @@ LEADS: dict[str, Any] = {
         {"key": "lead", "label": "Lead", "title_field": "name",
          "fields": [
              {"key": "name", "type": "text", "label": "Name"},
-             {"key": "score", "type": "integer", "label": "Score"},
+             {"key": "score", "type": "integer", "label": "Score", "index": True},
          ],
          "permissions": [{"role": "rep", "read_when": "owner == me()", "write_when": "owner == me()"}]},
     ],
@@ -89,7 +99,8 @@ def fill(platform: Platform, rows: int, admin: User, rep: User) -> str:
         conn.execute(sa.text(
             f'INSERT INTO "{table}" (created_at, updated_at, created_by, owner, version, name, score) SELECT '
             "timestamp '2026-01-01' + g * interval '1 second', timestamp '2026-01-01', :admin, "
-            "CASE WHEN g % :every = 0 THEN :rep ELSE :admin END, 1, 'lead ' || g, g % 100 "
+            "CASE WHEN g % :every = 0 THEN :rep ELSE :admin END, 1, 'lead ' || g, "
+            "CASE WHEN g % 7 = 0 THEN NULL ELSE g % 100 END "
             "FROM generate_series(1, :rows) AS g"
         ), {"admin": admin.id, "rep": rep.id, "every": REP_EVERY, "rows": rows})
     with platform.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
@@ -97,8 +108,33 @@ def fill(platform: Platform, rows: int, admin: User, rep: User) -> str:
     return table
 
 
+def hand_written(platform: Platform, table: str, where: str, order: str, params: dict[str, Any]) -> Callable[[], Any]:
+    """A page as a hand-written endpoint would read it: one statement on a pooled connection."""
+    statement = sa.text(f'SELECT * FROM "{table}" WHERE {where} ORDER BY {order} LIMIT 51')
+
+    def page() -> Any:
+        with platform.engine.connect() as conn:
+            return [dict(row) for row in conn.execute(statement, params).mappings()]
+
+    return page
+
+
+def verdict(plan: list[str], table: str, page_rows: int = 51) -> str:
+    """"index-bound" when ``table`` is read by index scans only and nothing but the page's
+    own rows is sorted: no sort at all, or (a nulls-last page's two ranges) a sort of at
+    most ``2 × page_rows`` rows."""
+    text = "\n".join(plan)
+    problems = [word for word in (f"Seq Scan on {table}", "Bitmap Heap Scan") if word in text]
+    sorted_rows = [int(m.group(1)) for line in plan if re.search(r"Sort  \(", line)
+                   for m in [re.search(r"actual time=\S+ rows=(\d+)", line)] if m]
+    problems += [f"a sort of {n} rows" for n in sorted_rows if n > 2 * page_rows]
+    if "Index Scan" not in text or problems:
+        return "NOT index-bound: " + ", ".join(problems or ["no index scan"])
+    return "index-bound" + (f", sorting only the two ranges' rows (≤ {2 * page_rows})" if sorted_rows else ", no sort")
+
+
 def run(database_url: str, rows: int, rounds: int, calls: int) -> dict[str, float]:
-    """Fills, times and prints; returns the median ms per query."""
+    """Fills, times and prints; returns the median ms per query and side."""
     settings = Settings(database_url=database_url, secret_key="bench",
                         instance_path=Path(tempfile.mkdtemp(prefix="cairn-bench-")), embedded_worker=False)
     platform = Platform.from_settings(settings, clock=SystemClock())
@@ -114,25 +150,41 @@ def run(database_url: str, rows: int, rounds: int, calls: int) -> dict[str, floa
             service = AppService(ctx)
             service.publish(service.import_definition(LEADS).id)
         started = time.perf_counter()
-        fill(platform, rows, admin, rep)
+        table = fill(platform, rows, admin, rep)
         print(f"lists on PostgreSQL: {rows:,} rows ({rows // REP_EVERY:,} the rep's) filled in "
               f"{time.perf_counter() - started:.1f} s")
 
-        def page(user: User, workspace: Workspace, after: str | None = None) -> Any:
+        def page(user: User, workspace: Workspace, order_by: str = "-created_at", after: str | None = None,
+                 filters: dict[str, Any] | None = None) -> Any:
             with platform.session() as session:
                 ctx = CallContext(session, workspace, Actor.of(user), platform.clock)
                 app = load_published(session, workspace.id, "leads")
-                return RecordService(ctx, app).list("lead", order_by="-created_at", after=after, limit=50)
+                return RecordService(ctx, app).list("lead", order_by=order_by, after=after, filters=filters, limit=50)
 
         rep_first = page(rep, ws)
         assert len(rep_first.items) == 50 and {r["owner"] for r in rep_first.items} == {rep.id}
         cursor = rep_first.next_cursor
         assert cursor
-
-        queries: dict[str, Callable[[], Any]] = {
-            "admin first page": lambda: page(admin, ws),
-            "rep first page (owner == me())": lambda: page(rep, ws),
-            "rep second page (keyset)": lambda: page(rep, ws, cursor),
+        last = rep_first.items[-1]
+        newest = "created_at DESC, id DESC"
+        updated = "updated_at DESC, id DESC"
+        queries: dict[str, tuple[Callable[[], Any], Callable[[], Any]]] = {
+            "admin first page, -created_at": (
+                lambda: page(admin, ws), hand_written(platform, table, "true", newest, {})),
+            "rep first page (owner == me())": (
+                lambda: page(rep, ws), hand_written(platform, table, "owner = :me", newest, {"me": rep.id})),
+            "rep second page (keyset)": (
+                lambda: page(rep, ws, after=cursor),
+                hand_written(platform, table, "owner = :me AND (created_at, id) < (:c, :i)", newest,
+                             {"me": rep.id, "c": last["created_at"], "i": last["id"]})),
+            "admin first page, -updated_at": (
+                lambda: page(admin, ws, "-updated_at"), hand_written(platform, table, "true", updated, {})),
+            "admin first page, -score": (
+                lambda: page(admin, ws, "-score"),
+                hand_written(platform, table, "score IS NOT NULL", "score DESC, id DESC", {})),
+            "rep's own, -updated_at (home)": (
+                lambda: page(rep, ws, "-updated_at", filters={"owner": rep.id}),
+                hand_written(platform, table, "owner = :me", updated, {"me": rep.id})),
         }
 
         def timed(query: Callable[[], Any]) -> Callable[[], float]:
@@ -143,27 +195,32 @@ def run(database_url: str, rows: int, rounds: int, calls: int) -> dict[str, floa
                 return (time.perf_counter() - started) / calls * 1000
             return sample
 
-        sides = {name: timed(query) for name, query in queries.items()}
+        sides = {f"{side}|{name}": timed(pair[i])
+                 for name, pair in queries.items() for i, side in enumerate(("cairn", "hand"))}
         for sample in sides.values():
             sample()  # warm
         before = load()
         samples = interleave(rounds, sides)
         after = load()
-        print(f"  {rounds} interleaved rounds × {calls} calls, ms per call (median, min–max); goal ≤ 50 ms")
+        print(f"  {rounds} interleaved rounds × {calls} calls, ms per call (median, min–max); goal ≤ 50 ms, index-bound")
         print(f"  load average before: {before}")
-        for name, values in samples.items():
-            print(f"  {name:<32} {spread(values, 'ms', 2)}")
+        print(f"  {'query':<32} {'Cairn':<24} {'hand-written':<24} ratio")
+        for name in queries:
+            cairn, hand = samples[f"cairn|{name}"], samples[f"hand|{name}"]
+            ratio = statistics.median(cairn) / statistics.median(hand)
+            print(f"  {name:<32} {spread(cairn, 'ms', 2):<24} {spread(hand, 'ms', 2):<24} {ratio:.1f}×")
         print(f"  load average after:  {after}")
-        for name, query in queries.items():
+        for name, (query, _hand) in queries.items():
             with captured(platform) as seen:
                 query()
             statement, parameters = seen[-1]
             with platform.engine.connect() as conn:
-                plan = conn.exec_driver_sql("EXPLAIN (ANALYZE, BUFFERS) " + statement, parameters).all()
-            print(f"  EXPLAIN {name}:")
+                plan = [str(line[0]) for line in
+                        conn.exec_driver_sql("EXPLAIN (ANALYZE, BUFFERS) " + statement, parameters).all()]
+            print(f"  EXPLAIN {name}: {verdict(plan, table)}")
             for line in plan:
-                print(f"    {line[0]}")
-        return {name: statistics.median(values) for name, values in samples.items()}
+                print(f"    {line}")
+        return {key: statistics.median(values) for key, values in samples.items()}
     finally:
         platform.dispose()
 

@@ -158,6 +158,10 @@ def test_publish_declares_list_indexes_from_the_read_condition(admin_api: Api, p
     indexes = _index_columns(platform, table_name)
     assert indexes[f"ix_{table_name}_list"] == ["created_at", "id"]
     assert indexes[f"ix_{table_name}_list_owner"] == ["owner", "created_at", "id"]
+    assert indexes[f"ix_{table_name}_list__updated"] == ["updated_at", "id"]
+    assert indexes[f"ix_{table_name}_list_owner__updated"] == ["owner", "updated_at", "id"]
+    # The list indexes lead with created_at, updated_at and owner: no single-column ones.
+    assert not {f"ix_{table_name}_{c}" for c in ("created_at", "updated_at", "owner")} & set(indexes)
 
 
 def test_first_pages_and_keyset_pages_walk_the_list_indexes(filled: str, admin_api: Api, rep_api: Api, platform: Platform, tenant: Tenant) -> None:
@@ -180,11 +184,84 @@ def test_first_pages_and_keyset_pages_walk_the_list_indexes(filled: str, admin_a
     _assert_index_bound(platform, table_name, rep_second, f"ix_{table_name}_list_owner")
 
 
+def test_the_default_and_recently_updated_orders_walk_their_indexes(filled: str, admin_api: Api, rep_api: Api, platform: Platform, tenant: Tenant) -> None:
+    table_name = filled
+    # No order_by: newest first, -created_at, the role's index.
+    body, rep_default = _list(rep_api, platform, table_name, "limit=50")
+    assert [r["id"] for r in body["items"]][:2] == [ROWS, ROWS - REP_EVERY]
+    _assert_index_bound(platform, table_name, rep_default, f"ix_{table_name}_list_owner")
+    body, rep_default_second = _list(rep_api, platform, table_name, f"limit=50&after={body['next_cursor']}")
+    assert body["items"][0]["id"] == ROWS - 50 * REP_EVERY
+    _assert_index_bound(platform, table_name, rep_default_second, f"ix_{table_name}_list_owner")
+
+    body, admin_updated = _list(admin_api, platform, table_name, "order_by=-updated_at&limit=50")
+    assert [r["id"] for r in body["items"]][:2] == [ROWS, ROWS - 1]  # all updated at once: by id
+    _assert_index_bound(platform, table_name, admin_updated, f"ix_{table_name}_list__updated")
+    body, admin_updated_second = _list(admin_api, platform, table_name, f"order_by=-updated_at&limit=50&after={body['next_cursor']}")
+    assert body["items"][0]["id"] == ROWS - 50
+    _assert_index_bound(platform, table_name, admin_updated_second, f"ix_{table_name}_list__updated")
+
+    # "My records, recently updated" (the home page's query): owner equality + -updated_at.
+    query = f"filter.owner={tenant.rep.id}&order_by=-updated_at&limit=20"
+    body, mine_updated = _list(admin_api, platform, table_name, query)
+    assert {r["owner"] for r in body["items"]} == {tenant.rep.id} and body["items"][0]["id"] == ROWS
+    _assert_index_bound(platform, table_name, mine_updated, f"ix_{table_name}_list_owner__updated")
+
+
+def _assert_two_ranges(platform: Platform, table_name: str, captured: tuple[str, Any], index: str, limit: int) -> None:
+    """A nulls-last page: the table is read only through ``index`` (its two ranges) and the
+    only sorting is of the at most ``2 × (limit + 1)`` rows those ranges return."""
+    statement, parameters = captured
+    with platform.engine.connect() as conn:
+        if conn.dialect.name == "postgresql":
+            raw = conn.exec_driver_sql("EXPLAIN (ANALYZE, FORMAT JSON) " + statement, parameters).scalar_one()
+            conn.rollback()
+            nodes = list(_pg_nodes((raw if isinstance(raw, list) else json.loads(raw))[0]["Plan"]))
+            scans = [n for n in nodes if n.get("Relation Name") == table_name]
+            assert scans and {(n["Node Type"], n.get("Index Name")) for n in scans} <= {
+                ("Index Scan", index), ("Index Scan Backward", index)}, (nodes, statement)
+            sorts = [n for n in nodes if "Sort" in n["Node Type"]]
+            assert all(n["Actual Rows"] <= 2 * (limit + 1) for n in sorts), sorts
+            assert all(n["Actual Rows"] <= limit + 1 for n in scans), scans
+        else:
+            details = [str(r[-1]) for r in conn.exec_driver_sql("EXPLAIN QUERY PLAN " + statement, parameters).all()]
+            reads = [d for d in details if table_name in d and (d.startswith("SCAN") or d.startswith("SEARCH"))]
+            assert len(reads) in (1, 2) and all(f"USING INDEX {index}" in d for d in reads), details
+            # SQLite merges the two parts by the outer order, sorting each part's at most
+            # limit + 1 rows ("SCAN anon_…" then a temporary B-tree), never the table.
+            assert len([d for d in details if "TEMP B-TREE" in d]) <= 2, details
+            for i, d in enumerate(details):
+                if "TEMP B-TREE" in d:
+                    assert details[i - 1].startswith("SCAN anon_"), details
+
+
+def test_a_nullable_indexed_field_pages_by_two_index_ranges(filled: str, admin_api: Api, platform: Platform) -> None:
+    """``-score`` (nulls last) on 30,000 rows: the rows with a score from the (score, id)
+    index, then the nulls from its null range — never a sort of the table."""
+    table_name = filled
+    index = f"ix_{table_name}_score"
+    assert _index_columns(platform, table_name)[index] == ["score", "id"]
+    for order in ("-score", "score"):
+        body, first = _list(admin_api, platform, table_name, f"order_by={order}&limit=50")
+        scores = [r["score"] for r in body["items"]]
+        assert scores == sorted(scores, reverse=order.startswith("-")) and None not in scores
+        _assert_two_ranges(platform, table_name, first, index, 50)
+        body, second = _list(admin_api, platform, table_name, f"order_by={order}&limit=50&after={body['next_cursor']}")
+        assert len(body["items"]) == 50
+        _assert_two_ranges(platform, table_name, second, index, 50)
+    # A cursor on a null: only the null range is left.
+    last_null = max(g for g in range(1, ROWS + 1) if g % 7 == 0)
+    body, nulls = _list(admin_api, platform, table_name, f"order_by=-score&limit=50&after={_cursor(None, last_null)}")
+    assert [r["score"] for r in body["items"]] == [None] * 50 and body["items"][0]["id"] == last_null - 7
+    _assert_two_ranges(platform, table_name, nulls, index, 50)
+
+
 def test_sorting_an_unindexed_field_of_a_large_table_is_refused(filled: str, admin_api: Api) -> None:
     refused = admin_api.get(f"{BASE}?order_by=note")
     assert refused.status_code == 422, refused.get_json()
     body = refused.get_json()
     assert body["code"] == "sort_not_indexed" and "index" in body["detail"] and "索引" in body["detail_zh"]
+    assert "“Note” (note)" in body["detail"] and "“备注”(note)" in body["detail_zh"], body
     assert admin_api.get(f"{BASE}?order_by=-score&limit=5").status_code == 200  # "index": true
     assert admin_api.get(f"{BASE}?order_by=-updated_at&limit=5").status_code == 200
 
@@ -262,8 +339,14 @@ def test_republishing_adds_and_drops_list_indexes(admin_api: Api, platform: Plat
     install(admin_api, _definition())
     table_name = _table_name(platform)
     with platform.engine.begin() as conn:  # a table published before list indexes existed
-        conn.execute(sa.text(f'DROP INDEX "ix_{table_name}_list"'))
+        for name in ("list", "list__updated", "list_owner__updated"):
+            conn.execute(sa.text(f'DROP INDEX "ix_{table_name}_{name}"'))
+        for column in ("created_at", "updated_at", "owner"):
+            conn.execute(sa.text(f'CREATE INDEX "ix_{table_name}_{column}" ON "{table_name}" ({column})'))
+        conn.execute(sa.text(f'DROP INDEX "ix_{table_name}_score"'))  # a field index on the field alone
+        conn.execute(sa.text(f'CREATE INDEX "ix_{table_name}_score" ON "{table_name}" (score)'))
     changed = copy.deepcopy(_definition("created_by == me() and note != null"))
+    changed["entities"][0]["fields"][2]["index"] = True  # note: a field index added by the plan
     created = admin_api.post("/apps", json=changed)
     assert created.status_code == 201, created.get_json()
     revision = created.get_json()["revision"]["id"]
@@ -275,4 +358,9 @@ def test_republishing_adds_and_drops_list_indexes(admin_api: Api, platform: Plat
     indexes = _index_columns(platform, table_name)
     assert indexes[f"ix_{table_name}_list"] == ["created_at", "id"]
     assert indexes[f"ix_{table_name}_list_created_by"] == ["created_by", "created_at", "id"]
+    assert indexes[f"ix_{table_name}_list__updated"] == ["updated_at", "id"]
+    assert indexes[f"ix_{table_name}_list_owner__updated"] == ["owner", "updated_at", "id"]
     assert f"ix_{table_name}_list_owner" not in indexes
+    assert not {f"ix_{table_name}_{c}" for c in ("created_at", "updated_at", "owner")} & set(indexes)
+    assert indexes[f"ix_{table_name}_score"] == ["score", "id"]
+    assert indexes[f"ix_{table_name}_note"] == ["note", "id"]

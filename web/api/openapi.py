@@ -258,7 +258,7 @@ def _record_paths(spec: APISpec) -> None:
         for n, d in {
             "where": "An expression filter, e.g. `amount >= 100000 and region == \"华东\"`",
             "search": "Text to find in text fields",
-            "order_by": "A field key, `-` prefix for descending (default -id)",
+            "order_by": "A field key, `-` prefix for descending (default -created_at)",
             "after": "The next_cursor of the previous page",
             "limit": "Page size (≤ 200)",
         }.items()
@@ -267,7 +267,8 @@ def _record_paths(spec: APISpec) -> None:
         "get": _op("List records (keyset pagination)", {"200": _ok("Page", "RecordPage")},
                    {**read_only, "422": "A `where` that does not check (invalid_expression, `detail_data.diagnostics`), "
                                         "a wrong limit, order_by or after (validation_failed), NUL in a parameter (invalid_text), "
-                                        "or a filter whose arithmetic the database can't compute (filter_out_of_range)"},
+                                        "a filter whose arithmetic the database can't compute (filter_out_of_range), "
+                                        "or a sort by a field without an index on more than 10,000 records (sort_not_indexed)"},
                    params=ent_p + query),
         "post": _op("Create a record", {"201": _ok("Created", "WriteResult")},
                     {**read_only, "409": "A unique value is taken (value_taken)",

@@ -70,7 +70,7 @@ def list_records(app_ref: str, entity: str) -> Any:
         where=args.get("where") or None,
         search=args.get("search") or None,
         filters=filters,
-        order_by=args.get("order_by", "-id"),
+        order_by=args.get("order_by", "-created_at"),
         after=args.get("after") or None,
         limit=limit,
     )

@@ -77,7 +77,7 @@ def _pop_prompts() -> list[dict[str, Any]]:
 
 
 def _sort_options(entity: Entity) -> list[tuple[str, str]]:
-    options = [("-id", _("Newest first")), ("id", _("Oldest first")), ("-updated_at", _("Recently updated"))]
+    options = [("-created_at", _("Newest first")), ("created_at", _("Oldest first")), ("-updated_at", _("Recently updated"))]
     for f in entity.fields:
         if f.type in SORTABLE_TYPES and (f.index or f.unique or f.key == entity.title_field):
             options.append((f.key, text(f.label) + " ↑"))
@@ -121,9 +121,10 @@ def list_records(app_key: str, entity_key: str) -> str | tuple[str, int]:
     entity = app.entity(entity_key)
     service = records(app)
     sorts = _sort_options(entity)
-    sort = request.args.get("sort") or "-id"
+    sort = request.args.get("sort") or "-created_at"
+    sort = {"-id": "-created_at", "id": "created_at"}.get(sort, sort)  # links from before
     if sort not in {s for s, _label in sorts}:
-        sort = "-id"
+        sort = "-created_at"
     search = (request.args.get("q") or "").strip()[:100] or None
     filters: dict[str, Any] = {}
     for f in entity.fields:

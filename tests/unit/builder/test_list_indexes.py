@@ -41,14 +41,15 @@ def test_equality_columns_come_from_top_level_conjuncts(read_when: str | None, c
     visit = app.entity("visit")
     assert visit is not None
     assert me_columns(visit, read_when) == columns
-    expected = (("created_at", "id"),) + ((columns + ("created_at", "id"),) if columns else ())
+    always = (("created_at", "id"), ("updated_at", "id"), ("owner", "updated_at", "id"))
+    expected = always + ((columns + ("created_at", "id"),) if columns else ())
     assert list_index_columns(visit) == expected
 
 
-def test_every_entity_has_the_default_order_index() -> None:
+def test_every_entity_has_the_default_and_recently_updated_order_indexes() -> None:
     app = _app("owner == me()")
     for entity in app.entities:
-        assert list_index_columns(entity)[0] == ("created_at", "id")
+        assert list_index_columns(entity)[:3] == (("created_at", "id"), ("updated_at", "id"), ("owner", "updated_at", "id"))
 
 
 def test_changing_a_read_condition_plans_list_index_changes() -> None:

@@ -36,6 +36,9 @@ def test_table_has_system_stage_step_and_field_columns() -> None:
     assert {"stage", "stage_entered_at", "_done_checkin", "customer", "where__lat", "where__lng", "where__acc", "amount"} <= set(names)
     indexes = {i.name: (tuple(c.name for c in i.columns), i.unique) for i in table.indexes}
     assert indexes["uq_e1_visit_amount"] == (("amount",), True)
-    assert indexes["ix_e1_visit_customer"] == (("customer",), False)
+    assert indexes["ix_e1_visit_customer"] == (("customer", "id"), False)  # pages sorted by it
+    assert indexes["ix_e1_visit_list"] == (("created_at", "id"), False)
+    assert indexes["ix_e1_visit_list__updated"] == (("updated_at", "id"), False)
+    assert indexes["ix_e1_visit_list_owner__updated"] == (("owner", "updated_at", "id"), False)
     assert indexes["ix_e1_visit_stage_entered"] == (("stage", "stage_entered_at"), False)
     assert type(table.c.amount.type) is type(sql_type_for(DECIMAL))

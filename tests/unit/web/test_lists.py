@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import html
 import re
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
+import pytest
 import sqlalchemy as sa
 from flask import Flask
 from flask.testing import FlaskClient
 
+from runtime import record_list
 from tests.unit.web.support import Tenant, platform_of, publish, visit_app
 from tests.unit.web.test_forms import _create
 
@@ -66,8 +69,9 @@ def test_search_filters_and_sorting(app: Flask, tenant: Tenant, client_for: Call
     ]
     south = _titles(client.get("/a/store_visits/customer/?f.region=华南").get_data(as_text=True))
     assert south == ["门店007", "门店004", "门店001"]
-    oldest = _titles(client.get("/a/store_visits/customer/?sort=id").get_data(as_text=True))
+    oldest = _titles(client.get("/a/store_visits/customer/?sort=created_at").get_data(as_text=True))
     assert oldest[0] == "门店000"
+    assert _titles(client.get("/a/store_visits/customer/?sort=id").get_data(as_text=True)) == oldest  # an older link
     # An unknown sort falls back to newest first; an unknown region finds nothing.
     assert _titles(client.get("/a/store_visits/customer/?sort=password").get_data(as_text=True))[0] == "门店008"
     assert _titles(client.get("/a/store_visits/customer/?f.region=火星").get_data(as_text=True)) == []
@@ -87,3 +91,22 @@ def test_today_lists_the_reps_own_open_visits(app: Flask, tenant: Tenant, client
     html = client_for("acme-rep").get("/").get_data(as_text=True)
     assert 'data-testid="today-visit"' in html and "华联" in html
     assert 'data-testid="today-visit"' not in client_for("acme-rep2").get("/").get_data(as_text=True)
+
+
+def test_a_sort_no_index_serves_on_a_large_list_is_refused_in_both_languages(
+    app: Flask, tenant: Tenant, client_for: Callable[[str], FlaskClient], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _seed(app, tenant, 12)
+    client = client_for("acme-rep")
+    assert _titles(client.get("/a/store_visits/customer/?sort=name").get_data(as_text=True))[0] == "门店000"
+    monkeypatch.setattr(record_list, "UNINDEXED_SORT_ROWS", 10)  # "name" has no index
+    zh = client.get("/a/store_visits/customer/?sort=name", headers={"Accept-Language": "zh-CN"})
+    assert zh.status_code == 422
+    page = html.unescape(zh.get_data(as_text=True))
+    assert "无法按“名称”(name)排序" in page and "索引" in page and _titles(page) == []
+    en = client.get("/a/store_visits/customer/?sort=-name", headers={"Accept-Language": "en"})
+    assert en.status_code == 422
+    page = html.unescape(en.get_data(as_text=True))
+    assert "Can't sort by “Name” (name)" in page and "indexed" in page
+    # The default order is still offered and served.
+    assert len(_titles(client.get("/a/store_visits/customer/").get_data(as_text=True))) == 12
