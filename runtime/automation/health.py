@@ -229,12 +229,18 @@ def daily_rates(
     return out
 
 
+def _cause_column() -> Any:
+    # A literal, not a bound parameter: PostgreSQL must see the same expression in the
+    # select list and in GROUP BY.
+    return sa.func.coalesce(TriggerRun.cause, sa.literal_column("'error'"))
+
+
 def failure_causes(
     session: Session, workspace_id: int, app_id: int, now: datetime, *, window: timedelta = DEFAULT_WINDOW
 ) -> list[dict[str, Any]]:
     """Failures in the window grouped by rule and cause, most frequent first, each with its
     readable reason (zh, en), count and latest run."""
-    label = sa.func.coalesce(TriggerRun.cause, "error")
+    label = _cause_column()
     rows = session.execute(
         sa.select(TriggerRun.trigger_key, label, sa.func.count(), sa.func.max(TriggerRun.finished_at))
         .where(*_counted(workspace_id, app_id, now - window), TriggerRun.status.in_(FAILURE))
@@ -263,12 +269,13 @@ def _admins(session: Session, workspace_id: int) -> list[int]:
 
 
 def _main_cause(session: Session, app_id: int, trigger_key: str, since: datetime) -> str | None:
+    label = _cause_column()
     row = session.execute(
-        sa.select(sa.func.coalesce(TriggerRun.cause, "error"), sa.func.count())
+        sa.select(label, sa.func.count())
         .where(TriggerRun.app_id == app_id, TriggerRun.trigger_key == trigger_key,
                TriggerRun.finished_at >= to_naive_utc(since), TriggerRun.status.in_(FAILURE),
                TriggerRun.kind != HEALTH_ALERT_KIND)
-        .group_by(sa.func.coalesce(TriggerRun.cause, "error"))
+        .group_by(label)
         .order_by(sa.func.count().desc())
         .limit(1)
     ).first()

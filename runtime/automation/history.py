@@ -15,7 +15,7 @@ published when its job ran: counted neither way).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
 import sqlalchemy as sa
@@ -116,7 +116,8 @@ def _when(value: str, name: str, tz: Any, *, end: bool) -> datetime:
             at = datetime.fromisoformat(text.replace("Z", "+00:00"))
             if at.tzinfo is None:
                 at = at.replace(tzinfo=tz)
-    except ValueError:
+        at = at.astimezone(UTC)
+    except (ValueError, OverflowError):
         raise Invalid(
             f"{name} must be a date (2026-11-30) or a date and time.",
             message_zh=f"{name} 必须是日期(如 2026-11-30)或日期时间。",
@@ -129,19 +130,21 @@ def parse_filter(args: dict[str, str | None], tz: Any) -> RunFilter:
     """A :class:`RunFilter` from query parameters (``rule``/``trigger``, ``outcome``/``status``,
     ``record``/``record_id``, ``since``, ``until``); unknown values are refused clearly."""
     rule = (args.get("rule") or args.get("trigger") or "").strip() or None
-    outcome = (args.get("outcome") or args.get("status") or "").strip() or None
+    outcome_name = "status" if args.get("status") and not args.get("outcome") else "outcome"
+    outcome = (args.get(outcome_name) or "").strip() or None
     if outcome is not None and outcome not in OUTCOMES:
         raise Invalid(
-            f"outcome must be one of: {', '.join(OUTCOMES)}.",
+            f"{outcome_name} must be one of: {', '.join(OUTCOMES)}.",
             message_zh=f"结果必须是以下之一:{', '.join(OUTCOMES)}。",
-            errors={"outcome": ["unknown outcome"]},
+            errors={outcome_name: ["unknown outcome"]},
         )
-    raw_record = (args.get("record") or args.get("record_id") or "").strip()
+    record_name = "record_id" if args.get("record_id") else "record"
+    raw_record = (args.get(record_name) or "").strip()
     record_id = None
     if raw_record:
         if not raw_record.isdigit() or int(raw_record) > MAX_ID:
-            raise Invalid("record must be a record id (a whole number).",
-                          message_zh="记录必须是记录编号(整数)。", errors={"record": ["not an id"]})
+            raise Invalid(f"{record_name} must be a record id (a whole number).",
+                          message_zh="记录必须是记录编号(整数)。", errors={record_name: ["not an id"]})
         record_id = int(raw_record)
     raw_since, raw_until = args.get("since"), args.get("until")
     since = _when(raw_since, "since", tz, end=False) if raw_since else None
