@@ -119,7 +119,7 @@ def parse_percent(value: Any, name: str = "threshold") -> float:
             message_zh="阈值必须是 0 到 100 之间的百分比,例如 99.5。",
             errors={name: ["must be a number from 0 to 100"]},
         )
-    return round(number, 4) / 100
+    return round(number / 100, 6)
 
 
 # --------------------------------------------------------------------------- measuring
@@ -503,7 +503,7 @@ class RuleHealthBoard:
             "causes": failure_causes(ctx.session, ctx.workspace_id, self.app_id, now, window=window),
         }
 
-    def set_threshold(self, value: Any, *, trigger_key: str | None = None) -> float:
+    def set_threshold(self, value: Any, *, trigger_key: str | None = None, name: str = "threshold") -> float:
         """Stores the workspace's threshold (or one rule's) from a percentage (0–100);
         ``None`` for a rule removes its own one. Commits; returns the fraction (or the
         workspace's default when a rule's own was removed)."""
@@ -519,9 +519,11 @@ class RuleHealthBoard:
         if value is None and trigger_key is not None:
             if row is not None:
                 ctx.session.delete(row)
+            ctx.session.flush()
+            check_health(ctx.session, ctx.workspace_id, self.app_id, ctx.now())
             ctx.session.commit()
             return thresholds(ctx.session, ctx.workspace_id).default
-        fraction = parse_percent(value)
+        fraction = parse_percent(value, name)
         if row is None:
             row = RuleThreshold(
                 workspace_id=ctx.workspace_id, scope=scope,
@@ -531,5 +533,8 @@ class RuleHealthBoard:
         row.threshold = fraction
         row.updated_at = to_naive_utc(ctx.now())
         row.updated_by = ctx.actor.id
+        ctx.session.flush()
+        # The new threshold takes effect at once for this app (the sweeps do the others).
+        check_health(ctx.session, ctx.workspace_id, self.app_id, ctx.now())
         ctx.session.commit()
         return fraction

@@ -179,7 +179,7 @@ def automation_threshold(app_ref: str) -> Any:
         raise Invalid("The workspace's threshold can't be removed; give a percentage from 0 to 100.",
                       message_zh="工作区的阈值不能删除;请提供 0 到 100 之间的百分比。",
                       errors={"threshold_percent": ["required"]})
-    fraction = RuleHealthBoard(ctx, app.app_id).set_threshold(value, trigger_key=trigger)
+    fraction = RuleHealthBoard(ctx, app.app_id).set_threshold(value, trigger_key=trigger, name="threshold_percent")
     return jsonify(trigger=trigger, threshold=fraction, threshold_percent=round(fraction * 100, 4),
                    own=trigger is not None and value is not None)
 
