@@ -222,7 +222,8 @@ def run_json(run: TriggerRun, actions: list[ActionRun]) -> dict[str, Any]:
 def _query(workspace_id: int, app_id: int, flt: RunFilter) -> sa.Select[Any]:
     query = sa.select(TriggerRun).where(TriggerRun.workspace_id == workspace_id, TriggerRun.app_id == app_id)
     if flt.trigger_key:
-        query = query.where(TriggerRun.trigger_key == flt.trigger_key)
+        # The rule's own runs; the deliveries of its health alerts show in the unfiltered list.
+        query = query.where(TriggerRun.trigger_key == flt.trigger_key, TriggerRun.kind != HEALTH_ALERT_KIND)
     if flt.outcome == "success":
         query = query.where(TriggerRun.status.in_(SUCCESS_STATUSES))
     elif flt.outcome == "failure":
