@@ -74,6 +74,10 @@ class Api:
         """PATCH JSON."""
         return self.client.patch("/api/v1" + path, json=json, headers=self._headers(), **kwargs)
 
+    def put(self, path: str, json: Any = None, **kwargs: Any) -> Any:
+        """PUT JSON."""
+        return self.client.put("/api/v1" + path, json=json, headers=self._headers(), **kwargs)
+
     def delete(self, path: str, **kwargs: Any) -> Any:
         """DELETE."""
         return self.client.delete("/api/v1" + path, headers=self._headers(), **kwargs)

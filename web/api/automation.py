@@ -97,21 +97,21 @@ def automation_runs(app_ref: str) -> Any:
     return jsonify(items=items, next_before=next_before)
 
 
-@bp.get("/apps/<app_ref>/automation/runs/<int:run_id>")
-def automation_run(app_ref: str, run_id: int) -> Any:
+@bp.get("/apps/<app_ref>/automation/runs/<int:run>")
+def automation_run(app_ref: str, run: int) -> Any:
     """One trigger run with its action runs, the fields they changed and why it failed."""
     ctx = call_context()
     _require_manager(ctx)
     app = load_published(ctx.session, ctx.workspace_id, app_ref)
-    return jsonify(RunHistory(ctx, app.app_id).get(run_id))
+    return jsonify(RunHistory(ctx, app.app_id).get(run))
 
 
-@bp.post("/apps/<app_ref>/automation/action-runs/<int:action_run_id>/retry")
-def automation_retry(app_ref: str, action_run_id: int) -> Any:
+@bp.post("/apps/<app_ref>/automation/action-runs/<int:action_run>/retry")
+def automation_retry(app_ref: str, action_run: int) -> Any:
     """Queues a failed action again through the outbox (admins); 202 with the new job."""
     ctx = call_context()
     app = load_published(ctx.session, ctx.workspace_id, app_ref)
-    result = RunHistory(ctx, app.app_id).retry_action(action_run_id)
+    result = RunHistory(ctx, app.app_id).retry_action(action_run)
     return jsonify(
         **result,
         message="The action was queued again; its run appears in the history when it has run.",

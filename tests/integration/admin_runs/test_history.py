@@ -14,7 +14,14 @@ from flask.testing import FlaskClient
 
 from runtime.automation.models import OutboxJob
 from runtime.clock import FrozenClock
-from tests.integration.admin_runs.conftest import CUSTOMERS, RUNS, crm_app, customer, drain, platform_of
+from tests.integration.admin_runs.conftest import (
+    CUSTOMERS,
+    RUNS,
+    crm_app,
+    customer,
+    drain,
+    platform_of,
+)
 from tests.integration.browser_session import csrf_token, sign_in_as
 from tests.integration.conftest import Api, Tenant, install
 
