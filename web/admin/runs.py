@@ -123,7 +123,8 @@ def runs() -> Any:
         status = 422
     return render_template(
         "admin/runs.html", app=app, apps=apps, items=items, flt=flt, rules=_rules(app),
-        rule_labels=dict(_rules(app)), outcomes=OUTCOME_CHOICES, next_url=next_url, error=error,
+        rule_labels=dict(_rules(app)), entity_labels={e.key: text(e.label) or e.key for e in app.definition.entities},
+        outcomes=OUTCOME_CHOICES, next_url=next_url, error=error,
         args=args, tz=ctx.tz,
     ), status
 
