@@ -72,6 +72,8 @@ def test_a_skip_for_a_missing_manager_fails_the_rule_and_alerts_the_admins_once(
     assert set_status["changes"] == [{"entity": "customer", "record_id": lone["id"], "field": "status",
                                       "before": None, "after": "待激活"}]
 
+    sweep(app)  # the rates are checked with the sweeps
+    drain(app)
     health = admin_api.get(HEALTH).get_json()
     rule = _timeout_rule(health["items"])
     assert rule["runs"] == 4 and rule["failed"] == 1 and rule["success_rate"] == 0.75
@@ -123,6 +125,8 @@ def test_the_alert_clears_and_says_so_when_the_rate_recovers(
 ) -> None:
     into_need(lone_rep, customer(lone_rep, name="无上级", note="n"))
     clock.advance(HOURS_48)
+    sweep(app)
+    drain(app)
     sweep(app)
     drain(app)
     assert [a.title for a in _alerts(app, tenant)] == [ALERT_TITLE]
@@ -215,6 +219,8 @@ def test_a_rules_own_threshold_overrides_the_workspace_one(
 
 def test_alert_jobs_do_not_count_in_health(app: Flask, crm: Any, admin_api: Api, rep_api: Api) -> None:
     customer(rep_api, name="无备注")
+    drain(app)
+    sweep(app)
     drain(app)
     with platform_of(app).session() as session:
         kinds = sorted(r.kind for r in session.scalars(sa.select(TriggerRun)))
