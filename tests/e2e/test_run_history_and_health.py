@@ -32,7 +32,7 @@ def _fits_the_phone(page: Any) -> None:
     assert width <= 390, f"the page is {width}px wide on a 390px phone"
 
 
-def test_health_board_and_run_history_on_a_phone(live: LiveServer, phone: Any) -> None:
+def test_health_board_and_run_history_on_a_phone(live: LiveServer, phone: Any, monkeypatch: pytest.MonkeyPatch) -> None:
     admin = live.api("admin")
     admin.publish(_definition())
     # The admin has no manager: greet_manager is skipped every time (a failure); make_task
@@ -93,7 +93,17 @@ def test_health_board_and_run_history_on_a_phone(live: LiveServer, phone: Any) -
     assert phone.get_by_test_id("rail-health").inner_text() == "Rule health"
     _fits_the_phone(phone)
     shot(phone, "rule-health-en-phone")
+    # Older runs come in below the list (htmx), without leaving the page.
+    import web.admin.runs as runs_page
+
+    monkeypatch.setattr(runs_page, "PAGE_SIZE", 3)
     phone.goto("/admin/runs?app=crm")
-    assert phone.get_by_test_id("run").count() >= 6
+    first_url = phone.url
+    assert phone.get_by_test_id("run").count() == 3
+    phone.get_by_test_id("older").click()
+    phone.get_by_test_id("run").nth(5).wait_for()
+    assert phone.url == first_url
+    ids = [int(r.get_attribute("data-run-id")) for r in phone.get_by_test_id("run").all()]
+    assert ids == sorted(set(ids), reverse=True)
     _fits_the_phone(phone)
     shot(phone, "run-history-en-phone")

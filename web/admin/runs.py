@@ -121,8 +121,9 @@ def runs() -> Any:
         flt = RunFilter()
         error = exc.message_zh if language() == "zh" else exc.message
         status = 422
+    htmx_page = bool(request.headers.get("HX-Request")) and bool(request.args.get("before")) and not error
     return render_template(
-        "admin/runs.html", app=app, apps=apps, items=items, flt=flt, rules=_rules(app),
+        "admin/_runs.html" if htmx_page else "admin/runs.html", app=app, apps=apps, items=items, flt=flt, rules=_rules(app),
         rule_labels=dict(_rules(app)), entity_labels={e.key: text(e.label) or e.key for e in app.definition.entities},
         outcomes=OUTCOME_CHOICES, next_url=next_url, error=error,
         args=args, tz=ctx.tz,
