@@ -259,6 +259,8 @@ def _run_claimed(
         key = f"{job.id}:{index}"
         existing = action_run(session, key)
         if existing is not None and existing.status in ("done", "skipped"):
+            if existing.status == "skipped" and (existing.detail or {}).get("cause"):
+                skip_causes.append((index, action.type, dict(existing.detail)))  # a redelivered job
             continue
         now = clock.now()
         if not _renew(session, job.id, token, now + lease):

@@ -227,3 +227,24 @@ def test_alert_jobs_do_not_count_in_health(app: Flask, crm: Any, admin_api: Api,
     assert kinds == ["created", "health_alert"]
     rule = next(h for h in admin_api.get(HEALTH).get_json()["items"] if h["trigger"] == "make_task")
     assert rule["runs"] == 1
+
+
+def test_a_redelivered_job_keeps_the_skip_of_its_finished_actions(
+    app: Flask, crm: Any, lone_rep: Api, clock: FrozenClock,
+) -> None:
+    into_need(lone_rep, customer(lone_rep, name="无上级", note="n"))
+    clock.advance(HOURS_48)
+    sweep(app)
+    drain(app)
+    with platform_of(app).session() as session:
+        job = session.scalars(sa.select(OutboxJob).where(OutboxJob.trigger_key == "need_timeout")).one()
+        run = session.scalars(sa.select(TriggerRun).where(TriggerRun.outbox_id == job.id)).one()
+        assert (run.status, run.cause) == ("skipped", "missing_manager")
+        # As if the worker died after both actions committed but before the run was finished.
+        job.status, job.available_at, job.finished_at = "pending", job.created_at, None
+        run.status, run.cause, run.finished_at = "running", None, None
+        session.commit()
+    drain(app)
+    with platform_of(app).session() as session:
+        run = session.scalars(sa.select(TriggerRun).where(TriggerRun.outbox_id == job.id)).one()
+        assert (run.status, run.cause) == ("skipped", "missing_manager")
