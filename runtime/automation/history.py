@@ -270,22 +270,6 @@ def runs_page(
     return items, (runs[-1].id if more and runs else None)
 
 
-def list_runs(
-    session: Session,
-    workspace_id: int,
-    app_id: int,
-    *,
-    trigger_key: str | None = None,
-    status: str | None = None,
-    record_id: int | None = None,
-    limit: int = 100,
-) -> list[dict[str, Any]]:
-    """The latest trigger runs of an app, newest first, each with its action runs (S34)."""
-    items, _ = runs_page(session, workspace_id, app_id, RunFilter(trigger_key, status, record_id),
-                         limit=max(1, min(limit, 500)))
-    return items
-
-
 def _require(ctx: CallContext, roles: tuple[str, ...]) -> None:
     if ctx.actor.role not in roles:
         if roles == ("admin",):
