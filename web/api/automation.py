@@ -171,6 +171,9 @@ def automation_threshold(app_ref: str) -> Any:
     if trigger is not None and (not isinstance(trigger, str) or not trigger.strip() or len(trigger) > 63):
         raise Invalid("trigger must be a rule's key.", message_zh="trigger 必须是规则的键。",
                       errors={"trigger": ["not a rule key"]})
+    if trigger is not None and trigger not in {getattr(t, "key", None) for t in app.definition.triggers}:
+        raise Invalid(f"The app has no rule {trigger!r}.", message_zh=f"该应用没有规则 {trigger!r}。",
+                      errors={"trigger": ["unknown rule"]})
     if "threshold_percent" not in body:
         raise Invalid("Give threshold_percent (0–100).", message_zh="请提供 threshold_percent(0–100)。",
                       errors={"threshold_percent": ["required"]})

@@ -365,7 +365,7 @@ def _automation_paths(spec: APISpec) -> None:
     spec.path("/apps/{app}/automation/health/threshold", operations={
         "put": _op("Set the alert threshold of the workspace or of one rule", {"200": _ok("Stored", "Threshold")},
                    {"403": _problem("Only an admin may change the threshold (forbidden)"), "404": NOT_FOUND,
-                    "422": "A threshold that is not a percentage from 0 to 100, or an unknown member (validation_failed), or "
+                    "422": "A threshold that is not a percentage from 0 to 100, an unknown rule or member (validation_failed), or "
                            + INVALID_BODY},
                    body="ThresholdRequest", params=app_p),
     })

@@ -173,6 +173,8 @@ def test_the_threshold_is_validated_and_stored(app: Flask, crm: Any, client: Fla
         assert body["code"] == "validation_failed" and "threshold_percent" in body["errors"], body
         assert "0" in body["detail"] and "100" in body["detail"]
     assert client.put(url, json={"threshold_percent": 99, "extra": 1}, headers=headers).status_code == 422
+    unknown = client.put(url, json={"threshold_percent": 99, "trigger": "nope"}, headers=headers)
+    assert unknown.status_code == 422 and "trigger" in unknown.get_json()["errors"]
     rep = {"Authorization": f"Bearer {tenant.rep_token}"}
     assert client.put(url, json={"threshold_percent": 99}, headers=rep).status_code == 403
     manager = {"Authorization": f"Bearer {tenant.manager_token}"}
