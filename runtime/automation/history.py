@@ -21,7 +21,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from runtime.automation.causes import cause
+from runtime.automation.causes import CAUSES, cause
 from runtime.automation.models import ActionRun, OutboxJob, TriggerRun
 from runtime.clock import to_naive_utc
 from runtime.context import CallContext
@@ -90,6 +90,7 @@ class RunFilter:
     record_id: int | None = None
     since: datetime | None = None  # aware
     until: datetime | None = None  # aware, exclusive
+    cause: str | None = None
 
     def as_query(self) -> dict[str, str]:
         """The non-empty filters as query parameters (for links that keep them)."""
@@ -100,6 +101,8 @@ class RunFilter:
             out["outcome"] = self.outcome
         if self.record_id is not None:
             out["record"] = str(self.record_id)
+        if self.cause:
+            out["cause"] = self.cause
         return out
 
 
@@ -128,7 +131,7 @@ def _when(value: str, name: str, tz: Any, *, end: bool) -> datetime:
 
 def parse_filter(args: dict[str, str | None], tz: Any) -> RunFilter:
     """A :class:`RunFilter` from query parameters (``rule``/``trigger``, ``outcome``/``status``,
-    ``record``/``record_id``, ``since``, ``until``); unknown values are refused clearly."""
+    ``record``/``record_id``, ``since``, ``until``, ``cause``); unknown values are refused clearly."""
     rule = (args.get("rule") or args.get("trigger") or "").strip() or None
     outcome_name = "status" if args.get("status") and not args.get("outcome") else "outcome"
     outcome = (args.get(outcome_name) or "").strip() or None
@@ -152,7 +155,11 @@ def parse_filter(args: dict[str, str | None], tz: Any) -> RunFilter:
     if since and until and since >= until:
         raise Invalid("since must be before until.", message_zh="开始时间必须早于结束时间。",
                       errors={"since": ["after until"]})
-    return RunFilter(rule, outcome, record_id, since, until)
+    cause_key = (args.get("cause") or "").strip() or None
+    if cause_key is not None and cause_key not in CAUSES:
+        raise Invalid(f"cause must be one of: {', '.join(CAUSES)}.", message_zh=f"原因必须是以下之一:{', '.join(CAUSES)}。",
+                      errors={"cause": ["unknown cause"]})
+    return RunFilter(rule, outcome, record_id, since, until, cause_key)
 
 
 def _changes(action: ActionRun) -> list[dict[str, Any]]:
@@ -232,6 +239,11 @@ def _query(workspace_id: int, app_id: int, flt: RunFilter) -> sa.Select[Any]:
         query = query.where(TriggerRun.status == flt.outcome)
     if flt.record_id is not None:
         query = query.where(TriggerRun.record_id == flt.record_id)
+    if flt.cause == "error":  # runs recorded before causes were, too
+        query = query.where(sa.or_(TriggerRun.cause == "error", TriggerRun.cause.is_(None)),
+                            TriggerRun.status.in_(FAILURE_STATUSES))
+    elif flt.cause:
+        query = query.where(TriggerRun.cause == flt.cause)
     if flt.since is not None:
         query = query.where(TriggerRun.started_at >= to_naive_utc(flt.since))
     if flt.until is not None:

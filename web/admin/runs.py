@@ -104,7 +104,7 @@ def runs() -> Any:
     if app is None:
         return render_template("admin/runs.html", app=None, apps=apps, items=[], flt=RunFilter(),
                                rules=[], outcomes=OUTCOME_CHOICES, next_url=None, error=None, args={})
-    args = {k: request.args.get(k, "") for k in ("rule", "outcome", "record", "since", "until")}
+    args = {k: request.args.get(k, "") for k in ("rule", "outcome", "record", "since", "until", "cause")}
     error = None
     items: list[dict[str, Any]] = []
     next_url = None
@@ -125,7 +125,7 @@ def runs() -> Any:
     return render_template(
         "admin/_runs.html" if htmx_page else "admin/runs.html", app=app, apps=apps, items=items, flt=flt, rules=_rules(app),
         rule_labels=dict(_rules(app)), entity_labels={e.key: text(e.label) or e.key for e in app.definition.entities},
-        outcomes=OUTCOME_CHOICES, next_url=next_url, error=error,
+        outcomes=OUTCOME_CHOICES, causes=list(CAUSES), next_url=next_url, error=error,
         args=args, tz=ctx.tz,
     ), status
 

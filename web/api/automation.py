@@ -78,7 +78,7 @@ def inbound_webhook(app_ref: str, trigger_key: str) -> Any:
 
 def _query_args() -> dict[str, str | None]:
     return {k: request.args.get(k) for k in
-            ("rule", "trigger", "outcome", "status", "record", "record_id", "since", "until")}
+            ("rule", "trigger", "outcome", "status", "record", "record_id", "since", "until", "cause")}
 
 
 @bp.get("/apps/<app_ref>/automation/runs")

@@ -330,13 +330,14 @@ def _automation_paths(spec: APISpec) -> None:
             ("record_id", "integer", "Runs of this record (alias `record`)"),
             ("since", "string", "Runs started from this date (workspace time zone) or ISO time"),
             ("until", "string", "Runs started before the end of this date, or before this ISO time"),
+            ("cause", "string", "Runs that failed for this cause (missing_manager, invalid_write …)"),
             ("before", "integer", "The `next_before` of the previous page"),
         )
     ]
     spec.path("/apps/{app}/automation/runs", operations={
         "get": _op("Trigger runs with their action runs, newest first, a page at a time (S34)", {"200": _ok("Runs", "RunList")},
                    {"403": managers, "404": NOT_FOUND,
-                    "422": "A limit or before that is not a number, an unknown status, a record_id that is not an id, or a "
+                    "422": "A limit or before that is not a number, an unknown status or cause, a record_id that is not an id, or a "
                            "since/until that is not a date (validation_failed)"},
                    params=app_p + query + [limit]),
     })

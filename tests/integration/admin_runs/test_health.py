@@ -111,7 +111,7 @@ def test_a_skip_for_a_missing_manager_fails_the_rule_and_alerts_the_admins_once(
     page = client.get("/admin/health?app=crm").get_data(as_text=True)
     assert 'data-rule="need_timeout" data-flagged="true"' in page
     assert 'data-cause="missing_manager"' in page
-    assert "/admin/runs?app=crm&amp;rule=need_timeout&amp;outcome=failure" in page
+    assert "/admin/runs?app=crm&amp;rule=need_timeout&amp;outcome=failure&amp;cause=missing_manager" in page
     assert "<svg" in page and 'class="threshold"' in page
     assert "记录负责人没有设置上级,消息无人接收。" in page or "The record&#39;s owner has no manager" in page
     client.post("/locale", data={"locale": "en", "csrf_token": csrf_token(client, "/"), "next": "/"})

@@ -63,7 +63,10 @@ def test_filters_by_rule_outcome_record_and_time(admin_api: Api, history: dict[s
     assert len(_runs(admin_api, "rule=make_task&since=2026-11-25")) == 2
     assert len(_runs(admin_api, "rule=make_task&until=2026-11-23")) == 3
     assert _runs(admin_api, "rule=nope") == []
+    assert len(_runs(admin_api, "rule=make_task&cause=invalid_write")) == 2
+    assert _runs(admin_api, "rule=make_task&cause=missing_manager") == []
     for bad, name in (("outcome=maybe", "outcome"), ("record=abc", "record"), ("since=yesterday", "since"),
+                      ("cause=bad_luck", "cause"),
                       ("since=2026-11-25&until=2026-11-24", "since")):
         answer = admin_api.get(f"{RUNS}?{bad}")
         assert answer.status_code == 422 and name in answer.get_json()["errors"], (bad, answer.get_json())
