@@ -39,7 +39,13 @@ from runtime.automation.actions.base import (
     TransientActionError,
     handler_for,
 )
-from runtime.automation.history import action_run, trigger_run_for
+from runtime.automation.causes import cause_of_error
+from runtime.automation.history import (
+    FAILURE_STATUSES,
+    HEALTH_ALERT_KIND,
+    action_run,
+    trigger_run_for,
+)
 from runtime.automation.models import ActionRun, OutboxJob, TriggerRun
 from runtime.automation.outbox import jsonable
 from runtime.automation.registry import load_handlers
@@ -227,26 +233,34 @@ def _run_claimed(
     run.started_at = to_naive_utc(clock.now())
     session.commit()
 
+    if job.kind == HEALTH_ALERT_KIND:
+        return _run_health_alert(platform, session, job, run, token, lease, started)
     workspace = session.get(Workspace, job.workspace_id)
     try:
         app = load_published(session, job.workspace_id, job.app_id)
     except NotFound as exc:
-        return _finish(session, job, run, "skipped", started, clock.now(), error=exc.message)
+        return _finish(session, job, run, "cancelled", started, clock.now(), error=exc.message,
+                       cause="unpublished")
     trigger = next(
         (t for t in app.definition.triggers if isinstance(t, Trigger) and t.key == job.trigger_key),
         None,
     )
     if trigger is None or workspace is None:
-        return _finish(session, job, run, "skipped", started, clock.now(),
-                       error="the trigger is no longer published")
+        return _finish(session, job, run, "cancelled", started, clock.now(),
+                       error="the trigger is no longer published", cause="unpublished")
 
     result = JobResult(outbox_id, "running")
+    skip_causes: list[tuple[int, str, dict[str, Any]]] = []
+    # A retry of a failed action (runtime.automation.history.retry_action) starts there.
+    first, last = _action_range(job)
     for index, action in enumerate(trigger.actions):
-        if action.type in INLINE_ACTIONS:
+        if action.type in INLINE_ACTIONS or index < first or (last is not None and index > last):
             continue
         key = f"{job.id}:{index}"
         existing = action_run(session, key)
         if existing is not None and existing.status in ("done", "skipped"):
+            if existing.status == "skipped" and (existing.detail or {}).get("cause"):
+                skip_causes.append((index, action.type, dict(existing.detail)))  # a redelivered job
             continue
         now = clock.now()
         if not _renew(session, job.id, token, now + lease):
@@ -294,6 +308,8 @@ def _run_claimed(
             outcome = _run_action(ctx, action)
             row.status = "skipped" if outcome.status == "skipped" else "done"
             row.detail = jsonable(dict(outcome.detail))
+            if outcome.status == "skipped" and outcome.detail.get("cause"):
+                skip_causes.append((index, action.type, dict(outcome.detail)))
             row.finished_at = to_naive_utc(clock.now())
             row.duration_ms = int((time.monotonic() - a_started) * 1000)
             session.commit()
@@ -343,11 +359,71 @@ def _run_claimed(
                 run.duration_ms = int((time.monotonic() - started) * 1000)
                 session.commit()
                 return JobResult(outbox_id, "retrying", result.actions_run, message)
-            return _finish(session, job, run, "failed", started, clock.now(), error=message)
+            return _finish(session, job, run, "failed", started, clock.now(), error=message,
+                           cause=cause_of_error(message))
     job = session.get(OutboxJob, outbox_id)  # type: ignore[assignment]
     assert job is not None
-    return _finish(session, job, trigger_run_for(session, job, clock.now()), "succeeded", started,
-                   clock.now(), actions=result.actions_run)
+    run = trigger_run_for(session, job, clock.now())
+    if skip_causes:
+        # Skipped is not success: an action that had nobody to notify or assign means the
+        # rule did not do its job; the run says which action and why.
+        index, action_type, detail = skip_causes[0]
+        notes = "; ".join(str(n) for n in detail.get("notes") or ())
+        error = f"action {index} ({action_type}) skipped: {detail.get('reason')}" + (f" — {notes}" if notes else "")
+        return _finish(session, job, run, "skipped", started, clock.now(), error=error,
+                       cause=str(detail["cause"]), actions=result.actions_run)
+    return _finish(session, job, run, "succeeded", started, clock.now(), actions=result.actions_run)
+
+
+def _action_range(job: OutboxJob) -> tuple[int, int | None]:
+    """The actions a job runs: all of them, or — for a retry — from the retried one on (to
+    the end after a failure, which stopped the ones after it; only it after a skip)."""
+    payload = job.payload if isinstance(job.payload, dict) else {}
+
+    def whole(value: Any) -> int | None:
+        return value if isinstance(value, int) and not isinstance(value, bool) and value >= 0 else None
+
+    return whole(payload.get("from_action")) or 0, whole(payload.get("to_action"))
+
+
+def _run_health_alert(
+    platform: Platform, session: Session, job: OutboxJob, run: TriggerRun, token: str,
+    lease: timedelta, started: float,
+) -> JobResult:
+    """Delivers a rule-health alert (or its recovery) to the workspace's admins' inboxes."""
+    from runtime.automation.health import deliver_alert
+
+    clock = platform.clock
+    key = f"{job.id}:0"
+    if not _renew(session, job.id, token, clock.now() + lease):
+        session.rollback()
+        return JobResult(job.id, "lost_claim")
+    row = action_run(session, key) or ActionRun(
+        workspace_id=job.workspace_id, app_id=job.app_id, outbox_id=job.id,
+        trigger_key=job.trigger_key, action_index=0, action_type="notify",
+        idempotency_key=key, attempts=0,
+    )
+    if row.status != "done":
+        row.status = "done"
+        row.attempts = (row.attempts or 0) + 1
+        row.started_at = to_naive_utc(clock.now())
+        session.add(row)
+        try:
+            session.flush()
+            row.detail = jsonable(deliver_alert(session, platform.settings, job, key, clock.now()))
+            row.finished_at = to_naive_utc(clock.now())
+            session.commit()
+        except IntegrityError:
+            session.rollback()
+            return JobResult(job.id, "lost_claim")
+        except Exception as exc:  # recorded like any other failed action
+            session.rollback()
+            log.exception("rule-health alert %s could not be delivered", job.id)
+            job = session.get(OutboxJob, job.id)  # type: ignore[assignment]
+            assert job is not None
+            return _finish(session, job, trigger_run_for(session, job, clock.now()), "failed",
+                           started, clock.now(), error=_error_text(exc), cause="delivery_failed")
+    return _finish(session, job, run, "succeeded", started, clock.now(), actions=[0])
 
 
 def _run_action(ctx: ActionContext, action: Any) -> ActionOutcome:
@@ -374,22 +450,24 @@ def _finish(
     *,
     error: str | None = None,
     actions: list[int] | None = None,
+    cause: str | None = None,
 ) -> JobResult:
     at = to_naive_utc(now)
-    job.status = {"succeeded": "done", "skipped": "done"}.get(status, status)
+    job.status = {"succeeded": "done", "skipped": "done", "cancelled": "done"}.get(status, status)
     job.finished_at = at
     job.locked_until = None
     job.last_error = error
     run.status = status
     run.finished_at = at
     run.error = error
+    run.cause = cause
     run.duration_ms = int((time.monotonic() - started) * 1000)
     session.commit()
-    if status == "failed":
-        from runtime.automation.health import flag_repeated_failures
+    if status in FAILURE_STATUSES and job.kind != HEALTH_ALERT_KIND:
+        from runtime.automation.health import check_rule
 
         try:
-            flag_repeated_failures(session, job.workspace_id, job.app_id, job.trigger_key, now)
+            check_rule(session, job.workspace_id, job.app_id, job.trigger_key, now)
             session.commit()
         except Exception:  # health bookkeeping must never fail the job
             session.rollback()

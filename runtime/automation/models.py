@@ -59,6 +59,13 @@ class TriggerRun(PlatformBase):
     __tablename__ = "automation_trigger_runs"
     __table_args__ = (
         sa.Index("ix_automation_trigger_runs_rule", "app_id", "trigger_key", "started_at"),
+        # Run history pages newest first by id (keyset), optionally by rule, outcome or record.
+        sa.Index("ix_automation_trigger_runs_app_id", "app_id", "id"),
+        sa.Index("ix_automation_trigger_runs_rule_id", "app_id", "trigger_key", "id"),
+        sa.Index("ix_automation_trigger_runs_status_id", "app_id", "status", "id"),
+        sa.Index("ix_automation_trigger_runs_record_id", "app_id", "record_id", "id"),
+        # Rule health: runs finished in a window, grouped by rule, outcome and cause.
+        sa.Index("ix_automation_trigger_runs_finished", "app_id", "finished_at", "trigger_key", "status"),
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
@@ -77,6 +84,8 @@ class TriggerRun(PlatformBase):
     finished_at: Mapped[datetime | None] = mapped_column(sa.DateTime)
     duration_ms: Mapped[int | None] = mapped_column(sa.Integer)
     error: Mapped[str | None] = mapped_column(sa.Text)
+    #: Why a run did not succeed, as a key of :data:`runtime.automation.causes.CAUSES`.
+    cause: Mapped[str | None] = mapped_column(sa.String(32))
 
 
 class ActionRun(PlatformBase):
@@ -219,3 +228,20 @@ class RuleAlert(PlatformBase):
     failures: Mapped[int] = mapped_column(sa.Integer)
     raised_at: Mapped[datetime] = mapped_column(sa.DateTime)
     cleared_at: Mapped[datetime | None] = mapped_column(sa.DateTime)
+
+
+class RuleThreshold(PlatformBase):
+    """The success rate below which a rule is flagged: the workspace's default (``scope``
+    ``"*"``) or one rule's own (``scope`` ``"<app id>:<trigger key>"``)."""
+
+    __tablename__ = "automation_rule_thresholds"
+    __table_args__ = (sa.UniqueConstraint("workspace_id", "scope"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    workspace_id: Mapped[int] = mapped_column(sa.ForeignKey("workspaces.id", ondelete="CASCADE"))
+    scope: Mapped[str] = mapped_column(sa.String(100))
+    app_id: Mapped[int | None] = mapped_column(sa.ForeignKey("apps.id", ondelete="CASCADE"))
+    trigger_key: Mapped[str | None] = mapped_column(sa.String(63))
+    threshold: Mapped[float] = mapped_column(sa.Float)
+    updated_at: Mapped[datetime] = mapped_column(sa.DateTime)
+    updated_by: Mapped[int | None] = mapped_column(sa.BigInteger)

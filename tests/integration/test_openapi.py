@@ -10,10 +10,12 @@ from typing import Any
 
 import jsonschema_rs
 import pytest
+import sqlalchemy as sa
 from flask import Flask
 from flask.testing import FlaskClient
 
 from runtime.automation.embedded import EmbeddedWorker
+from runtime.automation.models import ActionRun
 from runtime.platform import Platform
 from runtime.settings import Settings
 from tests.integration.automation.test_api import _definition as sales_definition
@@ -272,6 +274,26 @@ def test_responses_of_every_route_match_the_document(app: Flask, client: FlaskCl
     check(admin.get("/apps/sales/automation/runs?limit=x"), "get", "/apps/{app}/automation/runs", 422)
     check(admin.get("/apps/sales/automation/health"), "get", "/apps/{app}/automation/health", 200)
     check(admin.get("/apps/nope/automation/health"), "get", "/apps/{app}/automation/health", 404)
+    check(admin.get("/apps/sales/automation/runs?status=maybe"), "get", "/apps/{app}/automation/runs", 422)
+    runs = check(admin.get("/apps/sales/automation/runs?limit=1"), "get", "/apps/{app}/automation/runs", 200)
+    run_path = "/apps/{app}/automation/runs/{run}"
+    run = check(admin.get(f"/apps/sales/automation/runs/{runs['items'][0]['id']}"), "get", run_path, 200)
+    check(admin.get("/apps/sales/automation/runs/999999"), "get", run_path, 404)
+    check(rep.get(f"/apps/sales/automation/runs/{run['id']}"), "get", run_path, 403)
+    retry = "/apps/{app}/automation/action-runs/{action_run}/retry"
+    action_id = run["actions"][0]["id"]
+    check(admin.post(f"/apps/sales/automation/action-runs/{action_id}/retry"), "post", retry, 409)
+    with app.extensions["cairn"].session() as session:  # as if it had failed
+        session.execute(sa.update(ActionRun).where(ActionRun.id == action_id).values(status="failed"))
+        session.commit()
+    check(manager.post(f"/apps/sales/automation/action-runs/{action_id}/retry"), "post", retry, 403)
+    check(admin.post(f"/apps/sales/automation/action-runs/{action_id}/retry"), "post", retry, 202)
+    check(admin.post("/apps/sales/automation/action-runs/999999/retry"), "post", retry, 404)
+    threshold = "/apps/{app}/automation/health/threshold"
+    check(admin.put("/apps/sales/automation/health/threshold", json={"threshold_percent": 99}), "put", threshold, 200)
+    check(admin.put("/apps/sales/automation/health/threshold", json={"threshold_percent": 101}), "put", threshold, 422)
+    check(manager.put("/apps/sales/automation/health/threshold", json={"threshold_percent": 99}), "put", threshold, 403)
+    check(admin.put("/apps/nope/automation/health/threshold", json={"threshold_percent": 99}), "put", threshold, 404)
     dry = "/apps/{app}/automation/dry-run"
     check(admin.post("/apps/sales/automation/dry-run", json={"trigger": "website_form"}), "post", dry, 200)
     check(admin.post("/apps/sales/automation/dry-run", json={"entity": "lead", "expression": "industry != null"}), "post", dry, 200)

@@ -11,8 +11,8 @@ from flask import jsonify, request
 
 from runtime.apps import load_published
 from runtime.automation.events import post_event, receive_webhook
-from runtime.automation.health import DEFAULT_THRESHOLD, rule_health
-from runtime.automation.history import list_runs
+from runtime.automation.health import RuleHealthBoard, rule_health
+from runtime.automation.history import RunHistory, parse_filter
 from runtime.automation.inbox import InboxService
 from runtime.automation.sandbox import dry_run, dry_run_condition
 from runtime.context import CallContext
@@ -76,43 +76,115 @@ def inbound_webhook(app_ref: str, trigger_key: str) -> Any:
     )
 
 
+def _query_args() -> dict[str, str | None]:
+    return {k: request.args.get(k) for k in
+            ("rule", "trigger", "outcome", "status", "record", "record_id", "since", "until", "cause")}
+
+
 @bp.get("/apps/<app_ref>/automation/runs")
 def automation_runs(app_ref: str) -> Any:
-    """Trigger runs with their action runs, newest first. Query: trigger, status, record_id, limit."""
+    """Trigger runs with their action runs, newest first (S34), a page at a time.
+
+    Query: ``trigger`` (or ``rule``), ``status`` (or ``outcome``: a status, ``success`` or
+    ``failure``), ``record_id``, ``since``/``until`` (dates or ISO times), ``before`` (the
+    ``next_before`` of the previous page), ``limit``."""
     ctx = call_context()
     _require_manager(ctx)
     app = load_published(ctx.session, ctx.workspace_id, app_ref)
-    record = request.args.get("record_id")
-    if record and record.isdigit() and not _fits(int(record)):
-        raise Invalid("record_id is not an id.", message_zh="record_id 不是有效的编号。", errors={"record_id": ["out of range"]})
-    items = list_runs(
-        ctx.session, ctx.workspace_id, app.app_id,
-        trigger_key=request.args.get("trigger") or None,
-        status=request.args.get("status") or None,
-        record_id=int(record) if record and record.isdigit() else None,
-        limit=_int_arg("limit", 100, 1, 500),
-    )
-    return jsonify(items=items)
+    flt = parse_filter(_query_args(), ctx.tz)
+    before = _int_arg("before", 0, 0, MAX_ID) or None
+    items, next_before = RunHistory(ctx, app.app_id).page(flt, before=before, limit=_int_arg("limit", 100, 1, 200))
+    return jsonify(items=items, next_before=next_before)
+
+
+@bp.get("/apps/<app_ref>/automation/runs/<int:run>")
+def automation_run(app_ref: str, run: int) -> Any:
+    """One trigger run with its action runs, the fields they changed and why it failed."""
+    ctx = call_context()
+    _require_manager(ctx)
+    app = load_published(ctx.session, ctx.workspace_id, app_ref)
+    return jsonify(RunHistory(ctx, app.app_id).get(run))
+
+
+@bp.post("/apps/<app_ref>/automation/action-runs/<int:action_run>/retry")
+def automation_retry(app_ref: str, action_run: int) -> Any:
+    """Queues a failed action again through the outbox (admins); 202 with the new job."""
+    ctx = call_context()
+    app = load_published(ctx.session, ctx.workspace_id, app_ref)
+    result = RunHistory(ctx, app.app_id).retry_action(action_run)
+    return jsonify(
+        **result,
+        message="The action was queued again; its run appears in the history when it has run.",
+        message_zh="该动作已重新排队;运行后会出现在运行记录中。",
+    ), 202
 
 
 @bp.get("/apps/<app_ref>/automation/health")
 def automation_health(app_ref: str) -> Any:
-    """Success rate per trigger over ``days`` (default 7); flagged below ``threshold``."""
+    """Success rate per trigger over ``days`` (default 7), flagged below its threshold (the
+    stored one, or ``threshold`` as a fraction); failures by cause; daily rates."""
     ctx = call_context()
     _require_manager(ctx)
     app = load_published(ctx.session, ctx.workspace_id, app_ref)
-    try:
-        threshold = float(request.args.get("threshold", DEFAULT_THRESHOLD))
-    except ValueError:
-        raise Invalid("threshold must be a number.", message_zh="threshold 必须是数字。") from None
-    if not math.isfinite(threshold):
-        # NaN and Infinity have no JSON form: echoing them back would be an invalid document.
-        raise Invalid("threshold must be a finite number.", message_zh="threshold 必须是有限的数字。",
-                      errors={"threshold": ["not a finite number"]})
+    raw = request.args.get("threshold")
+    threshold: float | None = None
+    if raw is not None:
+        try:
+            threshold = float(raw)
+        except ValueError:
+            raise Invalid("threshold must be a number.", message_zh="threshold 必须是数字。") from None
+        if not math.isfinite(threshold):
+            # NaN and Infinity have no JSON form: echoing them back would be an invalid document.
+            raise Invalid("threshold must be a finite number.", message_zh="threshold 必须是有限的数字。",
+                          errors={"threshold": ["not a finite number"]})
     days = _int_arg("days", 7, 1, 90)
-    items = rule_health(ctx.session, ctx.workspace_id, app.app_id, ctx.now(),
-                        window=timedelta(days=days), threshold=threshold)
-    return jsonify(window_days=days, threshold=threshold, items=[h.as_json() for h in items])
+    window = timedelta(days=days)
+    board = RuleHealthBoard(ctx, app.app_id).board(days=days, window=window)
+    items = board["items"]
+    if threshold is not None:
+        items = [
+            {**h.as_json(), "own_threshold": False}
+            for h in rule_health(ctx.session, ctx.workspace_id, app.app_id, ctx.now(),
+                                 window=window, threshold=threshold)
+        ]
+    return jsonify(
+        window_days=days,
+        threshold=threshold if threshold is not None else board["threshold"],
+        items=items,
+        causes=board["causes"],
+        daily=board["daily"],
+    )
+
+
+@bp.put("/apps/<app_ref>/automation/health/threshold")
+def automation_threshold(app_ref: str) -> Any:
+    """Sets the alert threshold (admins): ``{"threshold_percent": 99.5}`` for the workspace,
+    with ``"trigger"`` for one rule (``null`` percent removes the rule's own threshold)."""
+    ctx = call_context()
+    app = load_published(ctx.session, ctx.workspace_id, app_ref)
+    body = _object()
+    unknown = sorted(set(body) - {"threshold_percent", "trigger"})
+    if unknown:
+        raise Invalid(f"Unknown member(s): {', '.join(unknown)}.", message_zh=f"未知的字段:{', '.join(unknown)}。",
+                      errors={k: ["unknown member"] for k in unknown})
+    trigger = body.get("trigger")
+    if trigger is not None and (not isinstance(trigger, str) or not trigger.strip() or len(trigger) > 63):
+        raise Invalid("trigger must be a rule's key.", message_zh="trigger 必须是规则的键。",
+                      errors={"trigger": ["not a rule key"]})
+    if trigger is not None and trigger not in {getattr(t, "key", None) for t in app.definition.triggers}:
+        raise Invalid(f"The app has no rule {trigger!r}.", message_zh=f"该应用没有规则 {trigger!r}。",
+                      errors={"trigger": ["unknown rule"]})
+    if "threshold_percent" not in body:
+        raise Invalid("Give threshold_percent (0–100).", message_zh="请提供 threshold_percent(0–100)。",
+                      errors={"threshold_percent": ["required"]})
+    value = body["threshold_percent"]
+    if value is None and trigger is None:
+        raise Invalid("The workspace's threshold can't be removed; give a percentage from 0 to 100.",
+                      message_zh="工作区的阈值不能删除;请提供 0 到 100 之间的百分比。",
+                      errors={"threshold_percent": ["required"]})
+    fraction = RuleHealthBoard(ctx, app.app_id).set_threshold(value, trigger_key=trigger, name="threshold_percent")
+    return jsonify(trigger=trigger, threshold=fraction, threshold_percent=round(fraction * 100, 4),
+                   own=trigger is not None and value is not None)
 
 
 @bp.post("/apps/<app_ref>/automation/dry-run")

@@ -65,6 +65,9 @@ SCHEMAS: dict[str, Any] = {
     "ActionRun": s.ActionRunSchema,
     "TriggerRun": s.TriggerRunSchema,
     "RunList": s.RunListSchema,
+    "Retried": s.RetriedSchema,
+    "ThresholdRequest": s.ThresholdRequestSchema,
+    "Threshold": s.ThresholdSchema,
     "RuleHealth": s.RuleHealthSchema,
     "Health": s.HealthSchema,
     "TriggerDryRun": s.TriggerDryRunSchema,
@@ -110,7 +113,7 @@ def _problem(description: str) -> dict[str, Any]:
 
 
 def _params(*names: str) -> list[dict[str, Any]]:
-    kinds = {"record": "integer", "revision": "integer", "notification": "integer"}
+    kinds = {"record": "integer", "revision": "integer", "notification": "integer", "run": "integer", "action_run": "integer"}
     return [
         {"name": n, "in": "path", "required": True, "schema": {"type": kinds.get(n, "string")}} for n in names
     ]
@@ -347,23 +350,53 @@ def _automation_paths(spec: APISpec) -> None:
                     params=_params("app", "trigger")),
     })
     limit = {"name": "limit", "in": "query", "required": False, "schema": {"type": "integer"}}
+    query = [
+        {"name": n, "in": "query", "required": False, "schema": {"type": t}, "description": d}
+        for n, t, d in (
+            ("trigger", "string", "A rule's key (alias `rule`)"),
+            ("status", "string", "A status, `success` or `failure` (alias `outcome`)"),
+            ("record_id", "integer", "Runs of this record (alias `record`)"),
+            ("since", "string", "Runs started from this date (workspace time zone) or ISO time"),
+            ("until", "string", "Runs started before the end of this date, or before this ISO time"),
+            ("cause", "string", "Runs that failed for this cause (missing_manager, invalid_write …)"),
+            ("before", "integer", "The `next_before` of the previous page"),
+        )
+    ]
     spec.path("/apps/{app}/automation/runs", operations={
-        "get": _op("Trigger runs with their action runs (S34)", {"200": _ok("Runs", "RunList")},
-                   {"403": managers, "404": NOT_FOUND, "422": "A limit that is not a number (validation_failed)"},
-                   params=app_p + [
-                       {"name": "trigger", "in": "query", "required": False, "schema": {"type": "string"}},
-                       {"name": "status", "in": "query", "required": False, "schema": {"type": "string"}},
-                       {"name": "record_id", "in": "query", "required": False, "schema": {"type": "integer"}},
-                       limit,
-                   ]),
+        "get": _op("Trigger runs with their action runs, newest first, a page at a time (S34)", {"200": _ok("Runs", "RunList")},
+                   {"403": managers, "404": NOT_FOUND,
+                    "422": "A limit or before that is not a number, an unknown status or cause, a record_id that is not an id, or a "
+                           "since/until that is not a date (validation_failed)"},
+                   params=app_p + query + [limit]),
+    })
+    run_p = _params("app", "run")
+    spec.path("/apps/{app}/automation/runs/{run}", operations={
+        "get": _op("One trigger run with its action runs and the fields they changed", {"200": _ok("Run", "TriggerRun")},
+                   {"403": managers, "404": _problem("Unknown app or run, or one of another app or workspace (not_found)")},
+                   params=run_p),
+    })
+    spec.path("/apps/{app}/automation/action-runs/{action_run}/retry", operations={
+        "post": _op("Queue a failed action again through the outbox", {"202": _ok("Queued", "Retried")},
+                    {"403": _problem("Only an admin may retry actions (forbidden)"),
+                     "404": _problem("Unknown app or action run, or one of another app or workspace (not_found)"),
+                     "409": "The action did not fail (not_retryable) or was retried already (already_retried)"},
+                    params=_params("app", "action_run")),
     })
     spec.path("/apps/{app}/automation/health", operations={
-        "get": _op("Success rate per trigger; flagged below the threshold (S11)", {"200": _ok("Health", "Health")},
+        "get": _op("Success rate per trigger, flagged below its threshold; failures by cause; daily rates (S11)",
+                   {"200": _ok("Health", "Health")},
                    {"403": managers, "404": NOT_FOUND, "422": "A days or threshold that is not a number (validation_failed)"},
                    params=app_p + [
                        {"name": "days", "in": "query", "required": False, "schema": {"type": "integer", "minimum": 1, "maximum": 90}},
                        {"name": "threshold", "in": "query", "required": False, "schema": {"type": "number", "minimum": 0, "maximum": 1}},
                    ]),
+    })
+    spec.path("/apps/{app}/automation/health/threshold", operations={
+        "put": _op("Set the alert threshold of the workspace or of one rule", {"200": _ok("Stored", "Threshold")},
+                   {"403": _problem("Only an admin may change the threshold (forbidden)"), "404": NOT_FOUND,
+                    "422": "A threshold that is not a percentage from 0 to 100, an unknown rule or member (validation_failed), or "
+                           + INVALID_BODY},
+                   body="ThresholdRequest", params=app_p),
     })
     spec.path("/apps/{app}/automation/dry-run", operations={
         "post": _op("Rule sandbox: what a trigger would do on existing records, changing nothing (S16)",

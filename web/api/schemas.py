@@ -404,40 +404,78 @@ class WebhookResultSchema(Schema):
     created = fields.Boolean(required=True)
 
 
+class FieldChangeSchema(Schema):
+    """A field an action changed: before → after (before is null for a created record)."""
+
+    entity = fields.String(allow_none=True, required=True)
+    record_id = fields.Integer(allow_none=True, required=True)
+    field = fields.String(required=True)
+    before = fields.Raw(allow_none=True, required=True)
+    after = fields.Raw(allow_none=True, required=True)
+
+
+CAUSE = {"description": "Why it did not succeed: missing_manager, no_recipient, nobody_to_assign, invalid_write, "
+                        "record_missing, delivery_failed, loop_cut, unpublished, error"}
+
+
 class ActionRunSchema(Schema):
     """One action of a trigger run."""
 
+    id = fields.Integer(required=True, metadata=ID)
     index = fields.Integer(required=True)
     type = fields.String(required=True)
     idempotency_key = fields.String(required=True)
-    status = fields.String(required=True)
+    status = fields.String(required=True, metadata={"description": "done, skipped, failed, retrying"})
     attempts = fields.Integer(required=True)
     duration_ms = fields.Integer(allow_none=True, required=True)
     error = fields.String(allow_none=True, required=True)
     detail = fields.Dict(keys=fields.String(), allow_none=True, required=True)
+    changes = fields.List(fields.Nested(FieldChangeSchema), required=True)
+    retryable = fields.Boolean(required=True, metadata={"description": "A failed action not retried yet"})
+    retried_by = fields.Integer(allow_none=True, required=True, metadata={"description": "The outbox job of its retry"})
+    cause = fields.String(metadata=CAUSE)
+    reason = fields.String()
+    reason_zh = fields.String()
 
 
 class TriggerRunSchema(Schema):
     """A trigger run with its action runs."""
 
     id = fields.Integer(required=True)
+    outbox_id = fields.Integer(required=True)
     trigger = fields.String(required=True)
     kind = fields.String(required=True)
     entity = fields.String(allow_none=True, required=True)
     record_id = fields.Integer(allow_none=True, required=True)
-    status = fields.String(required=True)
+    status = fields.String(required=True, metadata={
+        "description": "succeeded; failed, skipped (an action had nobody to notify or assign), cut — failures; "
+                       "running, retrying; cancelled (the rule was unpublished)"})
+    success = fields.Boolean(required=True)
     attempts = fields.Integer(required=True)
     started_at = fields.String(allow_none=True, required=True)
     finished_at = fields.String(allow_none=True, required=True)
     duration_ms = fields.Integer(allow_none=True, required=True)
     error = fields.String(allow_none=True, required=True)
+    cause = fields.String(allow_none=True, required=True, metadata=CAUSE)
+    reason = fields.String(allow_none=True, required=True)
+    reason_zh = fields.String(allow_none=True, required=True)
     actions = fields.List(fields.Nested(ActionRunSchema), required=True)
 
 
 class RunListSchema(Schema):
-    """Trigger runs, newest first."""
+    """Trigger runs, newest first; ``next_before`` asks for the next page (null: the last)."""
 
     items = fields.List(fields.Nested(TriggerRunSchema), required=True)
+    next_before = fields.Integer(allow_none=True, required=True)
+
+
+class RetriedSchema(Schema):
+    """A failed action queued again."""
+
+    outbox_id = fields.Integer(required=True)
+    action_run_id = fields.Integer(required=True)
+    message = fields.String(required=True)
+    message_zh = fields.String(required=True)
 
 
 class RuleHealthSchema(Schema):
@@ -448,17 +486,58 @@ class RuleHealthSchema(Schema):
     succeeded = fields.Integer(required=True)
     failed = fields.Integer(required=True)
     success_rate = fields.Float(allow_none=True, required=True)
+    threshold = fields.Float(required=True)
+    own_threshold = fields.Boolean(required=True)
     last_error = fields.String(allow_none=True, required=True)
     last_run_at = fields.String(allow_none=True, required=True)
     flagged = fields.Boolean(required=True)
+
+
+class FailureCauseSchema(Schema):
+    """Failures of one rule with one cause."""
+
+    trigger = fields.String(required=True)
+    cause = fields.String(required=True, metadata=CAUSE)
+    reason = fields.String(required=True)
+    reason_zh = fields.String(required=True)
+    count = fields.Integer(required=True)
+    last_at = fields.String(required=True)
+
+
+class DailyRateSchema(Schema):
+    """One rule's runs on one day (the workspace's time zone)."""
+
+    day = fields.String(required=True)
+    succeeded = fields.Integer(required=True)
+    failed = fields.Integer(required=True)
+    success_rate = fields.Float(allow_none=True, required=True)
 
 
 class HealthSchema(Schema):
     """Rule health over a window."""
 
     window_days = fields.Integer(required=True)
-    threshold = fields.Float(required=True)
+    threshold = fields.Float(required=True, metadata={"description": "The workspace's threshold (a fraction), or the one asked for"})
     items = fields.List(fields.Nested(RuleHealthSchema), required=True)
+    causes = fields.List(fields.Nested(FailureCauseSchema), required=True)
+    daily = fields.Dict(keys=fields.String(), values=fields.List(fields.Nested(DailyRateSchema)), required=True)
+
+
+class ThresholdRequestSchema(StrictSchema):
+    """A new alert threshold."""
+
+    threshold_percent = fields.Float(required=True, allow_none=True, validate=lambda v: 0 <= v <= 100,
+                                     metadata={"description": "0–100 (e.g. 99.5); null removes a rule's own threshold"})
+    trigger = fields.String(allow_none=True, metadata={"description": "A rule's key (default: the workspace's threshold)"})
+
+
+class ThresholdSchema(Schema):
+    """The stored threshold."""
+
+    trigger = fields.String(allow_none=True, required=True)
+    threshold = fields.Float(required=True)
+    threshold_percent = fields.Float(required=True)
+    own = fields.Boolean(required=True)
 
 
 class TriggerDryRunSchema(Schema):

@@ -77,9 +77,13 @@ class AssignHandler:
             "log_id": result.log_id,
         }
         if result.user_id is None:
-            return ActionOutcome("skipped", {**detail, "reason": "nobody to assign"})
+            return ActionOutcome(
+                "skipped", {**detail, "reason": "nobody to assign", "cause": "nobody_to_assign"}
+            )
         field = service.rules[result.decided_by or cfg.rule].field
         detail["field"] = field
+        detail["before"] = ctx.record.get(field)
+        detail["after"] = result.user_id
         if ctx.record.get(field) == result.user_id:
             return ActionOutcome("ok", {**detail, "write": "unchanged"})
         from runtime.records import RecordService

@@ -32,6 +32,7 @@ from runtime.automation.actions.base import (
     TransientActionError,
     register,
 )
+from runtime.automation.causes import missing_recipient_cause
 from runtime.automation.channels.base import (
     DeliveryContext,
     DeliveryError,
@@ -77,6 +78,7 @@ class Audience:
 
     recipients: Recipients
     notes: tuple[str, ...] = ()
+    to: str | None = None
 
 
 def locale_of(ctx: ActionContext) -> str:
@@ -186,6 +188,7 @@ def resolve_audience(
             mention_all=mention_all,
         ),
         tuple(notes),
+        to,
     )
 
 
@@ -254,9 +257,12 @@ def deliver(
     """Sends ``message`` through ``channel_key``; maps failures to action errors."""
     recipients = audience.recipients
     if channel_key in PEOPLE_CHANNELS and not (recipients.user_ids or recipients.addresses):
+        # Not a success: the rule's health counts it as a failure with this cause.
+        cause = missing_recipient_cause(audience.to, audience.notes)
         return ActionOutcome(
             "skipped",
-            {"channel": channel_key, "reason": "nobody to notify", "notes": list(audience.notes)},
+            {"channel": channel_key, "reason": "nobody to notify", "cause": cause,
+             "notes": list(audience.notes)},
         )
     try:
         channel = channel_for(channel_key)

@@ -6,7 +6,7 @@
 * ``ix_audit_events_workspace_at`` serves the audit-log viewer (newest first per workspace).
 
 Revision ID: 0008
-Revises: 0006
+Revises: 0007
 Create Date: 2026-11-30 07:40:00.000000
 """
 
