@@ -24,7 +24,7 @@ from expressions import compile_expression
 from expressions import typed as t
 from expressions.functions.library import LIBRARY
 from expressions.types import BOOLEAN, ExprType
-from runtime.evaluation import part_labels
+from runtime.evaluation import part_labels, split_label
 
 #: Expression kinds the editor asks about: (expected type, must compile to SQL).
 KINDS: dict[str, tuple[ExprType | None, bool]] = {
@@ -148,11 +148,14 @@ def explain(source: str, root: t.TNode) -> dict[str, str]:
         nodes = root.operands if isinstance(root, t.TBool) else (root,)
         texts = [source[n.span.start : n.span.end] for n in nodes]
         labels = part_labels(source, [(n.span.line, n.span.column, text) for n, text in zip(nodes, texts, strict=True)])
-        parts = [label or " ".join(text.split()) for label, text in zip(labels, texts, strict=True)]
+        split = [split_label(label) for label in labels]
+        plain = [" ".join(text.split()) for text in texts]
+        parts = [zh or text for (zh, _en), text in zip(split, plain, strict=True)]
+        parts_en = [en or text for (_zh, en), text in zip(split, plain, strict=True)]
         if len(parts) == 1:
-            return {"zh": f"当「{parts[0]}」成立时为真", "en": f"True when “{parts[0]}” holds"}
+            return {"zh": f"当「{parts[0]}」成立时为真", "en": f"True when “{parts_en[0]}” holds"}
         numbered_zh = ";".join(f"{i}. {p}" for i, p in enumerate(parts, 1))
-        numbered_en = "; ".join(f"{i}. {p}" for i, p in enumerate(parts, 1))
+        numbered_en = "; ".join(f"{i}. {p}" for i, p in enumerate(parts_en, 1))
         assert isinstance(root, t.TBool)
         if root.op == "and":
             return {"zh": f"以下 {len(parts)} 项全部成立时为真:{numbered_zh}",

@@ -86,6 +86,18 @@ def part_labels(source: str, parts: Sequence[tuple[int, int, str]]) -> list[str 
     return labels
 
 
+def split_label(label: str | None) -> tuple[str | None, str | None]:
+    """A part label's Chinese and English texts: ``预算已确认 | Budget confirmed`` gives both,
+    a label without `` | `` serves both languages."""
+    if label is None:
+        return None, None
+    zh, bar, en = label.partition(" | ")
+    if not bar:
+        return label, label
+    zh, en = zh.strip(), en.strip()
+    return (zh or en or None), (en or zh or None)
+
+
 class RecordResolver:
     """Loads what expressions reach beyond one record (a ``DataResolver``)."""
 
@@ -218,8 +230,8 @@ class RecordEvaluator:
         return {
             "ok": explanation.value is True,
             "parts": [
-                {"source": p.source, "held": bool(p.held), "label": label}
-                for p, label in zip(explanation.parts, labels, strict=True)
+                {"source": p.source, "held": bool(p.held), "label": zh, "label_en": en}
+                for p, (zh, en) in zip(explanation.parts, map(split_label, labels), strict=True)
             ],
         }
 

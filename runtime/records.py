@@ -520,11 +520,13 @@ class RecordService:
                 code="step_incomplete",
             )
         explanation = self.derive.explain(entity, step.done_when, after) if step.done_when else None
-        failing = [p["label"] or p["source"] for p in explanation["parts"] if not p["held"]] if explanation else []
+        failed = [p for p in explanation["parts"] if not p["held"]] if explanation else []
+        failing = [p["label"] or p["source"] for p in failed]
+        failing_en = [p.get("label_en") or p["label"] or p["source"] for p in failed]
         raise Invalid(
-            f"Step “{step.label.get('en')}” is not done yet" + (f"; not met: {'; '.join(failing)}" if failing else "."),
+            f"Step “{step.label.get('en')}” is not done yet" + (f"; not met: {'; '.join(failing_en)}" if failing_en else "."),
             message_zh=f"步骤「{step.label.get('zh')}」尚未完成" + (f",未满足:{';'.join(failing)}" if failing else "。"),
-            errors={step_key: [f"not met: {part}" for part in failing] or ["the step's done condition does not hold"]},
+            errors={step_key: [f"not met: {part}" for part in failing_en] or ["the step's done condition does not hold"]},
             detail={"step": step_key, "fields": []},
             code="step_incomplete",
         )
@@ -568,15 +570,17 @@ class RecordService:
         explanation = self.derive.explain(entity, stage.exit_when or "", after)
         if explanation["ok"]:
             return
-        failing = [p["label"] or p["source"] for p in explanation["parts"] if not p["held"]]
+        failed = [p for p in explanation["parts"] if not p["held"]]
+        failing = [p["label"] or p["source"] for p in failed]
+        failing_en = [p.get("label_en") or p["label"] or p["source"] for p in failed]
         raise StageExitRefused(
             f"Exit criteria of stage {stage.label.get('en')} are not met"
             + (f" (on the way to {arriving.label.get('en')})" if on_the_way else "")
-            + ": " + "; ".join(failing),
+            + ": " + "; ".join(failing_en),
             message_zh=f"未满足阶段「{stage.label.get('zh')}」的退出条件"
             + (f"(前往「{arriving.label.get('zh')}」途经此阶段)" if on_the_way else "")
             + ":" + ";".join(failing),
-            errors={"stage": [f"not met: {part}" for part in failing]},
+            errors={"stage": [f"not met: {part}" for part in failing_en]},
             detail={"stage": stage.key, "to": arriving.key, "exit": explanation},
         )
 

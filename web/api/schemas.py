@@ -354,7 +354,14 @@ class ExitPartSchema(Schema):
 
     source = fields.String(required=True)
     held = fields.Boolean(required=True)
-    label = fields.String(allow_none=True, required=True, metadata={"description": "The comment ending the part's line"})
+    label = fields.String(
+        allow_none=True, required=True,
+        metadata={"description": "The comment ending the part's line (its Chinese text when it reads `中文 | English`)"},
+    )
+    label_en = fields.String(
+        allow_none=True, required=True,
+        metadata={"description": "The label's English text (the same text when the comment gives one language)"},
+    )
 
 
 class ExitExplanationSchema(Schema):

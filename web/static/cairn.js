@@ -141,7 +141,8 @@
       li.appendChild(el("span", { "class": "mark" }, part.held ? "✓" : "✗"));
       li.appendChild(document.createTextNode(" "));
       if (part.label) {
-        li.appendChild(el("span", { "title": part.source }, part.label));
+        var english = (document.documentElement.lang || "").indexOf("en") === 0;
+        li.appendChild(el("span", { "title": part.source }, (english && part.label_en) || part.label));
       } else {
         li.appendChild(el("code", {}, part.source));
       }

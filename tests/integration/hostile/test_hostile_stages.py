@@ -43,7 +43,7 @@ def pipeline_app(*, shortcuts: bool = False) -> dict[str, Any]:
                     {"key": "planned", "label": {"zh": "计划", "en": "Planned"},
                      "exit_when": "amount != null  # 金额已填写"},
                     {"key": "proposal", "label": {"zh": "方案", "en": "Proposal"},
-                     "exit_when": "proposal_sent == true  # 方案已发送"},
+                     "exit_when": "proposal_sent == true  # 方案已发送 | Proposal sent"},
                     {"key": "negotiation", "label": {"zh": "谈判", "en": "Negotiation"},
                      "exit_when": "signed == true  # 合同已签署"},
                     {"key": "closed", "label": {"zh": "成交", "en": "Closed"}},
@@ -102,8 +102,11 @@ def test_a_forward_walk_checks_every_stage_it_leaves(admin_api: Api, platform: P
     body = refused.get_json()
     assert body["code"] == "stage_exit_refused"
     assert body["detail_data"]["stage"] == "proposal"
-    assert [(p["label"], p["held"]) for p in body["detail_data"]["exit"]["parts"]] == [("方案已发送", False)]
+    assert [(p["label"], p["label_en"], p["held"]) for p in body["detail_data"]["exit"]["parts"]] == [
+        ("方案已发送", "Proposal sent", False)
+    ]
     assert "方案" in body["detail_zh"] and "方案已发送" in body["detail_zh"]
+    assert "Proposal sent" in body["detail"] and "方案已发送" not in body["detail"]
     # The same skip as a PATCH of the stage field.
     patched = admin_api.patch(f"{DEALS}/{deal['id']}", json={"stage": "negotiation", "version": 1})
     assert patched.status_code == 422 and patched.get_json()["detail_data"]["stage"] == "proposal"

@@ -1,18 +1,23 @@
-"""Exit-criteria parts take their human label from a trailing comment."""
+"""Exit-criteria part labels in two languages (`中文 | English` comments)."""
 
 from __future__ import annotations
 
-from runtime.evaluation import part_labels
+from runtime.evaluation import part_labels, split_label
 
 
-def test_comments_label_parts_on_their_own_lines() -> None:
-    source = 'budget_range != null   # 预算范围已确认\nand count(contacts where role in ["#采购"]) >= 2  # ≥ 2 位决策人'
-    parts = [(1, 1, "budget_range != null"), (2, 5, 'count(contacts where role in ["#采购"]) >= 2')]
-    assert part_labels(source, parts) == ["预算范围已确认", "≥ 2 位决策人"]
+def test_a_label_with_a_bar_gives_each_language_its_text() -> None:
+    assert split_label("预算已确认 | Budget confirmed") == ("预算已确认", "Budget confirmed")
+    assert split_label("预算已确认") == ("预算已确认", "预算已确认")
+    assert split_label(None) == (None, None)
+    assert split_label(" | Budget confirmed") == ("Budget confirmed", "Budget confirmed")
+    assert split_label("a|b") == ("a|b", "a|b")  # only " | " separates languages
 
 
-def test_no_label_when_parts_share_a_line_or_have_no_comment() -> None:
-    source = "a != null and b > 2  # both"
-    assert part_labels(source, [(1, 1, "a != null"), (1, 15, "b > 2")]) == [None, "both"]
-    assert part_labels("x > 1", [(1, 1, "x > 1")]) == [None]
-    assert part_labels('x == "#no"', [(1, 1, 'x == "#no"')]) == [None]
+def test_part_labels_read_the_comment_ending_each_part() -> None:
+    source = "budget != null   # 预算已确认 | Budget confirmed\nand amount > 0   # 金额为正"
+    parts = [(1, 1, "budget != null"), (2, 5, "amount > 0")]
+    labels = part_labels(source, parts)
+    assert [split_label(label) for label in labels] == [
+        ("预算已确认", "Budget confirmed"),
+        ("金额为正", "金额为正"),
+    ]
