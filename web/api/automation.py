@@ -18,7 +18,7 @@ from runtime.automation.sandbox import dry_run, dry_run_condition
 from runtime.context import CallContext
 from runtime.errors import Forbidden, Invalid
 from web.api import bp
-from web.api.auth import call_context
+from web.api.auth import call_context, published_state
 from web.api.body import json_body
 from web.db import platform
 from web.routing import MAX_ID
@@ -90,7 +90,7 @@ def automation_runs(app_ref: str) -> Any:
     ``next_before`` of the previous page), ``limit``."""
     ctx = call_context()
     _require_manager(ctx)
-    app = load_published(ctx.session, ctx.workspace_id, app_ref)
+    app = load_published(ctx.session, ctx.workspace_id, app_ref, published_state(app_ref))
     flt = parse_filter(_query_args(), ctx.tz)
     before = _int_arg("before", 0, 0, MAX_ID) or None
     items, next_before = RunHistory(ctx, app.app_id).page(flt, before=before, limit=_int_arg("limit", 100, 1, 200))
@@ -102,7 +102,7 @@ def automation_run(app_ref: str, run: int) -> Any:
     """One trigger run with its action runs, the fields they changed and why it failed."""
     ctx = call_context()
     _require_manager(ctx)
-    app = load_published(ctx.session, ctx.workspace_id, app_ref)
+    app = load_published(ctx.session, ctx.workspace_id, app_ref, published_state(app_ref))
     return jsonify(RunHistory(ctx, app.app_id).get(run))
 
 
@@ -110,7 +110,7 @@ def automation_run(app_ref: str, run: int) -> Any:
 def automation_retry(app_ref: str, action_run: int) -> Any:
     """Queues a failed action again through the outbox (admins); 202 with the new job."""
     ctx = call_context()
-    app = load_published(ctx.session, ctx.workspace_id, app_ref)
+    app = load_published(ctx.session, ctx.workspace_id, app_ref, published_state(app_ref))
     result = RunHistory(ctx, app.app_id).retry_action(action_run)
     return jsonify(
         **result,
@@ -125,7 +125,7 @@ def automation_health(app_ref: str) -> Any:
     stored one, or ``threshold`` as a fraction); failures by cause; daily rates."""
     ctx = call_context()
     _require_manager(ctx)
-    app = load_published(ctx.session, ctx.workspace_id, app_ref)
+    app = load_published(ctx.session, ctx.workspace_id, app_ref, published_state(app_ref))
     raw = request.args.get("threshold")
     threshold: float | None = None
     if raw is not None:
@@ -161,7 +161,7 @@ def automation_threshold(app_ref: str) -> Any:
     """Sets the alert threshold (admins): ``{"threshold_percent": 99.5}`` for the workspace,
     with ``"trigger"`` for one rule (``null`` percent removes the rule's own threshold)."""
     ctx = call_context()
-    app = load_published(ctx.session, ctx.workspace_id, app_ref)
+    app = load_published(ctx.session, ctx.workspace_id, app_ref, published_state(app_ref))
     body = _object()
     unknown = sorted(set(body) - {"threshold_percent", "trigger"})
     if unknown:
