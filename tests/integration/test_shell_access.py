@@ -46,3 +46,16 @@ def test_the_designer_page_loads_the_island_with_a_style_nonce(client: FlaskClie
     assert "script-src 'self';" in policy
     # Every other page keeps the strict policy.
     assert "nonce-" not in client.get("/").headers["Content-Security-Policy"]
+
+
+def test_an_empty_workspace_points_admins_to_the_designer(client: FlaskClient, tenant: Tenant) -> None:
+    sign_in_as(client, tenant.admin)
+    page = client.get("/a/").get_data(as_text=True)
+    assert 'data-testid="start-designing"' in page and 'href="/design/"' in page
+
+
+def test_an_empty_workspace_tells_reps_whom_to_ask(client: FlaskClient, tenant: Tenant) -> None:
+    sign_in_as(client, tenant.rep)
+    page = client.get("/a/").get_data(as_text=True)
+    assert 'data-testid="start-designing"' not in page
+    assert "请联系工作区管理员发布应用。" in page or "Ask a workspace admin to publish an app." in page
