@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 ASSETS := node_modules/.installed-stamp
 DESIGNER := web/static/design/designer.js
-DESIGNER_SOURCES := $(shell find web/design/src -type f 2>/dev/null) vite.config.js
+DESIGNER_SOURCES := $(shell find web/design/src -type f 2>/dev/null) vite.config.mjs
 
 .PHONY: setup run test lint bench worker beat clean
 

@@ -29,6 +29,11 @@ from runtime.workspaces import IdentityService
 from tests.conftest import need_service
 from tests.unit.web.support import PASSWORD, Tenant, make_app, make_tenant, platform_of
 
+#: How long a browser step may wait (for an element, a request, a condition). Generous on
+#: purpose: a CI machine running two test workers at full load answers slowly, and a wait
+#: that passes does not wait longer.
+BROWSER_TIMEOUT_MS = 45_000
+
 CHROMIUM = os.environ.get("CAIRN_CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_ARGS = [
     "--no-sandbox",
@@ -153,7 +158,7 @@ def phone(browser: Any, live: LiveServer) -> Iterator[Any]:
         geolocation=SHANGHAI,
         permissions=["geolocation"],
     )
-    context.set_default_timeout(15_000)
+    context.set_default_timeout(BROWSER_TIMEOUT_MS)
     # Report every Content-Security-Policy violation as a console error, whatever Chromium
     # itself prints for it (init scripts run outside the page's CSP).
     context.add_init_script(
@@ -201,7 +206,7 @@ def desk(browser: Any, live: LiveServer, request: pytest.FixtureRequest) -> Iter
     marker = request.node.get_closest_marker("console_allows")
     allowed = tuple(marker.args) if marker else ()
     context = browser.new_context(base_url=live.url, viewport=DESK, locale="zh-CN")
-    context.set_default_timeout(15_000)
+    context.set_default_timeout(BROWSER_TIMEOUT_MS)
     context.add_init_script(
         "document.addEventListener('securitypolicyviolation', (e) => console.error("
         "'CSP violation: ' + e.violatedDirective + ' blocked ' + (e.blockedURI || 'inline')));"
