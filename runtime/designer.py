@@ -460,6 +460,24 @@ class DesignerService:
         """A key for ``label`` not in ``taken`` (see :mod:`builder.keys`)."""
         return generate_key(label, taken, kind=kind)
 
+    def people(self, app_id: int | str) -> dict[str, Any]:
+        """Who a trigger can be rolled out to: the workspace's active users and the roles
+        of the app's draft (see docs/automation.md "Staged rollout")."""
+        app = self.app(app_id)
+        revision = self.repo.draft(app.id) or self.repo.published(app)
+        loaded = check_draft(revision.definition).app if revision is not None else None
+        roles = list(loaded.roles) if loaded is not None else ["admin", "manager", "rep"]
+        users = self.session.execute(
+            sa.select(User.id, User.name, User.username, User.role)
+            .where(User.workspace_id == self.ctx.workspace_id, User.is_active.is_(True))
+            .order_by(User.name, User.id)
+            .limit(2000)
+        ).all()
+        return {
+            "users": [{"id": u.id, "name": u.name, "username": u.username, "role": u.role} for u in users],
+            "roles": roles,
+        }
+
     # -- expressions ---------------------------------------------------------------------
 
     def check_expression(

@@ -185,3 +185,9 @@ def api_trigger_dry_run(app_id: int, trigger_key: str) -> Any:
     designer = service()
     return jsonify(dry_run_trigger(designer.ctx, app_id, trigger_key[:63], days=data.get("days"),
                                    record_ids=data.get("records"), definition=data.get("definition")))
+
+
+@bp.get("/api/apps/<int:app_id>/people")
+def api_people(app_id: int) -> Any:
+    """The active users and the app's roles, for a trigger's "Roll out to"."""
+    return jsonify(service().people(app_id))

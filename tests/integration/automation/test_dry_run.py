@@ -317,3 +317,16 @@ def test_rollout_is_validated(app: Flask, admin_api: Api, designer: Designer) ->
     assert any(p.startswith("$.triggers[2].rollout") for p in paths)
     refused = designer.post(f"/apps/{app_id}/publish", json={"version": saved["revision"]["version"]})
     assert refused.status_code == 422
+
+
+def test_the_people_a_trigger_can_be_rolled_out_to(
+    app: Flask, admin_api: Api, designer: Designer, rep_designer: Designer, other_designer: Designer,
+    tenant: Tenant,
+) -> None:
+    install(admin_api, sales_app(triggers=[]))
+    app_id = _app_id(designer)
+    people = designer.ok(designer.get(f"/apps/{app_id}/people"))
+    assert {u["id"] for u in people["users"]} == {tenant.admin.id, tenant.manager.id, tenant.rep.id}
+    assert {"admin", "manager", "rep"} <= set(people["roles"])
+    assert rep_designer.get(f"/apps/{app_id}/people").status_code == 403
+    assert other_designer.get(f"/apps/{app_id}/people").status_code == 404
