@@ -614,11 +614,16 @@ class _Run:
         return out
 
     def _assign(self, action: Assign, record: Mapping[str, Any]) -> dict[str, Any]:
+        from runtime.assignment.app_expressions import AppExpressions
         from runtime.assignment.models import AssignmentCursor
+        from runtime.assignment.service import AssignmentService
         from runtime.assignment.strategies import round_robin
-        from runtime.automation.actions.assign import assignment_service
 
-        service = assignment_service(self._action_context(record))
+        service = AssignmentService(  # the draft's rules, on the published records
+            self.ctx.session, workspace_id=self.ctx.workspace_id, app_id=self.app.app_id,
+            rules=[r for r in self.draft.assignment_rules if hasattr(r, "strategy")],
+            table_for=self.app.table, expressions=AppExpressions(self.ctx, self.app), now=self.now,
+        )
         steps: list[str] = []
         for rule in service.chain(action.rule):
             candidates, note = service.candidates(rule, record)

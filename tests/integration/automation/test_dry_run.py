@@ -330,3 +330,32 @@ def test_the_people_a_trigger_can_be_rolled_out_to(
     assert {"admin", "manager", "rep"} <= set(people["roles"])
     assert rep_designer.get(f"/apps/{app_id}/people").status_code == 403
     assert other_designer.get(f"/apps/{app_id}/people").status_code == 404
+
+
+def test_an_assignment_is_previewed_without_taking_the_cursor(
+    app: Flask, platform: Platform, admin_api: Api, rep_api: Api, tenant: Tenant, designer: Designer,
+) -> None:
+    install(admin_api, sales_app(triggers=[]))
+    lead = rep_api.post("/apps/sales/entities/lead/records", json={"name": "新线索"})
+    assert lead.status_code == 201, lead.get_json()
+    app_id = _app_id(designer)
+    draft = designer.ok(designer.get(f"/apps/{app_id}/draft"))
+    definition = draft["definition"]
+    definition["assignment_rules"] = [
+        {"key": "nobody", "label": "无人", "entity": "lead", "field": "assignee", "strategy": "round_robin",
+         "candidates": {"role": "manager", "region": '"华南"'}, "fallback": ["rr"]},
+        {"key": "rr", "label": "轮询", "entity": "lead", "field": "assignee", "strategy": "round_robin"},
+    ]
+    definition["triggers"] = [{"key": "route_lead", "label": "分配线索", "entity": "lead", "on": "created",
+                               "actions": [{"type": "assign", "rule": "nobody"}]}]
+    saved = designer.ok(designer.put(f"/apps/{app_id}/draft",
+                                     json={"definition": definition, "version": draft["revision"]["version"]}))
+    assert saved["diagnostics"] == [], saved["diagnostics"]
+    before = _row_counts(platform)
+    report = designer.ok(designer.post(f"/apps/{app_id}/triggers/route_lead/dry-run", json={"days": 1}))
+    assert _row_counts(platform) == before
+    (record,) = report["records"]
+    (assign,) = record["actions"]
+    assert assign["outcome"] == "would_run", assign["summary"]
+    assert assign["changes"] == [{"field": "assignee", "before": None, "after": tenant.rep.id}]
+    assert tenant.rep.name in assign["summary"]["en"] and "nobody" in assign["summary"]["en"]
