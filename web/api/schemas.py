@@ -422,7 +422,7 @@ class FieldChangeSchema(Schema):
 
 
 CAUSE = {"description": "Why it did not succeed: missing_manager, no_recipient, nobody_to_assign, invalid_write, "
-                        "record_missing, delivery_failed, loop_cut, unpublished, error"}
+                        "record_missing, delivery_failed, loop_cut, unpublished, not_in_rollout, error"}
 
 
 class ActionRunSchema(Schema):
@@ -456,7 +456,7 @@ class TriggerRunSchema(Schema):
     record_id = fields.Integer(allow_none=True, required=True)
     status = fields.String(required=True, metadata={
         "description": "succeeded; failed, skipped (an action had nobody to notify or assign), cut — failures; "
-                       "running, retrying; cancelled (the rule was unpublished)"})
+                       "running, retrying; cancelled (the rule was unpublished, or the record was outside its rollout group)"})
     success = fields.Boolean(required=True)
     attempts = fields.Integer(required=True)
     started_at = fields.String(allow_none=True, required=True)

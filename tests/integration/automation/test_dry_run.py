@@ -288,6 +288,11 @@ def test_a_rollout_fires_for_the_group_only(
         assert session.scalar(sa.select(sa.func.count()).select_from(OutboxJob)) == 2
     listed = admin_api.get(f"/apps/sales/automation/runs?record_id={outside['id']}").get_json()
     assert listed["items"][0]["cause"] == "not_in_rollout"
+    page = designer.client.get("/admin/runs?app=sales&cause=not_in_rollout", headers={"Accept-Language": "en"})
+    assert page.status_code == 200
+    html = page.get_data(as_text=True)
+    assert f"(rolled out to users {tenant.rep.id})" in html
+    assert "outside the rule&#39;s rollout group" in html or "outside the rule's rollout group" in html
 
     # A role group: the manager role does not include the rep.
     by_role = {**CREATED, "rollout": {"roles": ["manager"]}}
