@@ -182,12 +182,12 @@ def designer_check_expression(app_ref: str) -> Any:
     return jsonify(_designer().check_expression(app_ref, data["entity"], data["expression"], data["kind"], data["definition"]))
 
 
-@bp.post("/apps/<app_ref>/assignment/<rule_key>/preview")
-def designer_preview_assignment(app_ref: str, rule_key: str) -> Any:
+@bp.post("/apps/<app_ref>/assignment/<rule>/preview")
+def designer_preview_assignment(app_ref: str, rule: str) -> Any:
     """Whom an assignment rule of the draft would pick for recent records, and why."""
     data = load(AssignmentPreviewSchema())
     return jsonify(_designer().preview_assignment(
-        app_ref, rule_key[:63], data["definition"], data["records"], data["limit"]
+        app_ref, rule[:63], data["definition"], data["records"], data["limit"]
     ))
 
 
