@@ -603,7 +603,7 @@ class MarkedReadSchema(Schema):
 # -- the designer (docs/api.md "Designer API") ---------------------------------------------
 
 KEY_KINDS = ("app", "entity", "field", "step", "stage", "role", "rule", "trigger")
-EXPRESSION_KINDS = ("condition", "row_condition", "formula", "value")
+EXPRESSION_KINDS = ("condition", "row_condition", "formula", "value", "candidate_condition", "candidate_value")
 LABEL_IN = {"description": "A label: {zh, en} or a text"}
 
 
