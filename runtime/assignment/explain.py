@@ -8,6 +8,7 @@ It works on stored JSON only, so old log rows without an explanation can be told
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -72,8 +73,16 @@ def _chosen(step: Mapping[str, Any], language: str) -> str:
     return str(step.get("note") or "")
 
 
+_EMPTY_FIELD = re.compile(r"^record field (.+) is empty")
+_EMPTY_REGION = re.compile(r"^the record's region \((.+)\) is empty")
+
+
 def _nobody(step: Mapping[str, Any], language: str) -> str:
     if language == "zh":
+        note = str(step.get("note") or "")
+        empty = _EMPTY_FIELD.match(note) or _EMPTY_REGION.match(note)
+        if empty:
+            return f"记录的 {empty.group(1)} 为空,无法匹配"
         if not step.get("candidates"):
             return "没有候选人"
         if step.get("matched") == 0:

@@ -228,3 +228,17 @@ def test_preview_refusals(
     v1 = admin_api.post("/apps/crm/assignment/smart/preview", json={"limit": 3})
     assert v1.status_code == 200 and len(v1.get_json()["items"]) == 2
     assert Api(app.test_client(), tenant.rep_token).post("/apps/crm/assignment/smart/preview", json={}).status_code == 403
+
+
+def test_candidate_expressions_are_checked_with_the_candidate_in_scope(
+    app: Flask, platform: Platform, tenant: Tenant, admin_api: Api, designer: Designer
+) -> None:
+    install(admin_api, smart_app())
+    app_id = next(a["id"] for a in designer.ok(designer.get("/apps"))["items"] if a["key"] == "crm")
+    check = f"/apps/{app_id}/expressions/check"
+    as_value = designer.ok(designer.post(check, json={"entity": "lead", "expression": "me().load * 2", "kind": "candidate_value"}))
+    assert as_value["ok"] is True and as_value["type"] == "integer"
+    condition = designer.ok(designer.post(check, json={"entity": "lead", "expression": "me().history_matches > 0", "kind": "candidate_condition"}))
+    assert condition["ok"] is True
+    plain = designer.ok(designer.post(check, json={"entity": "lead", "expression": "me().load > 0", "kind": "condition"}))
+    assert plain["ok"] is False  # outside assignment, me() has no load
