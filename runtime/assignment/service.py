@@ -351,7 +351,7 @@ class AssignmentService:
         if not users:
             return [], f"no active user with role {role!r}" if role else "no active users"
         ids = [u.id for u in users]
-        loads = self.loads(rule, ids)
+        loads = self.loads(rule, ids, exclude=record.get("id"))
         history = self.history_matches(rule, record, ids) if rule.history is not None else {}
         return [
             Candidate(
@@ -361,9 +361,13 @@ class AssignmentService:
             for u in users
         ], None
 
-    def loads(self, rule: RuleConfig, user_ids: Sequence[int]) -> dict[int, int]:
+    def loads(
+        self, rule: RuleConfig, user_ids: Sequence[int], *, exclude: Any = None
+    ) -> dict[int, int]:
         """Per user: records of the rule's entity whose ``field`` is them and that are open
-        (``load_where`` holds), counted in one grouped query."""
+        (``load_where`` holds), counted in one grouped query. ``exclude`` is the id of the
+        record being assigned: it is nobody's load while its assignee is chosen (so a
+        record assigned again, or previewed, is judged like a new one)."""
         table = self.table_for(rule.entity)
         owner = table.c[rule.field]
         query = (
@@ -371,6 +375,8 @@ class AssignmentService:
             .where(owner.in_(list(user_ids)))
             .group_by(owner)
         )
+        if isinstance(exclude, int) and not isinstance(exclude, bool):
+            query = query.where(table.c.id != exclude)
         if rule.load_where:
             if self.expressions is None:
                 raise AssignmentError("load_where needs the expression language")

@@ -152,6 +152,11 @@ def test_preview_follows_the_weights_and_writes_nothing(
     assert weak["items"][0]["user_id"] == world.south_id  # east 10 - 20 = -10 < south 0
     recent = world.preview(world.draft(10), limit=2)
     assert [i["record_id"] for i in recent["items"]][0] == new["id"] and len(recent["items"]) == 2
+    # A lead east already owns is judged like a new one: it is not its own load.
+    owned = next(lead for lead in world.leads() if lead["owner"] == world.east_id)
+    again = world.preview(world.draft(40), records=[owned["id"]])["items"][0]
+    east_parts = next(s for s in again["steps"][0]["scores"] if s["user_id"] == world.east_id)["parts"]
+    assert {p["key"]: p["points"] for p in east_parts} == {"region": 40, "load": -10}
     assert world.counts() == before  # no log row, no cursor, no outbox, no audit, no write
 
 
