@@ -19,6 +19,7 @@ import sqlalchemy as sa
 
 from builder.drafts import check_draft, content_digest
 from builder.errors import join_path
+from expressions.errors import ExpressionError
 from runtime.apps import load_published
 from runtime.assignment import AppExpressions, AssignmentError, AssignmentService
 from runtime.context import CallContext
@@ -153,7 +154,8 @@ def preview_assignment(
                 "filtered_out": filtered,
                 **decision,
             })
-    except AssignmentError as exc:
+    except (AssignmentError, ExpressionError) as exc:
+        # e.g. an expression naming a field the draft adds but the published app lacks
         raise Invalid(
             f"The rule can't run as configured: {exc}",
             message_zh=f"规则无法按当前配置运行:{exc}",

@@ -229,6 +229,12 @@ def test_preview_refusals(
     answer = designer.post(path, json={"definition": broken})
     assert answer.status_code == 422 and answer.get_json()["code"] == "rule_invalid"
     assert designer.post(path, json={"records": [999999]}).status_code == 404
+    unpublished = world.draft(40)  # a factor on a field the draft adds but the published app lacks
+    unpublished["entities"][0]["fields"].append({"key": "industry", "type": "text", "label": _label("行业", "Industry")})
+    unpublished["assignment_rules"][0]["weights"][0]["expression"] = 'industry == "retail"'
+    refused = designer.post(path, json={"definition": unpublished})
+    assert refused.status_code == 422 and refused.get_json()["code"] == "rule_invalid", refused.get_json()
+    assert "can't run as configured" in refused.get_json()["detail"], refused.get_json()
     # The same under /api/v1, admins only.
     v1 = admin_api.post("/apps/crm/assignment/smart/preview", json={"limit": 3})
     assert v1.status_code == 200 and len(v1.get_json()["items"]) == 2
