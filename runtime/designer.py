@@ -507,6 +507,23 @@ class DesignerService:
         answer["names"] = names_in_scope(digest, outcome.app, model)
         return answer
 
+    # -- assignment preview --------------------------------------------------------------
+
+    def preview_assignment(
+        self, app_id: int | str, rule_key: str, definition: Any = None,
+        record_ids: list[int] | None = None, limit: int = 10,
+    ) -> dict[str, Any]:
+        """Whom assignment rule ``rule_key`` of the posted ``definition`` (default: the
+        stored draft, else the published revision) would pick for recent records, and why;
+        writes nothing (see :mod:`runtime.designer_assignment`)."""
+        from runtime.designer_assignment import preview_assignment
+
+        app = self.app(app_id)
+        if definition is None:
+            revision = self.repo.draft(app.id) or self.repo.published(app)
+            definition = revision.definition if revision is not None else {}
+        return preview_assignment(self.ctx, app.id, definition, rule_key, record_ids=record_ids, limit=limit)
+
     # -- plan and publish ----------------------------------------------------------------
 
     def _row_counts(self, app: AppRow) -> dict[str, int]:

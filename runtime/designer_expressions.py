@@ -32,6 +32,9 @@ KINDS: dict[str, tuple[ExprType | None, bool]] = {
     "row_condition": (BOOLEAN, True),
     "formula": (None, False),
     "value": (None, False),
+    # Assignment rules judge each candidate: ``me()`` is the candidate, with load and history.
+    "candidate_condition": (BOOLEAN, False),
+    "candidate_value": (None, False),
 }
 
 _SYSTEM_LABELS: dict[str, tuple[str, str]] = {
@@ -170,6 +173,10 @@ def check_in_scope(app: App, entity: Entity, source: str, kind: str) -> dict[str
     """``{"ok", "type", "diagnostics", "explanation"}`` of ``source`` on ``entity``."""
     expect, require_sql = KINDS[kind]
     scope = scope_for(app, entity.key)
+    if kind.startswith("candidate_"):
+        from builder.triggers.expressions import candidate_scope
+
+        scope = candidate_scope(scope)
     outcome = checker.check_source(source, scope, expect=expect, require_sql=require_sql)
     diagnostics = [
         {

@@ -24,6 +24,7 @@ tables):
 """
 
 from runtime.assignment.app_expressions import AppExpressions, assignment_scope
+from runtime.assignment.explain import explain
 from runtime.assignment.models import AssignmentCursor, AssignmentLog
 from runtime.assignment.service import (
     MAX_CHAIN,
@@ -35,6 +36,7 @@ from runtime.assignment.service import (
     RuleStep,
     TableFor,
     log_entries,
+    why_assigned,
 )
 from runtime.assignment.strategies import (
     Candidate,
@@ -69,10 +71,12 @@ __all__ = [
     "WeightSpec",
     "as_number",
     "assignment_scope",
+    "explain",
     "least_loaded",
     "log_entries",
     "matching",
     "round_robin",
     "score",
     "weighted",
+    "why_assigned",
 ]

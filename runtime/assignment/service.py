@@ -82,6 +82,12 @@ class RuleStep:
     note: str
     scores: tuple[CandidateScore, ...] = ()
     user_name: str | None = None
+    #: The chosen user's load (open records), the rule's label {zh, en}, how many
+    #: candidates a ``rule`` strategy kept, and why the pool was empty (if it was).
+    load: int | None = None
+    rule_label: Mapping[str, str] | None = None
+    matched: int | None = None
+    pool_note: str | None = None
 
     def as_json(self) -> dict[str, Any]:
         """The JSON form kept in the log."""
@@ -89,6 +95,10 @@ class RuleStep:
             "rule": self.rule, "strategy": self.strategy, "candidates": self.candidates,
             "user_id": self.user_id, "user_name": self.user_name, "note": self.note,
         }
+        for name in ("load", "rule_label", "matched", "pool_note"):
+            value = getattr(self, name)
+            if value is not None:
+                out[name] = dict(value) if isinstance(value, Mapping) else value
         if self.scores:
             out["scores"] = [s.as_json() for s in self.scores]
         return out
@@ -131,8 +141,13 @@ class AssignmentService:
         table_for: TableFor,
         expressions: ExpressionRunner | None,
         now: datetime,
+        dry_run: bool = False,
     ) -> None:
         self.session = session
+        #: A dry run (the designer's preview) decides without writing anything: no log
+        #: row, no cursor row; round-robin turns advance in ``self._turns`` only.
+        self.dry_run = dry_run
+        self._turns: dict[str, int] = {}
         self.workspace_id = workspace_id
         self.app_id = app_id
         self.rules = {r.key: r for r in rules}
@@ -184,21 +199,11 @@ class AssignmentService:
             )
             if previous is not None:
                 return replace(_result_of(previous), repeated=True)
-        steps: list[RuleStep] = []
-        chosen: RuleStep | None = None
-        for rule in self.chain(rule_key):
-            step = self.try_rule(rule, record)
-            steps.append(step)
-            if step.user_id is not None:
-                chosen = step
-                break
+        if self.dry_run:
+            raise AssignmentError("a dry-run assignment service writes nothing; call decide()")
+        steps, chosen, reason = self.decide(rule_key, record)
         first = self.rules[rule_key]
-        summary = _summary(steps, chosen)
-        reason = {
-            "steps": [s.as_json() for s in steps],
-            "fallbacks_tried": [s.rule for s in steps[1:]],
-            "summary": summary,
-        }
+        summary = reason["summary"]
         log = AssignmentLog(
             workspace_id=self.workspace_id,
             app_id=self.app_id,
@@ -219,18 +224,60 @@ class AssignmentService:
         self.session.flush()
         return _result_of(log)
 
+    def decide(
+        self, rule_key: str, record: Mapping[str, Any]
+    ) -> tuple[list[RuleStep], RuleStep | None, dict[str, Any]]:
+        """Runs ``rule_key``'s chain for ``record``: the steps tried, the chosen one and the
+        reason as logged (with its zh/en ``explanation``). Writes nothing but the
+        round-robin cursor — and not even that in a dry run."""
+        from runtime.assignment.explain import explain
+
+        steps: list[RuleStep] = []
+        chosen: RuleStep | None = None
+        for rule in self.chain(rule_key):
+            step = self.try_rule(rule, record)
+            steps.append(step)
+            if step.user_id is not None:
+                chosen = step
+                break
+        reason: dict[str, Any] = {
+            "steps": [s.as_json() for s in steps],
+            "fallbacks_tried": [s.rule for s in steps[1:]],
+            "summary": _summary(steps, chosen),
+        }
+        reason["explanation"] = explain(reason)
+        return steps, chosen, reason
+
+    def preview(self, rule_key: str, record: Mapping[str, Any]) -> dict[str, Any]:
+        """What :meth:`assign` would decide for ``record``, as JSON, writing nothing."""
+        if not self.dry_run:
+            raise AssignmentError("preview needs a dry-run assignment service")
+        steps, chosen, reason = self.decide(rule_key, record)
+        return {
+            "user_id": chosen.user_id if chosen else None,
+            "user_name": chosen.user_name if chosen else None,
+            "decided_by": chosen.rule if chosen else None,
+            "strategy": chosen.strategy if chosen else None,
+            **reason,
+        }
+
     def try_rule(self, rule: RuleConfig, record: Mapping[str, Any]) -> RuleStep:
         """Runs one rule's strategy (no fallback); ``user_id`` None when it found nobody."""
         candidates, note = self.candidates(rule, record)
         if not candidates:
-            return RuleStep(rule.key, rule.strategy, 0, None, note or "no candidates")
+            return RuleStep(rule.key, rule.strategy, 0, None, note or "no candidates",
+                            pool_note=note or "no candidates")
         pick = self._pick(rule, record, candidates)
         if pick.user_id is not None and rule.strategy == "round_robin":
             self._advance_cursor(rule.key, pick.user_id)
-        names = {c.id: c.name for c in candidates}
+        by_id = {c.id: c for c in candidates}
+        winner = by_id.get(pick.user_id) if pick.user_id is not None else None
         return RuleStep(
             rule.key, rule.strategy, len(candidates), pick.user_id, pick.note, pick.scores,
-            user_name=names.get(pick.user_id) if pick.user_id is not None else None,
+            user_name=winner.name if winner else None,
+            load=winner.load if winner else None,
+            rule_label=rule_labels(getattr(rule, "label", None)),
+            matched=pick.matched,
         )
 
     def _pick(
@@ -263,7 +310,8 @@ class AssignmentService:
             return matching(candidates, holds, " and ".join(what) or "the rule")
         if rule.strategy == "weighted":
             specs = [
-                WeightSpec(w.key, _label_text(w.label), float(w.weight)) for w in rule.weights
+                WeightSpec(w.key, _label_text(w.label), float(w.weight), _label_text(w.label, "en"))
+                for w in rule.weights
             ]
             sources = {w.key: w.expression for w in rule.weights}
             return weighted(
@@ -303,7 +351,7 @@ class AssignmentService:
         if not users:
             return [], f"no active user with role {role!r}" if role else "no active users"
         ids = [u.id for u in users]
-        loads = self.loads(rule, ids)
+        loads = self.loads(rule, ids, exclude=record.get("id"))
         history = self.history_matches(rule, record, ids) if rule.history is not None else {}
         return [
             Candidate(
@@ -313,9 +361,13 @@ class AssignmentService:
             for u in users
         ], None
 
-    def loads(self, rule: RuleConfig, user_ids: Sequence[int]) -> dict[int, int]:
+    def loads(
+        self, rule: RuleConfig, user_ids: Sequence[int], *, exclude: Any = None
+    ) -> dict[int, int]:
         """Per user: records of the rule's entity whose ``field`` is them and that are open
-        (``load_where`` holds), counted in one grouped query."""
+        (``load_where`` holds), counted in one grouped query. ``exclude`` is the id of the
+        record being assigned: it is nobody's load while its assignee is chosen (so a
+        record assigned again, or previewed, is judged like a new one)."""
         table = self.table_for(rule.entity)
         owner = table.c[rule.field]
         query = (
@@ -323,6 +375,8 @@ class AssignmentService:
             .where(owner.in_(list(user_ids)))
             .group_by(owner)
         )
+        if isinstance(exclude, int) and not isinstance(exclude, bool):
+            query = query.where(table.c.id != exclude)
         if rule.load_where:
             if self.expressions is None:
                 raise AssignmentError("load_where needs the expression language")
@@ -373,9 +427,20 @@ class AssignmentService:
             return found
 
     def _cursor(self, rule_key: str) -> int | None:
+        if self.dry_run:
+            if rule_key in self._turns:
+                return self._turns[rule_key]
+            return self.session.scalar(  # read only: no lock, no row created
+                sa.select(AssignmentCursor.last_user_id).where(
+                    AssignmentCursor.app_id == self.app_id, AssignmentCursor.rule_key == rule_key
+                )
+            )
         return self._cursor_row(rule_key).last_user_id
 
     def _advance_cursor(self, rule_key: str, user_id: int) -> None:
+        if self.dry_run:
+            self._turns[rule_key] = user_id
+            return
         row = self._cursor_row(rule_key)
         row.last_user_id = user_id
         row.updated_at = to_naive_utc(self.now)
@@ -415,13 +480,73 @@ def log_entries(
     ]
 
 
-def _label_text(label: Any) -> str:
+def why_assigned(
+    session: Session,
+    workspace_id: int,
+    *,
+    app_id: int,
+    entity: str,
+    record_id: int,
+    actor_id: int | None,
+    actor_role: str | None,
+) -> dict[str, Any] | None:
+    """"Why this rep": the record's latest assignment that chose somebody, for the assignee
+    themselves and for admins and managers (None for anyone else, or when there is none).
+
+    The caller has checked that the actor may read the record. The explanation (zh/en) is
+    the one logged with the decision; older rows without one are explained from their
+    reason JSON.
+    """
+    from runtime.assignment.explain import explain
+
+    row = session.scalars(
+        sa.select(AssignmentLog)
+        .where(
+            AssignmentLog.workspace_id == workspace_id,
+            AssignmentLog.app_id == app_id,
+            AssignmentLog.entity == entity,
+            AssignmentLog.record_id == record_id,
+            AssignmentLog.assignee_id.is_not(None),
+        )
+        .order_by(AssignmentLog.id.desc())
+        .limit(1)
+    ).first()
+    if row is None or (row.assignee_id != actor_id and actor_role not in ("admin", "manager")):
+        return None
+    reason = dict(row.reason or {})
+    explanation = reason.get("explanation") or explain(reason)
+    name = session.scalar(sa.select(User.name).where(User.id == row.assignee_id))
+    return {
+        "assignee_id": row.assignee_id,
+        "assignee_name": name,
+        "field": row.field,
+        "rule": row.rule_key,
+        "decided_by": row.decided_by,
+        "strategy": row.strategy,
+        "explanation": {"zh": str(explanation.get("zh", "")), "en": str(explanation.get("en", ""))},
+        "summary": row.summary,
+        "at": row.at.isoformat() + "Z",
+    }
+
+
+def _label_text(label: Any, language: str = "zh") -> str:
     if label is None:
         return ""
     if isinstance(label, str):
         return label
     getter = getattr(label, "get", None)
-    return str(getter("zh")) if callable(getter) else str(label)
+    if not callable(getter):
+        return str(label)
+    text = getter(language) or getter("zh") or getter("en")
+    return str(text) if text else ""
+
+
+def rule_labels(label: Any) -> dict[str, str] | None:
+    """A rule's label as ``{zh, en}`` (either falls back on the other), or None."""
+    if label is None:
+        return None
+    zh, en = _label_text(label, "zh"), _label_text(label, "en")
+    return {"zh": zh or en, "en": en or zh} if (zh or en) else None
 
 
 def _empty_same_fields(history: Any, record: Mapping[str, Any]) -> list[str]:

@@ -47,6 +47,7 @@ class ScorePart:
     value: float
     weight: float
     points: float
+    label_en: str = ""
 
 
 @dataclass(frozen=True)
@@ -65,8 +66,8 @@ class CandidateScore:
             "total": round(self.total, 6),
             "load": self.load,
             "parts": [
-                {"key": p.key, "label": p.label, "value": round(p.value, 6),
-                 "weight": p.weight, "points": round(p.points, 6)}
+                {"key": p.key, "label": p.label, "label_en": p.label_en or p.label,
+                 "value": round(p.value, 6), "weight": p.weight, "points": round(p.points, 6)}
                 for p in self.parts
             ],
         }
@@ -79,6 +80,8 @@ class Pick:
     user_id: int | None
     note: str
     scores: tuple[CandidateScore, ...] = ()
+    #: How many candidates a :func:`matching` predicate kept.
+    matched: int | None = None
 
 
 @dataclass(frozen=True)
@@ -88,6 +91,7 @@ class WeightSpec:
     key: str
     label: str
     weight: float
+    label_en: str = ""
 
 
 def _lowest_load(candidates: Sequence[Candidate]) -> Candidate:
@@ -121,12 +125,13 @@ def matching(
     """Among the candidates for which ``predicate`` holds, the least loaded one."""
     matched = [c for c in candidates if predicate(c)]
     if not matched:
-        return Pick(None, f"nobody matched: {what}" if candidates else "no candidates")
+        return Pick(None, f"nobody matched: {what}" if candidates else "no candidates", matched=0)
     best = _lowest_load(matched)
     return Pick(
         best.id,
         f"{len(matched)} of {len(candidates)} candidates matched: {what}; "
         f"lowest load {best.load} among them",
+        matched=len(matched),
     )
 
 
@@ -148,7 +153,9 @@ def score(
     parts = []
     for spec in weights:
         number = as_number(value(spec, candidate))
-        parts.append(ScorePart(spec.key, spec.label, number, spec.weight, number * spec.weight))
+        parts.append(
+            ScorePart(spec.key, spec.label, number, spec.weight, number * spec.weight, spec.label_en)
+        )
     return CandidateScore(candidate.id, sum(p.points for p in parts), tuple(parts), candidate.load)
 
 

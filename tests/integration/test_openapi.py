@@ -18,6 +18,7 @@ from runtime.automation.embedded import EmbeddedWorker
 from runtime.automation.models import ActionRun
 from runtime.platform import Platform
 from runtime.settings import Settings
+from tests.integration.actions.sales_app import sales_definition as leads_definition
 from tests.integration.automation.test_api import _definition as sales_definition
 from tests.integration.conftest import Api, Tenant, install
 from tests.unit.builder.fixtures import visit_app_definition
@@ -268,6 +269,20 @@ def test_responses_of_every_route_match_the_document(app: Flask, client: FlaskCl
     check(admin.post("/hooks/sales/website_form", json={"id": "W-1", "company": "华联超市"}), "post", hook, 200)
     check(admin.post("/hooks/sales/website_form", json={"company": "无编号"}), "post", hook, 422)
     check(admin.post("/hooks/sales/nope", json={}), "post", hook, 404)
+    # Assignment: the designer's preview of a rule, and "why this rep" on a record.
+    leads = leads_definition()
+    leads["key"] = "leads"
+    install(admin, leads)
+    lead = check(admin.post("/apps/leads/entities/lead/records", json={"name": "L", "status": "open"}), "post", RECORDS, 201)["record"]
+    preview = "/apps/{app}/assignment/{rule}/preview"
+    shown = check(admin.post("/apps/leads/assignment/smart/preview", json={"limit": 5}), "post", preview, 200)
+    assert shown["items"][0]["record_id"] == lead["id"] and shown["items"][0]["explanation"]["zh"]
+    check(rep.post("/apps/leads/assignment/smart/preview", json={}), "post", preview, 403)
+    check(admin.post("/apps/leads/assignment/nope/preview", json={}), "post", preview, 404)
+    check(admin.post("/apps/leads/assignment/smart/preview", json={"limit": 0}), "post", preview, 422)
+    why = f"/apps/leads/entities/lead/records/{lead['id']}/assignment"
+    assert check(admin.get(why), "get", RECORD + "/assignment", 200)["assignment"] is None
+    check(admin.get("/apps/leads/entities/lead/records/999999/assignment"), "get", RECORD + "/assignment", 404)
     _drain(app)
     check(admin.get("/apps/sales/automation/runs"), "get", "/apps/{app}/automation/runs", 200)
     check(rep.get("/apps/sales/automation/runs"), "get", "/apps/{app}/automation/runs", 403)

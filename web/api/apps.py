@@ -17,6 +17,7 @@ from web.api.body import json_body, load
 from web.api.schemas import (
     AppCreateSchema,
     AppRenameSchema,
+    AssignmentPreviewSchema,
     DraftPublishSchema,
     DraftSaveSchema,
     ExpressionCheckSchema,
@@ -179,6 +180,15 @@ def designer_check_expression(app_ref: str) -> Any:
     """Checks one expression on an entity of the draft (or of a posted definition)."""
     data = load(ExpressionCheckSchema())
     return jsonify(_designer().check_expression(app_ref, data["entity"], data["expression"], data["kind"], data["definition"]))
+
+
+@bp.post("/apps/<app_ref>/assignment/<rule>/preview")
+def designer_preview_assignment(app_ref: str, rule: str) -> Any:
+    """Whom an assignment rule of the draft would pick for recent records, and why."""
+    data = load(AssignmentPreviewSchema())
+    return jsonify(_designer().preview_assignment(
+        app_ref, rule[:63], data["definition"], data["records"], data["limit"]
+    ))
 
 
 @bp.get("/apps/<app_ref>/history")

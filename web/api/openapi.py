@@ -82,6 +82,9 @@ SCHEMAS: dict[str, Any] = {
     "DraftSave": s.DraftSaveSchema,
     "KeyRequest": s.KeyRequestSchema,
     "ExpressionCheck": s.ExpressionCheckSchema,
+    "AssignmentPreview": s.AssignmentPreviewSchema,
+    "RecordAssignment": s.RecordAssignmentSchema,
+    "AssignmentPreviewResult": s.AssignmentPreviewResultSchema,
     "DraftPublish": s.DraftPublishSchema,
     "Rollback": s.RollbackSchema,
     "DesignApp": s.DesignAppSchema,
@@ -315,6 +318,10 @@ def _record_paths(spec: APISpec) -> None:
     spec.path(RECORDS + "/{record}/history", operations={
         "get": _op("Audit trail", {"200": _ok("Events", "History")}, read_only, params=rec_p),
     })
+    spec.path(RECORDS + "/{record}/assignment", operations={
+        "get": _op("Why this user was assigned (assignee, admins and managers)",
+                   {"200": _ok("The latest assignment or null", "RecordAssignment")}, read_only, params=rec_p),
+    })
     spec.path(RECORDS + "/{record}/timeline", operations={
         "get": _op("Timeline with related records (S24)", {"200": _ok("Events", "Timeline")}, read_only, params=rec_p),
     })
@@ -486,6 +493,14 @@ def _designer_paths(spec: APISpec) -> None:
                     {"403": admins, "404": _problem("Unknown app, or no such entity in the draft (not_found)"),
                      "422": "An unknown kind or a missing member (validation_failed), or " + INVALID_BODY},
                     body="ExpressionCheck", params=app_p),
+    })
+    spec.path("/apps/{app}/assignment/{rule}/preview", operations={
+        "post": _op("Whom an assignment rule of the draft would pick for recent records, and why (writes nothing)",
+                    {"200": _ok("Per record: the user, the chain tried, scores and the explanation", "AssignmentPreviewResult")},
+                    {"403": admins, "404": _problem("Unknown app, no such rule in the draft, or an unknown record (not_found)"),
+                     "422": "The rule has problems (rule_invalid), its entity is not published (not_published), "
+                            "or a bad member (validation_failed), or " + INVALID_BODY},
+                    body="AssignmentPreview", params=_params("app", "rule")),
     })
     spec.path("/apps/{app}/history", operations={
         "get": _op("The app's revisions with who made, saved and published them", {"200": _ok("Revisions", "DesignRevisionList")},

@@ -144,6 +144,24 @@ def record_history(app_ref: str, entity: str, record_id: int) -> Any:
     return jsonify(items=_with_text(service.history(entity, record_id)))
 
 
+@bp.get(RECORDS + "/<int:record_id>/assignment")
+def record_assignment(app_ref: str, entity: str, record_id: int) -> Any:
+    """"Why this rep": the record's latest assignment with its zh/en explanation, for the
+    assignee, admins and managers (``assignment`` is null for others and when none)."""
+    from runtime.assignment import why_assigned
+
+    service = _service(app_ref)
+    service.get(entity, record_id)
+    ctx = call_context()
+    why = why_assigned(
+        ctx.session, ctx.workspace_id, app_id=service.app.app_id, entity=entity, record_id=record_id,
+        actor_id=ctx.actor.id, actor_role=ctx.actor.role,
+    )
+    if why is not None:
+        why["text"] = why["explanation"]["zh" if language() == "zh" else "en"]
+    return jsonify(assignment=why)
+
+
 @bp.get(RECORDS + "/<int:record_id>/timeline")
 def record_timeline(app_ref: str, entity: str, record_id: int) -> Any:
     """Events of the record and its related records in time order (S24)."""

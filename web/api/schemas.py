@@ -603,7 +603,7 @@ class MarkedReadSchema(Schema):
 # -- the designer (docs/api.md "Designer API") ---------------------------------------------
 
 KEY_KINDS = ("app", "entity", "field", "step", "stage", "role", "rule", "trigger")
-EXPRESSION_KINDS = ("condition", "row_condition", "formula", "value")
+EXPRESSION_KINDS = ("condition", "row_condition", "formula", "value", "candidate_condition", "candidate_value")
 LABEL_IN = {"description": "A label: {zh, en} or a text"}
 
 
@@ -643,6 +643,17 @@ class ExpressionCheckSchema(StrictSchema):
     kind = fields.String(load_default="condition", validate=validate.OneOf(EXPRESSION_KINDS))
     definition = fields.Dict(keys=fields.String(), load_default=None, allow_none=True,
                              metadata={"description": "The client's current draft (default: the stored draft)"})
+
+
+class AssignmentPreviewSchema(StrictSchema):
+    """Which records to preview an assignment rule of the draft (or a posted definition) on."""
+
+    definition = fields.Dict(keys=fields.String(), load_default=None, allow_none=True,
+                             metadata={"description": "The client's current draft (default: the stored draft)"})
+    records = fields.List(fields.Integer(strict=True, validate=validate.Range(min=1, max=2**63 - 1)),
+                          load_default=None, allow_none=True, validate=validate.Length(max=50),
+                          metadata={"description": "Record ids (default: the most recent `limit` records)"})
+    limit = fields.Integer(load_default=10, strict=True, validate=validate.Range(min=1, max=50))
 
 
 class DraftPublishSchema(StrictSchema):
@@ -800,6 +811,70 @@ class ExpressionCheckResultSchema(Schema):
     diagnostics = fields.List(fields.Nested(ExpressionDiagnosticSchema), required=True)
     explanation = fields.Dict(keys=fields.String(), values=fields.String(), allow_none=True, required=True)
     names = fields.List(fields.Nested(ScopeNameSchema), required=True)
+
+
+class PreviewUserSchema(Schema):
+    """A user of the preview's pool, or one it filtered out (with ``why``, zh/en)."""
+
+    user_id = fields.Integer(required=True)
+    name = fields.String(required=True)
+    role = fields.String(allow_none=True, required=True)
+    region = fields.String(allow_none=True, required=True)
+    why = fields.Dict(keys=fields.String(), values=fields.String())
+
+
+class AssignmentPreviewItemSchema(Schema):
+    """Whom the rule would assign one record to, and why (the reason as the log keeps it)."""
+
+    record_id = fields.Integer(required=True)
+    title = fields.String(required=True)
+    current = fields.Raw(allow_none=True, required=True, metadata={"description": "The field's value today"})
+    created_at = fields.Raw(allow_none=True, required=True)
+    user_id = fields.Integer(allow_none=True, required=True, metadata={"description": "The user it would assign"})
+    user_name = fields.String(allow_none=True, required=True)
+    decided_by = fields.String(allow_none=True, required=True, metadata={"description": "The rule of the chain that decided"})
+    strategy = fields.String(allow_none=True, required=True)
+    steps = fields.List(fields.Dict(), required=True,
+                        metadata={"description": "The chain as tried; weighted steps carry every candidate's score parts"})
+    fallbacks_tried = fields.List(fields.String(), required=True)
+    summary = fields.String(required=True)
+    explanation = fields.Dict(keys=fields.String(), values=fields.String(), required=True,
+                              metadata={"description": "Why this user, in zh and en"})
+    pool = fields.List(fields.Nested(PreviewUserSchema), required=True)
+    filtered_out = fields.List(fields.Nested(PreviewUserSchema), required=True)
+
+
+class WhyAssignedSchema(Schema):
+    """The record's latest assignment and why (zh/en)."""
+
+    assignee_id = fields.Integer(required=True)
+    assignee_name = fields.String(allow_none=True, required=True)
+    field = fields.String(required=True)
+    rule = fields.String(required=True)
+    decided_by = fields.String(allow_none=True, required=True)
+    strategy = fields.String(allow_none=True, required=True)
+    explanation = fields.Dict(keys=fields.String(), values=fields.String(), required=True)
+    text = fields.String(required=True, metadata={"description": "The explanation in the caller's language"})
+    summary = fields.String(required=True)
+    at = fields.String(required=True)
+
+
+class RecordAssignmentSchema(Schema):
+    """``assignment``: null when the record was never assigned or the caller may not see why."""
+
+    assignment = fields.Nested(WhyAssignedSchema, allow_none=True, required=True)
+
+
+class AssignmentPreviewResultSchema(Schema):
+    """The preview of one assignment rule over records (nothing written)."""
+
+    rule = fields.String(required=True)
+    entity = fields.String(required=True)
+    field = fields.String(required=True)
+    strategy = fields.String(required=True)
+    users = fields.Dict(keys=fields.String(), values=fields.String(), required=True)
+    diagnostics = fields.List(fields.Dict(), required=True)
+    items = fields.List(fields.Nested(AssignmentPreviewItemSchema), required=True)
 
 
 class DesignPlanStepSchema(Schema):

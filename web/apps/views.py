@@ -30,6 +30,7 @@ from werkzeug.datastructures import MultiDict
 from builder.model import Entity, Field, FieldType
 from builder.repository import DefinitionRepository
 from runtime.apps import PublishedApp
+from runtime.assignment import why_assigned
 from runtime.errors import Conflict, Invalid, NotFound
 from runtime.field_messages import describe, labels
 from runtime.files import DEFAULT_ACCEPT, PHOTO_ACCEPT, FileRefused
@@ -493,8 +494,15 @@ def record_detail(app_key: str, entity_key: str, record_id: int) -> str:
     events = service.timeline(entity_key, record_id, since=since)
     refs = resolve(reads(app), app, entity, [record])
     timeline = timeline_rows(reads(app), app, events, _tz())
+    ctx = call_context()
+    why = why_assigned(
+        ctx.session, ctx.workspace_id, app_id=app.app_id, entity=entity.key, record_id=record_id,
+        actor_id=ctx.actor.id, actor_role=ctx.actor.role,
+    )
     return render_template(
         "apps/detail.html",
+        why=why,
+        why_text=why["explanation"]["zh" if language() == "zh" else "en"] if why else None,
         app=app,
         entity=entity,
         record=record,

@@ -20,6 +20,7 @@ from web.api.body import json_body, load
 from web.api.schemas import (
     AppCreateSchema,
     AppRenameSchema,
+    AssignmentPreviewSchema,
     DraftPublishSchema,
     DraftSaveSchema,
     ExpressionCheckSchema,
@@ -137,6 +138,15 @@ def api_check_expression(app_id: int) -> Any:
     return jsonify(
         service().check_expression(app_id, data["entity"], data["expression"], data["kind"], data["definition"])
     )
+
+
+@bp.post("/api/apps/<int:app_id>/assignment/<rule_key>/preview")
+def api_preview_assignment(app_id: int, rule_key: str) -> Any:
+    """Whom an assignment rule of the client's draft would pick for recent records, and why."""
+    data = load(AssignmentPreviewSchema())
+    return jsonify(service().preview_assignment(
+        app_id, rule_key[:63], data["definition"], data["records"], data["limit"]
+    ))
 
 
 @bp.post("/api/apps/<int:app_id>/plan")

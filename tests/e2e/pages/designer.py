@@ -122,3 +122,36 @@ class DesignerPage:
         dialog = self.page.get_by_test_id("publish-dialog")
         dialog.get_by_test_id("plan-summary").wait_for()
         return dialog
+
+    # -- assignment rules
+
+    def assignment(self) -> Any:
+        """Opens the app's Assignment section; returns the panel."""
+        self.page.get_by_test_id("open-assignment").click()
+        panel = self.page.get_by_test_id("assignment-panel")
+        panel.wait_for()
+        return panel
+
+    def weight_slider(self, key: str) -> Any:
+        """The slider of weighted factor ``key``."""
+        return self.page.get_by_test_id(f"weight-slider-{key}")
+
+    def weight_value(self, key: str) -> Any:
+        """The number input next to factor ``key``'s slider."""
+        return self.page.get_by_test_id(f"weight-value-{key}")
+
+    def drag_slider(self, slider: Any, fraction: float) -> None:
+        """Drags ``slider``'s thumb with the mouse to ``fraction`` (0 left … 1 right) of its track."""
+        slider.scroll_into_view_if_needed()
+        box = slider.bounding_box()
+        minimum, maximum, value = (float(slider.get_attribute(a) or 0) for a in ("min", "max", "value"))
+        start = (value - minimum) / (maximum - minimum) if maximum > minimum else 0.5
+        y = box["y"] + box["height"] / 2
+        self.page.mouse.move(box["x"] + 8 + start * (box["width"] - 16), y)
+        self.page.mouse.down()
+        self.page.mouse.move(box["x"] + 8 + fraction * (box["width"] - 16), y, steps=8)
+        self.page.mouse.up()
+
+    def preview_row(self, record_id: int) -> Any:
+        """The preview table's row of record ``record_id``."""
+        return self.page.get_by_test_id(f"preview-row-{record_id}")

@@ -77,6 +77,9 @@ def test_s11_empty_industry_falls_back_to_least_loaded_and_says_so(world: World)
     assert steps[0]["user_id"] is None and "industry is empty" in steps[0]["note"]
     assert log.reason["fallbacks_tried"] == ["least_loaded"]
     assert "by fallback least_loaded" in log.summary and "industry is empty" in log.summary
+    assert log.reason["explanation"]["zh"] == (
+        "「行业专家」记录的 industry 为空,无法匹配;改用「负载最低」(负载最低):4 位候选人中负载最低(未结 1 条)"
+    )
     (entry,) = log_entries(world.session, world.workspace.id, entity="lead", record_id=lead["id"])
     assert entry["decided_by"] == "least_loaded" and entry["reason"] == log.reason
 

@@ -10,3 +10,10 @@ describe('router', () => {
     expect(parseRoute('#/apps/3/e/1/bogus')).toMatchObject({ entity: 1, section: 'fields' })
   })
 })
+
+describe('the assignment section in the URL', () => {
+  it('parses and formats #/apps/<id>/assignment', () => {
+    expect(parseRoute('#/apps/4/assignment')).toMatchObject({ view: 'app', appId: 4, section: 'assignment', entity: null })
+    expect(formatRoute({ view: 'app', appId: 4, section: 'assignment', entity: null })).toBe('#/apps/4/assignment')
+  })
+})
