@@ -31,12 +31,15 @@ from builder.keys import generate_key, label_text
 from builder.model import FORMAT, App
 from builder.plan import Plan, plan_migration
 from builder.repository import AppRow, DefinitionRepository, RevisionRow
-from runtime.apps import DRAFT, PUBLISHED, SUPERSEDED, AppService
+from runtime.apps import DRAFT, PUBLISHED, SUPERSEDED, AppService, load_published
+from runtime.automation.templates import placeholders
+from runtime.automation.templates import render as render_template
 from runtime.clock import to_naive_utc
 from runtime.context import CallContext
 from runtime.designer_expressions import KINDS, check_in_scope, names_in_scope
 from runtime.errors import Conflict, Forbidden, Invalid, NotFound, PublishRefused
 from runtime.models import EntityTableRow, User
+from runtime.records import RecordService
 from runtime.values import text_problem
 
 #: Plan step kinds counted in the plan's summary.
@@ -466,6 +469,63 @@ class DesignerService:
         answer = check_in_scope(outcome.app, model, expression, kind)
         answer["names"] = names_in_scope(digest, outcome.app, model)
         return answer
+
+    # -- message templates ---------------------------------------------------------------
+
+    def preview_message(
+        self, app_id: int | str, entity: str, template: str, definition: Any = None, record_id: int | None = None
+    ) -> dict[str, Any]:
+        """``template`` rendered by the engine's renderer (:mod:`runtime.automation.templates`)
+        on a sample record of ``entity``: record ``record_id``, else the newest record of the
+        published entity, else an empty record (the draft's fields, all empty). Names that
+        are no field of the entity stay as written and are listed in ``unknown``."""
+        app = self.app(app_id)
+        if definition is None:
+            revision = self.repo.draft(app.id) or self.repo.published(app)
+            definition = revision.definition if revision is not None else {}
+        outcome = check_draft(definition, content_digest(definition))
+        model = outcome.app.entity(entity) if outcome.app is not None else None
+        if outcome.app is None or model is None:
+            raise NotFound(
+                f"The draft has no entity {entity!r} (or it can't be read yet).",
+                message_zh=f"草稿中没有实体 {entity}(或暂时无法读取)。",
+            )
+        known = [f.key for f in model.fields] + ["id", "owner", "created_by", "created_at", "updated_at"]
+        if model.stages:
+            known += ["stage", "stage_entered_at"]
+        record, sample_id = self._sample_record(app, entity, record_id)
+        values: dict[str, Any] = dict.fromkeys(known)
+        if record is not None:
+            values.update({k: v for k, v in record.items() if k in values})
+        return {
+            "rendered": render_template(template, values, self.ctx.tz),
+            "sample": "record" if record is not None else "empty",
+            "record_id": sample_id,
+            "placeholders": placeholders(template),
+            "unknown": [name for name in placeholders(template) if name not in values],
+        }
+
+    def _sample_record(
+        self, app: AppRow, entity: str, record_id: int | None
+    ) -> tuple[dict[str, Any] | None, int | None]:
+        """Record ``record_id`` (NotFound if it isn't there), else the newest record of the
+        published entity; (None, None) when the entity is not published or has no record."""
+        if self.repo.published(app) is None:
+            if record_id is not None:
+                raise NotFound("The app is not published: it has no records yet.", message_zh="应用尚未发布,还没有记录。")
+            return None, None
+        published = load_published(self.session, self.ctx.workspace_id, app.id)
+        try:
+            published.entity(entity)
+        except NotFound:
+            if record_id is not None:
+                raise
+            return None, None
+        records = RecordService(self.ctx, published)
+        if record_id is not None:
+            return records.get(entity, record_id), record_id
+        items = records.list(entity, limit=1).items
+        return (items[0], int(items[0]["id"])) if items else (None, None)
 
     # -- plan and publish ----------------------------------------------------------------
 

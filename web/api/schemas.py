@@ -645,6 +645,18 @@ class ExpressionCheckSchema(StrictSchema):
                              metadata={"description": "The client's current draft (default: the stored draft)"})
 
 
+class MessagePreviewSchema(StrictSchema):
+    """A message template to render on a sample record of an entity of the draft."""
+
+    entity = fields.String(required=True, validate=validate.Length(min=1, max=63))
+    template = fields.String(required=True, validate=validate.Length(max=20_000))
+    record_id = fields.Integer(load_default=None, allow_none=True, strict=True,
+                               validate=validate.Range(min=1, max=2**63 - 1),
+                               metadata={"description": "The sample record (default: the newest one, else an empty one)"})
+    definition = fields.Dict(keys=fields.String(), load_default=None, allow_none=True,
+                             metadata={"description": "The client's current draft (default: the stored draft)"})
+
+
 class DraftPublishSchema(StrictSchema):
     """Planning or publishing the draft at the version read."""
 

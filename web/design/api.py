@@ -23,6 +23,7 @@ from web.api.schemas import (
     DraftSaveSchema,
     ExpressionCheckSchema,
     KeyRequestSchema,
+    MessagePreviewSchema,
     RollbackSchema,
 )
 from web.design import bp
@@ -134,6 +135,15 @@ def api_check_expression(app_id: int) -> Any:
     data = load(ExpressionCheckSchema())
     return jsonify(
         service().check_expression(app_id, data["entity"], data["expression"], data["kind"], data["definition"])
+    )
+
+
+@bp.post("/api/apps/<int:app_id>/messages/preview")
+def api_preview_message(app_id: int) -> Any:
+    """A notify message template rendered on a sample record (see runtime/automation/templates.py)."""
+    data = load(MessagePreviewSchema())
+    return jsonify(
+        service().preview_message(app_id, data["entity"], data["template"], data["definition"], data["record_id"])
     )
 
 

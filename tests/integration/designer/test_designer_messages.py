@@ -1,0 +1,61 @@
+"""The designer's message preview: a notify template rendered by the engine's renderer on a
+sample record (the newest, a chosen one, or an empty one); unknown placeholders listed."""
+
+from __future__ import annotations
+
+from tests.integration.conftest import Api
+from tests.integration.designer.conftest import Designer
+from tests.unit.builder.fixtures import visit_app_definition
+
+PREVIEW = "/apps/{}/messages/preview"
+
+
+def _import(designer: Designer) -> int:
+    return int(designer.ok(designer.post("/apps/import", json=visit_app_definition()), 201)["app"]["id"])
+
+
+def test_an_unpublished_entity_renders_on_an_empty_record(designer: Designer) -> None:
+    app_id = _import(designer)
+    answer = designer.ok(designer.post(PREVIEW.format(app_id), json={
+        "entity": "customer", "template": "客户 {name} ({region}) {{备注}} {nmae}"}))
+    assert answer["rendered"] == "客户  () {备注} {nmae}"
+    assert answer["sample"] == "empty" and answer["record_id"] is None
+    assert answer["placeholders"] == ["name", "region", "nmae"]
+    assert answer["unknown"] == ["nmae"]
+
+
+def test_a_published_entity_renders_on_its_newest_or_a_chosen_record(designer: Designer, admin_api: Api) -> None:
+    app_id = _import(designer)
+    designer.ok(designer.post(f"/apps/{app_id}/publish", json={"version": 1}))
+    first = admin_api.post("/apps/store_visits/entities/customer/records", json={"name": "华联", "region": "华东"})
+    assert first.status_code == 201, first.get_json()
+    second = admin_api.post("/apps/store_visits/entities/customer/records", json={"name": "如意", "region": "华南"})
+    assert second.status_code == 201, second.get_json()
+    newest = designer.ok(designer.post(PREVIEW.format(app_id), json={"entity": "customer", "template": "客户 {name} 在 {region}"}))
+    assert newest["rendered"] == "客户 如意 在 华南"
+    assert newest["sample"] == "record" and newest["record_id"] == second.get_json()["record"]["id"]
+    chosen = designer.ok(designer.post(PREVIEW.format(app_id), json={
+        "entity": "customer", "template": "{name}", "record_id": first.get_json()["record"]["id"]}))
+    assert chosen["rendered"] == "华联"
+
+
+def test_the_posted_draft_decides_which_names_are_fields(designer: Designer) -> None:
+    app_id = _import(designer)
+    definition = visit_app_definition()
+    customer = next(e for e in definition["entities"] if e["key"] == "customer")
+    customer["fields"].append({"key": "grade", "type": "text", "label": {"zh": "等级", "en": "Grade"}})
+    answer = designer.ok(designer.post(PREVIEW.format(app_id), json={
+        "entity": "customer", "template": "{grade}", "definition": definition}))
+    assert answer["unknown"] == [] and answer["rendered"] == ""
+
+
+def test_bad_requests_are_refused_clearly(designer: Designer, rep_designer: Designer) -> None:
+    app_id = _import(designer)
+    missing = designer.post(PREVIEW.format(app_id), json={"entity": "nothing", "template": "x"})
+    assert missing.status_code == 404
+    assert "nothing" in str(missing.get_json())
+    invalid = designer.post(PREVIEW.format(app_id), json={"entity": "customer"})
+    assert invalid.status_code == 422
+    unpublished = designer.post(PREVIEW.format(app_id), json={"entity": "customer", "template": "x", "record_id": 1})
+    assert unpublished.status_code == 404
+    assert rep_designer.post(PREVIEW.format(app_id), json={"entity": "customer", "template": "x"}).status_code == 403
