@@ -1,0 +1,138 @@
+"""The S6 timeout rule written in the designer, in the browser only (issue: the admin console).
+
+An admin sets a rep's manager on /admin/people, then in the designer's Triggers section
+writes "需求确认 not done 48 h after the stage began → notify the owner's manager through the
+in-app inbox and set status 待激活": the elapsed event with its condition and duration, a
+notify action whose message gets a field placeholder from the menu and a server-rendered
+preview, and a set_field action; the draft has no problem and is published. With the
+server's clock 49 hours later a sweep fires the rule: the manager's bell counts the alert
+and the run history shows the status changed.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+import pytest
+from playwright.sync_api import expect
+
+from runtime.automation.embedded import EmbeddedWorker
+from tests.e2e.conftest import PASSWORD, LiveServer, shot
+from tests.e2e.pages import SignInPage
+from tests.e2e.pages.designer import DesignerPage
+from tests.unit.web.support import platform_of
+
+pytestmark = pytest.mark.browser
+
+CONDITION = 'stage == "need_confirmation" and not steps.need_confirmation.done'
+
+
+def s6_app() -> dict[str, Any]:
+    """A small app with a stage and a step both called 需求确认, and a status to set."""
+    return {
+        "format": "cairn.app/1", "key": "s6", "label": {"zh": "门店商机", "en": "Store deals"},
+        "entities": [{
+            "key": "customer", "label": {"zh": "客户", "en": "Customer"}, "title_field": "name",
+            "fields": [
+                {"key": "name", "type": "text", "label": {"zh": "名称", "en": "Name"}, "required": True},
+                {"key": "need_note", "type": "text", "label": {"zh": "需求说明", "en": "Need"}},
+                {"key": "status", "type": "choice", "label": {"zh": "状态", "en": "Status"}, "options": ["跟进中", "待激活"]},
+            ],
+            "steps": [{"key": "need_confirmation", "label": {"zh": "需求确认", "en": "Need confirmation"}, "fields": ["need_note"]}],
+            "stages": [
+                {"key": "contact", "label": {"zh": "初次接触", "en": "Contact"}},
+                {"key": "need_confirmation", "label": {"zh": "需求确认", "en": "Need confirmation"}},
+            ],
+        }],
+    }
+
+
+def test_admin_writes_the_s6_rule_in_the_designer_and_it_fires(live: LiveServer, desk: Any) -> None:
+    admin = live.api("admin")
+    app_id = admin.publish(s6_app())
+    rep2 = live.tenant.rep2
+    admin.call("PATCH", f"/users/{rep2.id}", {"manager": None})
+    # The rep's customer enters 需求确认 with the step not done (seeded history).
+    rep = live.api("rep2")
+    record = rep.create("s6", "customer", {"name": "华联超市", "status": "跟进中"})["record"]
+    moved = rep.call("POST", f"/apps/s6/entities/customer/records/{record['id']}/stage",
+                     {"stage": "need_confirmation", "version": record["version"]})
+    assert moved["record"]["stage"] == "need_confirmation"
+
+    # The admin sets the rep's manager in the UI.
+    page = desk
+    SignInPage(page).open().sign_in(live.username("admin"), PASSWORD)
+    page.goto(f"/admin/people/{rep2.id}")
+    page.select_option("#manager", str(live.tenant.manager.id))
+    with page.expect_navigation():
+        page.get_by_test_id("save-person").click()
+    assert page.locator("#manager").input_value() == str(live.tenant.manager.id)
+
+    # ... and writes the rule in the designer.
+    designer = DesignerPage(page).open(f"#/apps/{app_id}")
+    designer.triggers()
+    editor = designer.add_trigger("需求确认超时", "Need confirmation overdue")
+    editor.get_by_test_id("event-type").select_option("elapsed")
+    designer.replace_expression("持续成立的条件", CONDITION)
+    expect(page.get_by_label("起算时间")).to_have_value("stage_entered_at")
+    page.get_by_label("持续时长(数值)").fill("48")
+    page.get_by_label("持续时长(数值)").press("Tab")
+    expect(page.get_by_label("持续时长(单位)")).to_have_value("h")
+
+    notify = designer.add_action("notify")
+    expect(notify.get_by_label("动作 1 的渠道")).to_have_value("inbox")
+    notify.get_by_test_id("to-manager-1").click()
+    message = notify.get_by_label("动作 1 的消息(中文)")
+    message.fill("客户 ")
+    notify.get_by_test_id("insert-placeholder").select_option("name")
+    expect(message).to_have_value("客户 {name}")
+    message.focus()
+    message.press("End")
+    message.type(" 进入需求确认已超过 48 小时,请跟进。")
+    designer.wait_saved()
+    notify.get_by_test_id("preview-message").click()
+    expect(notify.get_by_test_id("preview-text")).to_have_text("客户 华联超市 进入需求确认已超过 48 小时,请跟进。")
+
+    set_status = designer.add_action("set_field")
+    set_status.get_by_label("动作 2 的字段").select_option("status")
+    set_status.get_by_label("动作 2 的选项").select_option('"待激活"')
+    designer.wait_saved()
+    expect(designer.problems_count).to_have_text("问题 0")
+    shot(page, "designer-triggers-01-s6-rule")
+
+    dialog = designer.publish()
+    dialog.get_by_test_id("publish").click()
+    expect(dialog.get_by_test_id("publish-done")).to_be_visible()
+    dialog.get_by_test_id("publish-close").click()
+    published = admin.call("GET", "/apps/s6")
+    assert published["app"]["key"] == "s6"
+
+    # 49 hours later the sweep finds the customer and the worker runs both actions.
+    live.clock.advance(timedelta(hours=49))
+    worker = EmbeddedWorker(platform_of(live.app))
+    worker.sweep()
+    worker.drain()
+    after = admin.call("GET", f"/apps/s6/entities/customer/records/{record['id']}")
+    assert after["record"]["status"] == "待激活"
+
+    # The manager's bell shows the alert.
+    page.context.clear_cookies()
+    SignInPage(page).open().sign_in(live.username("manager"), PASSWORD)
+    expect(page.get_by_test_id("bell-count")).to_have_text("1")
+    page.get_by_test_id("bell").click()
+    page.wait_for_url("**/inbox")
+    expect(page.get_by_test_id("inbox")).to_contain_text("客户 华联超市 进入需求确认已超过 48 小时")
+    shot(page, "designer-triggers-02-manager-inbox")
+
+    # The run history shows the run and the field it changed.
+    page.context.clear_cookies()
+    SignInPage(page).open().sign_in(live.username("admin"), PASSWORD)
+    page.goto("/admin/runs?app=s6")
+    runs = page.get_by_test_id("run")
+    expect(runs).to_have_count(1)
+    expect(runs.first).to_have_attribute("data-status", "succeeded")
+    changes = runs.first.get_by_test_id("changes")
+    expect(changes).to_contain_text("跟进中")
+    expect(changes).to_contain_text("待激活")
+    shot(page, "designer-triggers-03-run-history")
