@@ -23,6 +23,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
+from marshmallow import ValidationError
 
 from builder.diff import diff_definitions
 from builder.drafts import DraftCheck, check_draft, content_digest
@@ -31,7 +32,9 @@ from builder.keys import generate_key, label_text
 from builder.model import FORMAT, App
 from builder.plan import Plan, plan_migration
 from builder.repository import AppRow, DefinitionRepository, RevisionRow
+from builder.triggers.events import ON_SCHEMAS
 from runtime.apps import DRAFT, PUBLISHED, SUPERSEDED, AppService, load_published
+from runtime.automation.sweeps import next_fire
 from runtime.automation.templates import placeholders
 from runtime.automation.templates import render as render_template
 from runtime.clock import to_naive_utc
@@ -526,6 +529,33 @@ class DesignerService:
             return records.get(entity, record_id), record_id
         items = records.list(entity, limit=1).items
         return (items[0], int(items[0]["id"])) if items else (None, None)
+
+    # -- schedules -----------------------------------------------------------------------
+
+    def schedule_times(self, cron: str, timezone: str | None = None, count: int = 3) -> dict[str, Any]:
+        """The next ``count`` times a schedule trigger (``on: {type: schedule}``) fires:
+        the trigger schema checks ``cron`` and ``timezone`` (default: the workspace's zone)
+        and the schedule sweep's own :func:`~runtime.automation.sweeps.next_fire` counts."""
+        try:
+            on = ON_SCHEMAS["schedule"]().load({"cron": cron, **({"timezone": timezone} if timezone else {})})
+        except ValidationError as exc:
+            found = [
+                problem(join_path(ROOT, key), getattr(msg, "code", "invalid_value"), **getattr(msg, "params", {}))
+                for key, messages in sorted(exc.normalized_messages().items())
+                for msg in (messages if isinstance(messages, list) else [messages])
+            ]
+            first = found[0].as_dict()
+            raise Invalid(
+                first["message"], message_zh=first["message_zh"],
+                errors={key: ["invalid_value"] for key in exc.normalized_messages()},
+            ) from None
+        zone = ZoneInfo(on.timezone) if on.timezone else self.ctx.tz
+        times: list[str] = []
+        at = self.ctx.now()
+        for _ in range(max(1, min(count, 10))):
+            at = next_fire(on.cron, at, zone)
+            times.append(at.astimezone(zone).isoformat())
+        return {"cron": on.cron, "timezone": str(zone), "times": times}
 
     # -- plan and publish ----------------------------------------------------------------
 

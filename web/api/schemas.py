@@ -657,6 +657,13 @@ class MessagePreviewSchema(StrictSchema):
                              metadata={"description": "The client's current draft (default: the stored draft)"})
 
 
+class ScheduleTimesSchema(StrictSchema):
+    """A schedule trigger's cron and time zone, to list its next times."""
+
+    cron = fields.String(required=True, validate=validate.Length(min=1, max=200))
+    timezone = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=64))
+
+
 class DraftPublishSchema(StrictSchema):
     """Planning or publishing the draft at the version read."""
 

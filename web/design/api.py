@@ -25,6 +25,7 @@ from web.api.schemas import (
     KeyRequestSchema,
     MessagePreviewSchema,
     RollbackSchema,
+    ScheduleTimesSchema,
 )
 from web.design import bp
 from web.login import call_context
@@ -145,6 +146,13 @@ def api_preview_message(app_id: int) -> Any:
     return jsonify(
         service().preview_message(app_id, data["entity"], data["template"], data["definition"], data["record_id"])
     )
+
+
+@bp.post("/api/schedules/next")
+def api_schedule_times() -> Any:
+    """The next times a cron expression fires in a time zone (default: the workspace's)."""
+    data = load(ScheduleTimesSchema())
+    return jsonify(service().schedule_times(data["cron"], data["timezone"]))
 
 
 @bp.post("/api/apps/<int:app_id>/plan")

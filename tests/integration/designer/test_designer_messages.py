@@ -3,6 +3,9 @@ sample record (the newest, a chosen one, or an empty one); unknown placeholders 
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+from typing import Any
+
 from tests.integration.conftest import Api
 from tests.integration.designer.conftest import Designer
 from tests.unit.builder.fixtures import visit_app_definition
@@ -59,3 +62,21 @@ def test_bad_requests_are_refused_clearly(designer: Designer, rep_designer: Desi
     unpublished = designer.post(PREVIEW.format(app_id), json={"entity": "customer", "template": "x", "record_id": 1})
     assert unpublished.status_code == 404
     assert rep_designer.post(PREVIEW.format(app_id), json={"entity": "customer", "template": "x"}).status_code == 403
+
+
+def test_a_cron_reads_as_its_next_times(designer: Designer, clock: Any) -> None:
+    clock.set(datetime(2026, 3, 2, 1, 0, tzinfo=UTC))  # a Monday, 09:00 in Shanghai
+    answer = designer.ok(designer.post("/schedules/next", json={"cron": "0 17 * * fri", "timezone": "Asia/Shanghai"}))
+    assert answer["timezone"] == "Asia/Shanghai"
+    assert answer["times"] == ["2026-03-06T17:00:00+08:00", "2026-03-13T17:00:00+08:00", "2026-03-20T17:00:00+08:00"]
+    utc = designer.ok(designer.post("/schedules/next", json={"cron": "30 8 * * 1-5", "timezone": "UTC"}))
+    assert utc["times"][0] == "2026-03-02T08:30:00+00:00"
+
+
+def test_a_bad_cron_or_zone_is_refused_in_both_languages(designer: Designer) -> None:
+    bad = designer.post("/schedules/next", json={"cron": "99 * * *"})
+    assert bad.status_code == 422
+    body = bad.get_json()
+    assert "cron" in body["message"] and body.get("errors", {}).get("cron")
+    zone = designer.post("/schedules/next", json={"cron": "0 9 * * *", "timezone": "Mars/Base"})
+    assert zone.status_code == 422 and "Mars/Base" in str(zone.get_json())

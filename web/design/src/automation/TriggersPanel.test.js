@@ -33,9 +33,14 @@ async function mountPanel(doc = definition(), diagnostics = []) {
   const api = {
     get: vi.fn(async () => ({ revision: { version: 1 }, definition: doc, diagnostics })),
     put: vi.fn(async () => ({ revision: { version: 2 }, diagnostics })),
-    post: vi.fn(async (path) => (path.endsWith('/messages/preview')
-      ? { rendered: '客户 华联', sample: 'record', record_id: 7, placeholders: ['name'], unknown: [] }
-      : { key: 'new_trigger' })),
+    post: vi.fn(async (path, body) => {
+      if (path.endsWith('/messages/preview')) return { rendered: '客户 华联', sample: 'record', record_id: 7, placeholders: ['name'], unknown: [] }
+      if (path === '/schedules/next') {
+        if (body.cron === 'bad') throw { status: 422, text: () => "'bad' is not a five-field cron expression" }
+        return { cron: body.cron, timezone: body.timezone || 'Asia/Shanghai', times: ['2026-03-06T17:00:00+08:00', '2026-03-13T17:00:00+08:00'] }
+      }
+      return { key: 'new_trigger' }
+    }),
   }
   const store = createDraftStore({ api, appId: 5, debounceMs: 100000 })
   await store.load()
@@ -182,6 +187,26 @@ describe('triggers panel', () => {
     expect(place('$.triggers[0].actions[2].url').element.closest('[data-testid="action-3"]')).not.toBe(null)
     expect(place('$.triggers[0].actions[3].type').element.closest('[data-testid="action-4"]')).not.toBe(null)
     expect(wrapper.find('[data-testid="trigger-timeout"] .badge').text()).toBe('8')
+    wrapper.unmount()
+  })
+})
+
+describe('schedule', () => {
+  it('reads the cron as the next times the server counts, or shows its refusal', async () => {
+    const { api, wrapper } = await mountPanel()
+    await wrapper.find('[data-testid="event-type"]').setValue('schedule')
+    await wrapper.find('[data-testid="cron"]').setValue('0 17 * * fri')
+    await new Promise((resolve) => setTimeout(resolve, 400))
+    await flushPromises()
+    expect(api.post).toHaveBeenLastCalledWith('/schedules/next', { cron: '0 17 * * fri', timezone: 'Asia/Shanghai' })
+    const times = wrapper.find('[data-testid="schedule-times"]').text()
+    expect(times).toContain('Next runs (Asia/Shanghai)')
+    expect(times).toContain('17:00')
+    expect(times).toMatch(/6 Mar/)
+    await wrapper.find('[data-testid="cron"]').setValue('bad')
+    await new Promise((resolve) => setTimeout(resolve, 400))
+    await flushPromises()
+    expect(wrapper.find('[data-testid="schedule-error"]').text()).toContain('not a five-field cron')
     wrapper.unmount()
   })
 })
