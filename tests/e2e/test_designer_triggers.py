@@ -7,11 +7,16 @@ notify action whose message gets a field placeholder from the menu and a server-
 preview, and a set_field action; the draft has no problem and is published. With the
 server's clock 49 hours later a sweep fires the rule: the manager's bell counts the alert
 and the run history shows the status changed.
+
+A draft whose triggers carry one error of each kind builder/triggers reports
+(``tests/fixtures_triggers.py``) shows each problem at its trigger and option.
 """
 
 from __future__ import annotations
 
+import json
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -21,6 +26,7 @@ from runtime.automation.embedded import EmbeddedWorker
 from tests.e2e.conftest import PASSWORD, LiveServer, shot
 from tests.e2e.pages import SignInPage
 from tests.e2e.pages.designer import DesignerPage
+from tests.fixtures_triggers import EXPECTED, trigger_errors_definition
 from tests.unit.web.support import platform_of
 
 pytestmark = pytest.mark.browser
@@ -136,3 +142,46 @@ def test_admin_writes_the_s6_rule_in_the_designer_and_it_fires(live: LiveServer,
     expect(changes).to_contain_text("跟进中")
     expect(changes).to_contain_text("待激活")
     shot(page, "designer-triggers-03-run-history")
+
+
+@pytest.mark.console_allows("422")  # the schedule with a bad cron asks the server for its next times
+def test_every_trigger_problem_is_shown_at_its_place(desk: Any, live: LiveServer, tmp_path: Path) -> None:
+    page = desk
+    SignInPage(page).open().sign_in(live.username("admin"), PASSWORD)
+    designer = DesignerPage(page).open()
+    document = tmp_path / "trigger-errors.json"
+    document.write_text(json.dumps(trigger_errors_definition(), ensure_ascii=False), encoding="utf-8")
+    page.get_by_label("导入 JSON 文件").set_input_files(str(document))
+    page.get_by_test_id("save-state").wait_for()
+    expect(page.get_by_test_id("rail-triggers").locator(".badge")).to_have_text(str(len(EXPECTED)))
+
+    counter = designer.problems_count
+    counter.click()
+    links = page.get_by_test_id("problem-link")
+    expect(links.first).to_be_visible()
+    listed = [links.nth(i).get_attribute("data-path") for i in range(links.count())]
+    assert sorted(p for p in listed if p.startswith("$.triggers")) == sorted(path for path, _ in EXPECTED)
+
+    for path, code in EXPECTED:
+        if not page.get_by_test_id("problems-menu").is_visible():
+            counter.click()
+        page.locator(f'[data-testid=problem-link][data-path="{path}"]').click()
+        index = int(path.split("[")[1].split("]")[0])
+        key = trigger_errors_definition()["triggers"][index]["key"]
+        place = page.get_by_test_id(f"trigger-editor-{key}").locator(f'[data-testid=problem][data-path="{path}"]')
+        expect(place).to_have_count(1)
+        expect(place.first).to_have_attribute("data-code", code)
+        if place.first.evaluate("(el) => !!el.closest('.expr')"):
+            # An expression's problem is shown by its editor (checked live, underlined).
+            shown = place.first.locator("xpath=ancestor::div[contains(@class,'expr')][1]").get_by_test_id("expr-problems")
+            expect(shown).to_be_visible()
+        else:
+            expect(place.first).to_be_visible()
+        if ".actions[" in path:
+            action = int(path.split(".actions[")[1].split("]")[0])
+            assert place.first.evaluate(
+                "(el, n) => !!el.closest(`[data-testid=action-${n}]`)", action + 1
+            ), f"{path} is not shown in its action's card"
+        elif ".on" in path:
+            assert place.first.evaluate("(el) => !!el.closest('[data-testid=trigger-event]')"), path
+    shot(page, "designer-triggers-04-problems")

@@ -178,6 +178,8 @@ describe('triggers panel', () => {
       { path: '$.triggers[0].actions[2].url', code: 'invalid_value', message: 'use an http URL', message_zh: '请用 http 地址' },
       { path: '$.triggers[0].actions[3].type', code: 'invalid_value', message: "unknown type 'bogus'", message_zh: '未知类型' },
       { path: '$.triggers[0].label', code: 'required', message: 'a label is required', message_zh: '需要名称' },
+      { path: '$.triggers[0].on', code: 'invalid_option', message: 'customer has no stages', message_zh: '没有阶段' },
+      { path: '$.triggers[0].actions[1].value', code: 'required', message: 'required', message_zh: '必填' },
     ]
     const { wrapper } = await mountPanel(doc, problems)
     const shown = wrapper.findAll('[data-testid="problem"]').map((p) => p.attributes('data-path'))
@@ -186,7 +188,7 @@ describe('triggers panel', () => {
     expect(place('$.triggers[0].on.after').element.closest('[data-testid="trigger-event"]')).not.toBe(null)
     expect(place('$.triggers[0].actions[2].url').element.closest('[data-testid="action-3"]')).not.toBe(null)
     expect(place('$.triggers[0].actions[3].type').element.closest('[data-testid="action-4"]')).not.toBe(null)
-    expect(wrapper.find('[data-testid="trigger-timeout"] .badge').text()).toBe('8')
+    expect(wrapper.find('[data-testid="trigger-timeout"] .badge').text()).toBe('10')
     wrapper.unmount()
   })
 })

@@ -138,3 +138,13 @@ export function cronParts(cron) {
   const parts = String(cron ?? '').trim().split(/\s+/).filter(Boolean)
   return parts.length === 5 ? parts : null
 }
+
+/** Whether a select's current `value` is none of its `keys` (shown as a "missing" option). */
+export function orphan(value, keys) {
+  return value !== undefined && value !== null && value !== '' && !keys.includes(value)
+}
+
+/** Problems an expression editor shows itself (the checker's), and the others (a missing
+ * expression, a wrong type of value) which are listed under it. */
+export const exprOnly = (problems) => problems.filter((p) => String(p.code || '').startsWith('expression_'))
+export const notExpr = (problems) => problems.filter((p) => !String(p.code || '').startsWith('expression_'))

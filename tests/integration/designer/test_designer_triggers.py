@@ -1,11 +1,12 @@
-"""The designer's message preview: a notify template rendered by the engine's renderer on a
-sample record (the newest, a chosen one, or an empty one); unknown placeholders listed."""
+"""The designer's trigger support: a notify template rendered by the engine's renderer on a
+sample record, a cron read as its next times, and every trigger problem at its place."""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime
 from typing import Any
 
+from tests.fixtures_triggers import EXPECTED, trigger_errors_definition
 from tests.integration.conftest import Api
 from tests.integration.designer.conftest import Designer
 from tests.unit.builder.fixtures import visit_app_definition
@@ -80,3 +81,11 @@ def test_a_bad_cron_or_zone_is_refused_in_both_languages(designer: Designer) -> 
     assert "cron" in body["message"] and body.get("errors", {}).get("cron")
     zone = designer.post("/schedules/next", json={"cron": "0 9 * * *", "timezone": "Mars/Base"})
     assert zone.status_code == 422 and "Mars/Base" in str(zone.get_json())
+
+
+def test_a_saved_draft_answers_each_trigger_error_at_its_place(designer: Designer) -> None:
+    created = designer.ok(designer.post("/apps/import", json=trigger_errors_definition()), 201)
+    draft = designer.ok(designer.get(f"/apps/{created['app']['id']}/draft"))
+    found = sorted((p["path"], p["code"]) for p in draft["diagnostics"])
+    assert found == sorted(EXPECTED)
+    assert all(p["message"] and p["message_zh"] for p in draft["diagnostics"])
