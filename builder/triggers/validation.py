@@ -221,7 +221,7 @@ def _check_action(
 
 
 def validate_assignment_rules(
-    app: App, rules: Sequence[AssignmentRule] | None = None,
+    app: App, rules: Sequence[AssignmentRule | None] | None = None,
     *, path: str = join_path(ROOT, "assignment_rules"),
 ) -> list[Problem]:
     """Every reference and expression problem of the (loaded) assignment rules of ``app``."""
