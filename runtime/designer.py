@@ -363,7 +363,29 @@ class DesignerService:
 
     def diagnostics(self, app: AppRow, definition: Any) -> list[dict[str, Any]]:
         """Every problem of a draft ``definition`` of ``app``, as JSON."""
-        return [p.as_dict() for p in self._problems(app, check_draft(definition), definition)]
+        problems = self._problems(app, check_draft(definition), definition)
+        return [p.as_dict() for p in [*problems, *self._rollout_problems(definition)]]
+
+    def _rollout_problems(self, definition: Any) -> list[Problem]:
+        """A trigger's ``rollout.users`` that are not users of this workspace (the builder
+        checks the shape and the roles; only the runtime knows the users)."""
+        triggers = definition.get("triggers") if isinstance(definition, Mapping) else None
+        wanted: list[tuple[str, int]] = []
+        for index, trigger in enumerate(triggers if isinstance(triggers, list) else []):
+            rollout = trigger.get("rollout") if isinstance(trigger, Mapping) else None
+            users = rollout.get("users") if isinstance(rollout, Mapping) else None
+            for u_index, user in enumerate(users if isinstance(users, list) else []):
+                if isinstance(user, int) and not isinstance(user, bool) and 0 < user < 2**63:
+                    wanted.append((join_path(ROOT, "triggers", index, "rollout", "users", u_index), user))
+        if not wanted:
+            return []
+        known = set(self.session.scalars(sa.select(User.id).where(
+            User.workspace_id == self.ctx.workspace_id, User.id.in_({u for _, u in wanted}))))
+        return [
+            problem(path, "unknown_reference", reason=f"There is no user {user} in this workspace.",
+                    reason_zh=f"工作区中没有用户 {user}。")
+            for path, user in wanted if user not in known
+        ]
 
     @staticmethod
     def _problems(app: AppRow, outcome: DraftCheck, definition: Any) -> list[Problem]:
@@ -443,6 +465,24 @@ class DesignerService:
     def generate_key(self, label: Any, taken: Iterable[str], kind: str = "field") -> str:
         """A key for ``label`` not in ``taken`` (see :mod:`builder.keys`)."""
         return generate_key(label, taken, kind=kind)
+
+    def people(self, app_id: int | str) -> dict[str, Any]:
+        """Who a trigger can be rolled out to: the workspace's active users and the roles
+        of the app's draft (see docs/automation.md "Staged rollout")."""
+        app = self.app(app_id)
+        revision = self.repo.draft(app.id) or self.repo.published(app)
+        loaded = check_draft(revision.definition).app if revision is not None else None
+        roles = list(loaded.roles) if loaded is not None else ["admin", "manager", "rep"]
+        users = self.session.execute(
+            sa.select(User.id, User.name, User.username, User.role)
+            .where(User.workspace_id == self.ctx.workspace_id, User.is_active.is_(True))
+            .order_by(User.name, User.id)
+            .limit(2000)
+        ).all()
+        return {
+            "users": [{"id": u.id, "name": u.name, "username": u.username, "role": u.role} for u in users],
+            "roles": roles,
+        }
 
     # -- expressions ---------------------------------------------------------------------
 
@@ -605,7 +645,8 @@ class DesignerService:
 
     def _plan_of(self, app: AppRow, definition: Any, confirm_drops: Iterable[str]) -> tuple[dict[str, Any], Plan | None]:
         outcome = check_draft(definition)
-        diagnostics = [p.as_dict() for p in self._problems(app, outcome, definition)]
+        problems = [*self._problems(app, outcome, definition), *self._rollout_problems(definition)]
+        diagnostics = [p.as_dict() for p in problems]
         if diagnostics or outcome.app is None:
             return {"ok": False, "diagnostics": diagnostics, "steps": [], "destructive": False,
                     "summary": dict.fromkeys(("created", "relabelled", "converted", "archived", "dropped"), 0)}, None

@@ -87,7 +87,7 @@ from builder.triggers.rules import (
     HistoryMatch,
     Weight,
 )
-from builder.triggers.trigger import TRIGGER_SCHEMA, Trigger, TriggerSchema
+from builder.triggers.trigger import MAX_ROLLOUT, TRIGGER_SCHEMA, Rollout, Trigger, TriggerSchema
 from builder.triggers.validation import validate_assignment_rules, validate_triggers
 
 __all__ = [
@@ -95,6 +95,7 @@ __all__ = [
     "ASSIGNMENT_RULE_SCHEMA",
     "INLINE_ACTIONS",
     "MAX_DURATION",
+    "MAX_ROLLOUT",
     "NOTIFY_CHANNELS",
     "ON_SCHEMAS",
     "ROBOT_CHANNELS",
@@ -128,6 +129,7 @@ __all__ = [
     "Polymorphic",
     "PromptAction",
     "Report",
+    "Rollout",
     "ReportQuery",
     "SetField",
     "TimeZoneName",

@@ -99,6 +99,13 @@ def dump_trigger(trigger: Trigger) -> dict[str, Any]:
         out["when"] = trigger.when
     if not trigger.enabled:
         out["enabled"] = False
+    if trigger.rollout is not None:
+        rollout: dict[str, Any] = {}
+        if trigger.rollout.users:
+            rollout["users"] = list(trigger.rollout.users)
+        if trigger.rollout.roles:
+            rollout["roles"] = list(trigger.rollout.roles)
+        out["rollout"] = rollout
     out["actions"] = [dump_action(a) for a in trigger.actions]
     return out
 

@@ -70,6 +70,11 @@ def validate_triggers(
                                      f"没有实体 {trigger.entity}。"))
             continue
         problems.extend(_check_on(app, trigger, entity, join_path(tpath, "on")))
+        if trigger.rollout is not None:
+            for r_index, role in enumerate(trigger.rollout.roles):
+                if role not in app.roles:
+                    problems.append(_unknown(join_path(tpath, "rollout", "roles", r_index),
+                                             f"There is no role {role!r}.", f"没有角色 {role}。"))
         if trigger.when and entity is not None:
             problems.extend(check_expression(app, entity.key, trigger.when, join_path(tpath, "when"),
                                              boolean=True))

@@ -46,6 +46,8 @@ CAUSES: dict[str, Cause] = {
         Cause("loop_cut", "Stopped by the loop cut: triggers kept firing each other.",
               "被循环保护截断:触发器之间反复相互触发。"),
         Cause("unpublished", "The rule is no longer published.", "该规则已不再发布。"),
+        Cause("not_in_rollout", "Not fired: the record's owner and the writer are outside the rule's rollout group.",
+              "未触发:记录负责人和写入人都不在规则的灰度发布范围内。"),
         Cause("error", "Another error; open the run to read it.", "其他错误;请打开运行记录查看。"),
     )
 }

@@ -49,6 +49,8 @@ from runtime.automation.history import (
 from runtime.automation.models import ActionRun, OutboxJob, TriggerRun
 from runtime.automation.outbox import jsonable
 from runtime.automation.registry import load_handlers
+from runtime.automation.rollout import describe as describe_rollout
+from runtime.automation.rollout import rollout_member
 from runtime.clock import from_naive_utc, to_naive_utc
 from runtime.context import Actor, CallContext
 from runtime.errors import CairnError, Conflict, NotFound
@@ -248,6 +250,13 @@ def _run_claimed(
     if trigger is None or workspace is None:
         return _finish(session, job, run, "cancelled", started, clock.now(),
                        error="the trigger is no longer published", cause="unpublished")
+    if trigger.rollout is not None and job.record_id is not None:
+        current = _load_record(session, app, job) or {}
+        actor = (job.payload or {}).get("actor_id") if isinstance(job.payload, dict) else None
+        if rollout_member(session, job.workspace_id, trigger.rollout, (current.get("owner"), actor)) is None:
+            group = describe_rollout(trigger.rollout)["en"]
+            return _finish(session, job, run, "cancelled", started, clock.now(),
+                           error=f"not in the rollout group ({group})", cause="not_in_rollout")
 
     result = JobResult(outbox_id, "running")
     skip_causes: list[tuple[int, str, dict[str, Any]]] = []

@@ -300,6 +300,12 @@ def test_responses_of_every_route_match_the_document(app: Flask, client: FlaskCl
     check(admin.post("/apps/sales/automation/dry-run", json={}), "post", dry, 422)
     # An entity the revision does not have is unknown (it was a KeyError: 500).
     check(admin.post("/apps/sales/automation/dry-run", json={"entity": "", "expression": "true"}), "post", dry, 404)
+    trigger_dry = "/apps/{app}/triggers/{trigger}/dry-run"
+    tried = check(admin.post("/apps/sales/triggers/website_form/dry-run", json={"days": 7}), "post", trigger_dry, 200)
+    assert tried["records"] and tried["records"][0]["actions"]
+    check(admin.post("/apps/sales/triggers/website_form/dry-run", json={"days": 0}), "post", trigger_dry, 422)
+    check(admin.post("/apps/sales/triggers/nope/dry-run", json={"days": 7}), "post", trigger_dry, 404)
+    check(manager.post("/apps/sales/triggers/website_form/dry-run", json={"days": 7}), "post", trigger_dry, 403)
     inbox = check(manager.get("/inbox"), "get", "/inbox", 200)["items"]
     assert inbox
     check(manager.get("/inbox?limit=x"), "get", "/inbox", 422)

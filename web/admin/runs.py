@@ -27,6 +27,7 @@ from runtime.apps import PublishedApp, load_published
 from runtime.automation.causes import CAUSES
 from runtime.automation.health import DEFAULT_WINDOW, RuleHealthBoard
 from runtime.automation.history import OUTCOMES, RunFilter, RunHistory, parse_filter
+from runtime.automation.rollout import describe as describe_rollout
 from runtime.errors import CairnError, Invalid, NotFound
 from web import db
 from web.admin import bp
@@ -68,7 +69,17 @@ def _app(key: str | None) -> tuple[PublishedApp | None, list[tuple[str, str]]]:
 
 
 def _rules(app: PublishedApp) -> list[tuple[str, str]]:
-    return [(t.key, text(t.label) or t.key) for t in app.definition.triggers if isinstance(t, Trigger)]
+    """(key, label) of the app's rules; a rule in staged rollout says to whom."""
+    out = []
+    for t in app.definition.triggers:
+        if not isinstance(t, Trigger):
+            continue
+        name = text(t.label) or t.key
+        if t.rollout is not None:
+            group = describe_rollout(t.rollout)
+            name += f"(灰度:{group['zh']})" if language() == "zh" else f" (rolled out to {group['en']})"
+        out.append((t.key, name))
+    return out
 
 
 def cause_text(key: str | None) -> str:

@@ -10,6 +10,7 @@ from typing import Any
 from flask import jsonify, request
 
 from runtime.apps import load_published
+from runtime.automation.dryrun import dry_run_trigger
 from runtime.automation.events import post_event, receive_webhook
 from runtime.automation.health import RuleHealthBoard, rule_health
 from runtime.automation.history import RunHistory, parse_filter
@@ -19,7 +20,8 @@ from runtime.context import CallContext
 from runtime.errors import Forbidden, Invalid
 from web.api import bp
 from web.api.auth import call_context, published_state
-from web.api.body import json_body
+from web.api.body import json_body, load
+from web.api.schemas import TriggerDryRunRequestSchema
 from web.db import platform
 from web.routing import MAX_ID
 
@@ -213,6 +215,16 @@ def automation_dry_run(app_ref: str) -> Any:
                                          revision_id=revision, limit=limit))
     raise Invalid("Give a trigger, or an entity and an expression.",
                   message_zh="请提供触发器,或实体与表达式。")
+
+
+@bp.post("/apps/<app_ref>/triggers/<trigger_key>/dry-run")
+def trigger_dry_run(app_ref: str, trigger_key: str) -> Any:
+    """Dry run of the draft's trigger: ``{"days": 7}`` or ``{"records": [ids]}`` (+ an
+    optional ``definition``); admins only; nothing is changed."""
+    ctx = call_context()
+    data = load(TriggerDryRunRequestSchema())
+    return jsonify(dry_run_trigger(ctx, app_ref, trigger_key[:63], days=data.get("days"),
+                                   record_ids=data.get("records"), definition=data.get("definition")))
 
 
 @bp.get("/inbox")

@@ -34,6 +34,8 @@ SCHEMAS: dict[str, Any] = {
     "RecordUpdate": s.RecordUpdateSchema,
     "EventRequest": s.EventRequestSchema,
     "DryRunRequest": s.DryRunRequestSchema,
+    "TriggerDryRunRequest": s.TriggerDryRunRequestSchema,
+    "TriggerDryRunReport": s.TriggerDryRunReportSchema,
     "AppSummary": s.AppSummarySchema,
     "AppList": s.AppListSchema,
     "ValidationResult": s.ValidationResultSchema,
@@ -405,6 +407,17 @@ def _automation_paths(spec: APISpec) -> None:
                      "422": "Neither a trigger nor an entity and expression, an expression that does not check "
                             "(validation_failed), or " + INVALID_BODY},
                     body="DryRunRequest", params=app_p),
+    })
+    spec.path("/apps/{app}/triggers/{trigger}/dry-run", operations={
+        "post": _op("Dry run of a draft trigger over the last N days or chosen records, changing nothing (S16)",
+                    {"200": _ok("Per record: would it have fired, why, and each action's would-be effect",
+                                "TriggerDryRunReport")},
+                    {"403": _problem("Only workspace admins can dry-run rules (forbidden)"), "404": NOT_FOUND,
+                     "422": "days out of 1-90, both days and records, a trigger with problems, a schedule or "
+                            "deleted trigger, an entity never published (validation_failed), or " + INVALID_BODY},
+                    body="TriggerDryRunRequest",
+                    params=[*app_p, {"name": "trigger", "in": "path", "required": True,
+                                     "schema": {"type": "string", "maxLength": 63}}]),
     })
     spec.path("/inbox", operations={
         "get": _op("The caller's in-app notifications", {"200": _ok("Notifications", "Inbox")},

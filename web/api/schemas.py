@@ -422,7 +422,7 @@ class FieldChangeSchema(Schema):
 
 
 CAUSE = {"description": "Why it did not succeed: missing_manager, no_recipient, nobody_to_assign, invalid_write, "
-                        "record_missing, delivery_failed, loop_cut, unpublished, error"}
+                        "record_missing, delivery_failed, loop_cut, unpublished, not_in_rollout, error"}
 
 
 class ActionRunSchema(Schema):
@@ -456,7 +456,7 @@ class TriggerRunSchema(Schema):
     record_id = fields.Integer(allow_none=True, required=True)
     status = fields.String(required=True, metadata={
         "description": "succeeded; failed, skipped (an action had nobody to notify or assign), cut — failures; "
-                       "running, retrying; cancelled (the rule was unpublished)"})
+                       "running, retrying; cancelled (the rule was unpublished, or the record was outside its rollout group)"})
     success = fields.Boolean(required=True)
     attempts = fields.Integer(required=True)
     started_at = fields.String(allow_none=True, required=True)
@@ -881,3 +881,92 @@ class DiffSchema(Schema):
     """The readable changes between two revisions."""
 
     changes = fields.List(fields.Nested(ChangeSchema), required=True)
+
+
+# -- dry run of a draft trigger (docs/automation.md "Dry run and staged rollout") -------------
+
+
+class TriggerDryRunRequestSchema(StrictSchema):
+    """Which records to dry-run a draft trigger on: the last ``days`` days or ``records``."""
+
+    days = fields.Integer(strict=True, validate=validate.Range(min=1, max=90),
+                          metadata={"description": "The last N days (1-90; default 7)"})
+    records = fields.List(fields.Integer(strict=True, validate=validate.Range(min=1, max=2**63 - 1)),
+                          validate=validate.Length(min=1, max=500),
+                          metadata={"description": "Record ids to try instead of a window"})
+    definition = fields.Dict(keys=fields.String(), load_default=None, allow_none=True,
+                             metadata={"description": "The client's current draft (default: the stored draft)"})
+
+
+class BilingualSchema(Schema):
+    """A text in Chinese and English."""
+
+    zh = fields.String(required=True)
+    en = fields.String(required=True)
+
+
+class DryRunChangeSchema(Schema):
+    """A field an action would change: before → after (before is null for a created record)."""
+
+    field = fields.String(required=True)
+    before = fields.Raw(allow_none=True, required=True)
+    after = fields.Raw(allow_none=True, required=True)
+
+
+class DryRunActionSchema(Schema):
+    """What one action would have done."""
+
+    kind = fields.String(required=True, metadata={"description": "The action type"})
+    summary = fields.Nested(BilingualSchema, required=True)
+    outcome = fields.String(required=True, validate=validate.OneOf(["would_run", "would_skip"]))
+    cause = fields.String(metadata={"description": "Why it would be skipped (a cause key, as in run history)"})
+    cause_text = fields.Nested(BilingualSchema)
+    changes = fields.List(fields.Nested(DryRunChangeSchema))
+    message = fields.Nested(BilingualSchema, metadata={"description": "A notify action's rendered message"})
+    recipients = fields.List(fields.Dict(keys=fields.String()),
+                             metadata={"description": "A notify action's resolved recipients ({id, name} or {address})"})
+
+
+class DryRunRecordSchema(Schema):
+    """One record of a dry run."""
+
+    id = fields.Integer(required=True)
+    title = fields.String(required=True)
+    url = fields.String(required=True)
+    would_fire = fields.Boolean(required=True)
+    why = fields.Nested(BilingualSchema, required=True)
+    basis = fields.String(required=True, validate=validate.OneOf(["history", "current_values"]),
+                          metadata={"description": "Replayed from history, or evaluated on the current values"})
+    actions = fields.List(fields.Nested(DryRunActionSchema), required=True)
+
+
+class DryRunWindowSchema(Schema):
+    """The window or the records a dry run looked at."""
+
+    days = fields.Integer()
+    from_ = fields.String(data_key="from")
+    to = fields.String()
+    records = fields.List(fields.Integer())
+    missing = fields.List(fields.Integer(), metadata={"description": "Asked-for ids that do not exist"})
+
+
+class DryRunSummarySchema(Schema):
+    """Counts of a dry run."""
+
+    checked = fields.Integer(required=True)
+    would_fire = fields.Integer(required=True)
+    would_skip = fields.Integer(required=True, metadata={"description": "Records that would fire with a skipped action"})
+
+
+class TriggerDryRunReportSchema(Schema):
+    """Per record: would a draft trigger have fired, why, and what each action would do."""
+
+    trigger = fields.String(required=True)
+    on = fields.String(required=True)
+    enabled = fields.Boolean(required=True)
+    rollout = fields.Nested(BilingualSchema, required=True, metadata={"description": "Who the trigger fires for"})
+    window = fields.Nested(DryRunWindowSchema, required=True)
+    truncated = fields.Boolean(required=True, metadata={"description": "More records matched than the limit"})
+    limit = fields.Integer(required=True)
+    records = fields.List(fields.Nested(DryRunRecordSchema), required=True)
+    summary = fields.Nested(DryRunSummarySchema, required=True)

@@ -13,6 +13,7 @@ from typing import Any
 
 from flask import Response, jsonify, request
 
+from runtime.automation.dryrun import dry_run_trigger
 from runtime.designer import DesignerService
 from runtime.errors import Invalid
 from web.api.body import json_body, load
@@ -26,6 +27,7 @@ from web.api.schemas import (
     MessagePreviewSchema,
     RollbackSchema,
     ScheduleTimesSchema,
+    TriggerDryRunRequestSchema,
 )
 from web.design import bp
 from web.login import call_context
@@ -191,3 +193,19 @@ def api_rollback(app_id: int, number: int) -> Any:
     """Publishes revision ``number``'s definition again as a new revision."""
     data = load(RollbackSchema())
     return jsonify(service().rollback(app_id, number, data["confirm_drops"]))
+
+
+@bp.post("/api/apps/<int:app_id>/triggers/<trigger_key>/dry-run")
+def api_trigger_dry_run(app_id: int, trigger_key: str) -> Any:
+    """Would the draft's trigger have fired on recent (or chosen) records, and what would
+    each action have done; nothing is changed."""
+    data = load(TriggerDryRunRequestSchema())
+    designer = service()
+    return jsonify(dry_run_trigger(designer.ctx, app_id, trigger_key[:63], days=data.get("days"),
+                                   record_ids=data.get("records"), definition=data.get("definition")))
+
+
+@bp.get("/api/apps/<int:app_id>/people")
+def api_people(app_id: int) -> Any:
+    """The active users and the app's roles, for a trigger's "Roll out to"."""
+    return jsonify(service().people(app_id))

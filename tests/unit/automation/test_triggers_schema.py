@@ -212,3 +212,42 @@ def test_dump_definition_round_trips_automation() -> None:
     app = load_definition(doc)
     again = load_definition(dump_definition(app))
     assert again.triggers == app.triggers and again.assignment_rules == app.assignment_rules
+
+
+def test_rollout_loads_dumps_and_is_checked() -> None:
+    from builder.triggers import Rollout
+
+    base = {"label": "R", "entity": "customer", "on": "created",
+            "actions": [{"type": "set_field", "field": "status", "value": '"x"'}]}
+    raw = [
+        {**base, "key": "users", "rollout": {"users": [7, 7, 9]}},
+        {**base, "key": "roles", "rollout": {"roles": ["rep"], "users": [3]}},
+        {**base, "key": "everyone"},
+    ]
+    app = _app()
+    triggers, problems = load_triggers(raw, app)
+    assert problems == [], [p.as_dict() for p in problems]
+    assert triggers[0].rollout == Rollout(users=(7, 9))
+    assert triggers[1].rollout == Rollout(users=(3,), roles=("rep",))
+    assert triggers[2].rollout is None
+    assert dump_trigger(triggers[0])["rollout"] == {"users": [7, 9]}
+    assert "rollout" not in dump_trigger(triggers[2])
+    again, problems = load_triggers([dump_trigger(t) for t in triggers], app)
+    assert problems == [] and again == triggers
+
+    bad = [
+        {**base, "key": "a", "rollout": {}},
+        {**base, "key": "b", "rollout": {"users": ["someone", True, 0]}},
+        {**base, "key": "c", "rollout": {"roles": ["ghost"]}},
+        {**base, "key": "d", "rollout": {"teams": [1]}},
+    ]
+    _, problems = load_triggers(bad, app)
+    got = {(p.path, p.code) for p in problems}
+    paths = {p.path for p in problems}
+    assert any(p.startswith("$.triggers[0].rollout") for p in paths)
+    assert {"$.triggers[1].rollout.users[0]", "$.triggers[1].rollout.users[1]",
+            "$.triggers[1].rollout.users[2]"} <= paths
+    assert any(p.startswith("$.triggers[3].rollout.teams") for p in paths)
+    assert all(code != "unknown_reference" or "roles" in path for path, code in got)
+    _, problems = load_triggers([bad[2]], app)
+    assert [(p.path, p.code) for p in problems] == [("$.triggers[0].rollout.roles[0]", "unknown_reference")]
