@@ -4,7 +4,8 @@ An admin sets a rep's manager on /admin/people, then in the designer's Triggers 
 writes "需求确认 not done 48 h after the stage began → notify the owner's manager through the
 in-app inbox and set status 待激活": the elapsed event with its condition and duration, a
 notify action whose message gets a field placeholder from the menu and a server-rendered
-preview, and a set_field action; the draft has no problem and is published. With the
+preview, and a set_field action; the draft has no problem; a dry run over the last 7 days
+lists the seeded record it would have hit (and not the one not yet due); it is published. With the
 server's clock 49 hours later a sweep fires the rule: the manager's bell counts the alert
 and the run history shows the status changed.
 
@@ -59,12 +60,20 @@ def test_admin_writes_the_s6_rule_in_the_designer_and_it_fires(live: LiveServer,
     app_id = admin.publish(s6_app())
     rep2 = live.tenant.rep2
     admin.call("PATCH", f"/users/{rep2.id}", {"manager": None})
-    # The rep's customer enters 需求确认 with the step not done (seeded history).
+    # Seeded history: the rep's customer 华联超市 entered 需求确认 50 hours ago with the
+    # step not done; 如意商贸 entered it just now.
     rep = live.api("rep2")
-    record = rep.create("s6", "customer", {"name": "华联超市", "status": "跟进中"})["record"]
-    moved = rep.call("POST", f"/apps/s6/entities/customer/records/{record['id']}/stage",
-                     {"stage": "need_confirmation", "version": record["version"]})
-    assert moved["record"]["stage"] == "need_confirmation"
+
+    def enter_need_confirmation(name: str) -> dict[str, Any]:
+        record = rep.create("s6", "customer", {"name": name, "status": "跟进中"})["record"]
+        moved = rep.call("POST", f"/apps/s6/entities/customer/records/{record['id']}/stage",
+                         {"stage": "need_confirmation", "version": record["version"]})
+        assert moved["record"]["stage"] == "need_confirmation"
+        return record
+
+    overdue = enter_need_confirmation("华联超市")
+    live.clock.advance(timedelta(hours=50))
+    recent = enter_need_confirmation("如意商贸")
 
     # The admin sets the rep's manager in the UI.
     page = desk
@@ -98,7 +107,8 @@ def test_admin_writes_the_s6_rule_in_the_designer_and_it_fires(live: LiveServer,
     message.type(" 进入需求确认已超过 48 小时,请跟进。")
     designer.wait_saved()
     notify.get_by_test_id("preview-message").click()
-    expect(notify.get_by_test_id("preview-text")).to_have_text("客户 华联超市 进入需求确认已超过 48 小时,请跟进。")
+    # The preview is rendered by the server on the newest record.
+    expect(notify.get_by_test_id("preview-text")).to_have_text("客户 如意商贸 进入需求确认已超过 48 小时,请跟进。")
 
     set_status = designer.add_action("set_field")
     set_status.get_by_label("动作 2 的字段").select_option("status")
@@ -106,6 +116,20 @@ def test_admin_writes_the_s6_rule_in_the_designer_and_it_fires(live: LiveServer,
     designer.wait_saved()
     expect(designer.problems_count).to_have_text("问题 0")
     shot(page, "designer-triggers-01-s6-rule")
+
+    # The dry run over the last 7 days lists the record the rule would have hit.
+    dry_run = editor.get_by_test_id("dry-run")
+    dry_run.get_by_test_id("dry-run-run").click()
+    overdue_id, recent_id = overdue["id"], recent["id"]
+    hit = dry_run.locator(f'[data-testid=dry-run-row][data-record="{overdue_id}"]')
+    expect(hit).to_have_class("fires")
+    expect(hit.locator(".verdict")).to_have_text("✓")
+    expect(dry_run.locator(f'[data-testid=dry-run-row][data-record="{recent_id}"].fires')).to_have_count(0)
+    expect(dry_run.locator("[data-testid=dry-run-row].fires")).to_have_count(1)
+    hit.scroll_into_view_if_needed()
+    shot(page, "designer-triggers-02-dry-run")
+    unchanged = admin.call("GET", f"/apps/s6/entities/customer/records/{overdue_id}")
+    assert unchanged["record"]["status"] == "跟进中"
 
     dialog = designer.publish()
     dialog.get_by_test_id("publish").click()
@@ -119,29 +143,32 @@ def test_admin_writes_the_s6_rule_in_the_designer_and_it_fires(live: LiveServer,
     worker = EmbeddedWorker(platform_of(live.app))
     worker.sweep()
     worker.drain()
-    after = admin.call("GET", f"/apps/s6/entities/customer/records/{record['id']}")
-    assert after["record"]["status"] == "待激活"
+    for record in (overdue, recent):
+        after = admin.call("GET", f"/apps/s6/entities/customer/records/{record['id']}")
+        assert after["record"]["status"] == "待激活"
 
     # The manager's bell shows the alert.
     page.context.clear_cookies()
     SignInPage(page).open().sign_in(live.username("manager"), PASSWORD)
-    expect(page.get_by_test_id("bell-count")).to_have_text("1")
+    expect(page.get_by_test_id("bell-count")).to_have_text("2")
     page.get_by_test_id("bell").click()
     page.wait_for_url("**/inbox")
     expect(page.get_by_test_id("inbox")).to_contain_text("客户 华联超市 进入需求确认已超过 48 小时")
-    shot(page, "designer-triggers-02-manager-inbox")
+    expect(page.get_by_test_id("inbox")).to_contain_text("客户 如意商贸 进入需求确认已超过 48 小时")
+    shot(page, "designer-triggers-03-manager-inbox")
 
     # The run history shows the run and the field it changed.
     page.context.clear_cookies()
     SignInPage(page).open().sign_in(live.username("admin"), PASSWORD)
     page.goto("/admin/runs?app=s6")
     runs = page.get_by_test_id("run")
-    expect(runs).to_have_count(1)
-    expect(runs.first).to_have_attribute("data-status", "succeeded")
-    changes = runs.first.get_by_test_id("changes")
-    expect(changes).to_contain_text("跟进中")
-    expect(changes).to_contain_text("待激活")
-    shot(page, "designer-triggers-03-run-history")
+    expect(runs).to_have_count(2)
+    for run in runs.all():
+        expect(run).to_have_attribute("data-status", "succeeded")
+        changes = run.get_by_test_id("changes")
+        expect(changes).to_contain_text("跟进中")
+        expect(changes).to_contain_text("待激活")
+    shot(page, "designer-triggers-04-run-history")
 
 
 @pytest.mark.console_allows("422")  # the schedule with a bad cron asks the server for its next times
@@ -184,4 +211,4 @@ def test_every_trigger_problem_is_shown_at_its_place(desk: Any, live: LiveServer
             ), f"{path} is not shown in its action's card"
         elif ".on" in path:
             assert place.first.evaluate("(el) => !!el.closest('[data-testid=trigger-event]')"), path
-    shot(page, "designer-triggers-04-problems")
+    shot(page, "designer-triggers-05-problems")

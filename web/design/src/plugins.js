@@ -17,4 +17,3 @@ export const rolesComponent = () => find('RolesPanel', 'PermissionsPanel', 'Role
 export const publishComponent = () => find('PublishDialog', 'Publish')
 export const historyComponent = () => find('HistoryPanel', 'History')
 export const triggersComponent = () => find('TriggersPanel')
-export const dryRunComponent = () => find('DryRunPanel', 'DryRun')
