@@ -148,6 +148,8 @@ describe('triggers panel', () => {
     expect(store.state.doc.triggers[0].actions[1].value).toBe('"活跃"')
     await wrapper.find('[data-testid="trigger-enabled"]').setValue(false)
     expect(store.state.doc.triggers[0].enabled).toBe(false)
+    await wrapper.find('[data-testid="trigger-key"]').setValue(' need_timeout ')
+    expect(store.state.doc.triggers[0].key).toBe('need_timeout')
     await wrapper.find('[data-testid="trigger-enabled"]').setValue(true)
     expect('enabled' in store.state.doc.triggers[0]).toBe(false)
     wrapper.unmount()
