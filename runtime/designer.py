@@ -23,6 +23,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
+from marshmallow import ValidationError
 
 from builder.diff import diff_definitions
 from builder.drafts import DraftCheck, check_draft, content_digest
@@ -31,12 +32,17 @@ from builder.keys import generate_key, label_text
 from builder.model import FORMAT, App
 from builder.plan import Plan, plan_migration
 from builder.repository import AppRow, DefinitionRepository, RevisionRow
-from runtime.apps import DRAFT, PUBLISHED, SUPERSEDED, AppService
+from builder.triggers.events import ON_SCHEMAS
+from runtime.apps import DRAFT, PUBLISHED, SUPERSEDED, AppService, load_published
+from runtime.automation.sweeps import next_fire
+from runtime.automation.templates import placeholders
+from runtime.automation.templates import render as render_template
 from runtime.clock import to_naive_utc
 from runtime.context import CallContext
 from runtime.designer_expressions import KINDS, check_in_scope, names_in_scope
 from runtime.errors import Conflict, Forbidden, Invalid, NotFound, PublishRefused
 from runtime.models import EntityTableRow, User
+from runtime.records import RecordService
 from runtime.values import text_problem
 
 #: Plan step kinds counted in the plan's summary.
@@ -523,6 +529,90 @@ class DesignerService:
             revision = self.repo.draft(app.id) or self.repo.published(app)
             definition = revision.definition if revision is not None else {}
         return preview_assignment(self.ctx, app.id, definition, rule_key, record_ids=record_ids, limit=limit)
+
+    # -- message templates ---------------------------------------------------------------
+
+    def preview_message(
+        self, app_id: int | str, entity: str, template: str, definition: Any = None, record_id: int | None = None
+    ) -> dict[str, Any]:
+        """``template`` rendered by the engine's renderer (:mod:`runtime.automation.templates`)
+        on a sample record of ``entity``: record ``record_id``, else the newest record of the
+        published entity, else an empty record (the draft's fields, all empty). Names that
+        are no field of the entity stay as written and are listed in ``unknown``."""
+        app = self.app(app_id)
+        if definition is None:
+            revision = self.repo.draft(app.id) or self.repo.published(app)
+            definition = revision.definition if revision is not None else {}
+        outcome = check_draft(definition, content_digest(definition))
+        model = outcome.app.entity(entity) if outcome.app is not None else None
+        if outcome.app is None or model is None:
+            raise NotFound(
+                f"The draft has no entity {entity!r} (or it can't be read yet).",
+                message_zh=f"草稿中没有实体 {entity}(或暂时无法读取)。",
+            )
+        known = [f.key for f in model.fields] + ["id", "owner", "created_by", "created_at", "updated_at"]
+        if model.stages:
+            known += ["stage", "stage_entered_at"]
+        record, sample_id = self._sample_record(app, entity, record_id)
+        values: dict[str, Any] = dict.fromkeys(known)
+        if record is not None:
+            values.update({k: v for k, v in record.items() if k in values})
+        return {
+            "rendered": render_template(template, values, self.ctx.tz),
+            "sample": "record" if record is not None else "empty",
+            "record_id": sample_id,
+            "placeholders": placeholders(template),
+            "unknown": [name for name in placeholders(template) if name not in values],
+        }
+
+    def _sample_record(
+        self, app: AppRow, entity: str, record_id: int | None
+    ) -> tuple[dict[str, Any] | None, int | None]:
+        """Record ``record_id`` (NotFound if it isn't there), else the newest record of the
+        published entity; (None, None) when the entity is not published or has no record."""
+        if self.repo.published(app) is None:
+            if record_id is not None:
+                raise NotFound("The app is not published: it has no records yet.", message_zh="应用尚未发布,还没有记录。")
+            return None, None
+        published = load_published(self.session, self.ctx.workspace_id, app.id)
+        try:
+            published.entity(entity)
+        except NotFound:
+            if record_id is not None:
+                raise
+            return None, None
+        records = RecordService(self.ctx, published)
+        if record_id is not None:
+            return records.get(entity, record_id), record_id
+        items = records.list(entity, limit=1).items
+        return (items[0], int(items[0]["id"])) if items else (None, None)
+
+    # -- schedules -----------------------------------------------------------------------
+
+    def schedule_times(self, cron: str, timezone: str | None = None, count: int = 3) -> dict[str, Any]:
+        """The next ``count`` times a schedule trigger (``on: {type: schedule}``) fires:
+        the trigger schema checks ``cron`` and ``timezone`` (default: the workspace's zone)
+        and the schedule sweep's own :func:`~runtime.automation.sweeps.next_fire` counts."""
+        try:
+            on = ON_SCHEMAS["schedule"]().load({"cron": cron, **({"timezone": timezone} if timezone else {})})
+        except ValidationError as exc:
+            found = [
+                problem(join_path(ROOT, key), getattr(msg, "code", "invalid_value"), **getattr(msg, "params", {}))
+                for key, messages in sorted(exc.normalized_messages().items())
+                for msg in (messages if isinstance(messages, list) else [messages])
+            ]
+            first = found[0].as_dict()
+            raise Invalid(
+                first["message"], message_zh=first["message_zh"],
+                errors={key: ["invalid_value"] for key in exc.normalized_messages()},
+            ) from None
+        zone = ZoneInfo(on.timezone) if on.timezone else self.ctx.tz
+        times: list[str] = []
+        at = self.ctx.now()
+        for _ in range(max(1, min(count, 10))):
+            at = next_fire(on.cron, at, zone)
+            times.append(at.astimezone(zone).isoformat())
+        return {"cron": on.cron, "timezone": str(zone), "times": times}
 
     # -- plan and publish ----------------------------------------------------------------
 

@@ -60,10 +60,10 @@ def load_triggers(
     Returns the triggers that loaded (those with shape problems are left out) and every
     problem found.
     """
-    triggers, problems = _load_keyed(raw, Trigger, TRIGGER_SCHEMA, path, "trigger", "触发器")
+    places, problems = _load_keyed(raw, Trigger, TRIGGER_SCHEMA, path, "trigger", "触发器")
     if app is not None:
-        problems.extend(validate_triggers(app, triggers, path=path))
-    return triggers, problems
+        problems.extend(validate_triggers(app, places, path=path))
+    return _loaded(places), problems
 
 
 def load_assignment_rules(
@@ -71,20 +71,26 @@ def load_assignment_rules(
     *, path: str = join_path(ROOT, "assignment_rules"),
 ) -> tuple[tuple[AssignmentRule, ...], list[Problem]]:
     """Loads the raw assignment rules; with ``app``, also validates them against it."""
-    rules, problems = _load_keyed(raw, AssignmentRule, ASSIGNMENT_RULE_SCHEMA, path, "assignment rule", "分配规则")
+    places, problems = _load_keyed(raw, AssignmentRule, ASSIGNMENT_RULE_SCHEMA, path, "assignment rule", "分配规则")
     if app is not None:
-        problems.extend(validate_assignment_rules(app, rules, path=path))
-    return rules, problems
+        problems.extend(validate_assignment_rules(app, places, path=path))
+    return _loaded(places), problems
+
+
+def _loaded(places: Sequence[_Keyed | None]) -> tuple[_Keyed, ...]:
+    return tuple(item for item in places if item is not None)
 
 
 def _load_keyed(
     raw: Sequence[Any], kind: type[_Keyed], schema: Schema, path: str, what: str, what_zh: str
-) -> tuple[tuple[_Keyed, ...], list[Problem]]:
+) -> tuple[list[_Keyed | None], list[Problem]]:
     """Loads each raw object of a keyed section (already-loaded ones pass through).
 
-    Objects with shape problems and repeated keys are left out; every problem is returned.
+    Objects with shape problems and repeated keys are None in the list returned (which
+    keeps the document's indexes, so later problems point at the right object); every
+    problem is returned.
     """
-    loaded: list[_Keyed] = []
+    loaded: list[_Keyed | None] = []
     problems: list[Problem] = []
     seen: dict[str, str] = {}
     for index, item in enumerate(raw):
@@ -96,26 +102,31 @@ def _load_keyed(
             value: _Keyed = schema.load(item)
         except ValidationError as exc:
             problems.extend(problems_from_messages(exc.messages, item_path))
+            loaded.append(None)
             continue
         key = value.key  # type: ignore[attr-defined]
         if key in seen:
             problems.append(problem(join_path(item_path, "key"), "duplicate_key", what=what,
                                     what_zh=what_zh, value=key, first=seen[key]))
+            loaded.append(None)
             continue
         seen[key] = item_path
         loaded.append(value)
-    return tuple(loaded), problems
+    return loaded, problems
 
 
 def load_automation(app: App) -> tuple[App, list[Problem]]:
     """``app`` with its raw ``triggers`` / ``assignment_rules`` loaded, and their problems."""
     from dataclasses import replace
 
-    rules, rule_problems = load_assignment_rules(app.assignment_rules)
-    loaded = replace(app, assignment_rules=rules)
-    triggers, trigger_problems = load_triggers(app.triggers)
-    loaded = replace(loaded, triggers=triggers)
+    rule_places, rule_problems = _load_keyed(app.assignment_rules, AssignmentRule, ASSIGNMENT_RULE_SCHEMA,
+                                             join_path(ROOT, "assignment_rules"), "assignment rule", "分配规则")
+    trigger_places, trigger_problems = _load_keyed(app.triggers, Trigger, TRIGGER_SCHEMA,
+                                                   join_path(ROOT, "triggers"), "trigger", "触发器")
+    loaded = replace(app, assignment_rules=_loaded(rule_places), triggers=_loaded(trigger_places))
     problems = rule_problems + trigger_problems
-    problems.extend(validate_assignment_rules(loaded, rules))
-    problems.extend(validate_triggers(loaded, triggers))
+    # The places keep the document's indexes: a problem of the third trigger is at
+    # $.triggers[2] even when the first one failed to load.
+    problems.extend(validate_assignment_rules(loaded, rule_places))
+    problems.extend(validate_triggers(loaded, trigger_places))
     return loaded, problems

@@ -52,9 +52,12 @@ def _field_exists(entity: Entity, key: str) -> bool:
 
 
 def validate_triggers(
-    app: App, triggers: Sequence[Trigger] | None = None, *, path: str = join_path(ROOT, "triggers")
+    app: App, triggers: Sequence[Trigger | None] | None = None, *, path: str = join_path(ROOT, "triggers")
 ) -> list[Problem]:
-    """Every reference and expression problem of the (loaded) triggers of ``app``."""
+    """Every reference and expression problem of the (loaded) triggers of ``app``.
+
+    ``triggers`` may hold None where a trigger failed to load, so that paths keep the
+    document's indexes."""
     problems: list[Problem] = []
     rule_keys = {getattr(r, "key", None) for r in app.assignment_rules}
     for index, trigger in enumerate(app.triggers if triggers is None else triggers):
@@ -223,14 +226,18 @@ def _check_action(
 
 
 def validate_assignment_rules(
-    app: App, rules: Sequence[AssignmentRule] | None = None,
+    app: App, rules: Sequence[AssignmentRule | None] | None = None,
     *, path: str = join_path(ROOT, "assignment_rules"),
 ) -> list[Problem]:
     """Every reference and expression problem of the (loaded) assignment rules of ``app``."""
     problems: list[Problem] = []
-    items = [r for r in (app.assignment_rules if rules is None else rules) if isinstance(r, AssignmentRule)]
-    keys = {r.key for r in items}
+    # ``rules`` may hold None where a rule failed to load: indexes stay those of the document.
+    source = list(app.assignment_rules if rules is None else rules)
+    items = [r if isinstance(r, AssignmentRule) else None for r in source]
+    keys = {r.key for r in items if r is not None}
     for index, rule in enumerate(items):
+        if rule is None:
+            continue
         rpath = join_path(path, index)
         entity = app.entity(rule.entity)
         if entity is None:
@@ -281,10 +288,12 @@ def validate_assignment_rules(
     return problems
 
 
-def _fallback_cycles(rules: Sequence[AssignmentRule], path: str) -> list[Problem]:
-    by_key = {r.key: r for r in rules}
+def _fallback_cycles(rules: Sequence[AssignmentRule | None], path: str) -> list[Problem]:
+    by_key = {r.key: r for r in rules if r is not None}
     out: list[Problem] = []
     for index, rule in enumerate(rules):
+        if rule is None:
+            continue
         stack: list[tuple[str, tuple[str, ...]]] = [(rule.key, (rule.key,))]
         while stack:
             key, trail = stack.pop()

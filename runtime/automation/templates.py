@@ -35,6 +35,16 @@ def display(value: Any, tz: tzinfo | None = None) -> str:
     return str(value)
 
 
+def placeholders(template: str) -> list[str]:
+    """The field names ``template`` refers to, in order of first use (braces ``{{ }}`` skipped)."""
+    names: list[str] = []
+    for match in _PLACEHOLDER.finditer(template):
+        name = match.group(1)
+        if name and name not in names:
+            names.append(name)
+    return names
+
+
 def render(template: str, record: Mapping[str, Any] | None, tz: tzinfo | None = None) -> str:
     """``template`` with ``{field}`` replaced by the record's values."""
     values = record or {}

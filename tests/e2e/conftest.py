@@ -7,6 +7,10 @@ with the identity service, which the API does not expose. Without Chromium the t
 on a laptop and fail under ``CI=true`` (:func:`tests.conftest.need_service`).
 
 Screenshots of key states go to ``test-artifacts/e2e/`` (git-ignored).
+
+The server runs on a :class:`ShiftedClock`: the real time until a test moves it forward
+(``live.clock.advance(timedelta(hours=49))``) to see time rules fire; sessions, CSRF
+tokens and sweeps all read that clock.
 """
 
 from __future__ import annotations
@@ -18,6 +22,7 @@ import urllib.error
 import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -46,6 +51,24 @@ CHROMIUM_ARGS = [
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "e2e"
 PHONE = {"width": 390, "height": 844}
 SHANGHAI = {"latitude": 31.2304, "longitude": 121.4737, "accuracy": 12}
+
+
+class ShiftedClock:
+    """The system time plus an offset a test moves forward (time rules in a live server)."""
+
+    def __init__(self) -> None:
+        self.offset = timedelta(0)
+        self._lock = threading.Lock()
+
+    def now(self) -> datetime:
+        """The real time, shifted (aware, UTC)."""
+        with self._lock:
+            return datetime.now(UTC) + self.offset
+
+    def advance(self, delta: timedelta) -> None:
+        """Moves the clock forward by ``delta`` from now on."""
+        with self._lock:
+            self.offset += delta
 
 
 class ApiError(AssertionError):
@@ -95,6 +118,7 @@ class LiveServer:
     app: Flask
     tenant: Tenant
     tokens: dict[str, str]
+    clock: ShiftedClock
 
     def api(self, who: str = "admin") -> Api:
         """A REST client acting as ``who`` (admin, manager, rep, rep2)."""
@@ -126,7 +150,8 @@ def browser() -> Iterator[Any]:
 def live(tmp_path_factory: pytest.TempPathFactory, browser: Any) -> Iterator[LiveServer]:
     """A live server on a random port with a fresh database (one per test module)."""
     tmp = tmp_path_factory.mktemp("live")
-    app = make_app(tmp)
+    clock = ShiftedClock()
+    app = make_app(tmp, clock=clock)
     tenant = make_tenant(app)
     platform = platform_of(app)
     tokens = {}
@@ -138,7 +163,7 @@ def live(tmp_path_factory: pytest.TempPathFactory, browser: Any) -> Iterator[Liv
     thread = threading.Thread(target=server.serve_forever, name="cairn-e2e-server", daemon=True)
     thread.start()
     try:
-        yield LiveServer(f"http://127.0.0.1:{server.server_port}", app, tenant, tokens)
+        yield LiveServer(f"http://127.0.0.1:{server.server_port}", app, tenant, tokens, clock)
     finally:
         server.shutdown()
         thread.join(timeout=10)
@@ -232,4 +257,4 @@ def shot(page: Any, name: str) -> None:
     page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
 
 
-__all__ = ["PASSWORD", "Api", "LiveServer", "shot"]
+__all__ = ["PASSWORD", "Api", "LiveServer", "ShiftedClock", "shot"]

@@ -654,6 +654,23 @@ class AssignmentPreviewSchema(StrictSchema):
                           load_default=None, allow_none=True, validate=validate.Length(max=50),
                           metadata={"description": "Record ids (default: the most recent `limit` records)"})
     limit = fields.Integer(load_default=10, strict=True, validate=validate.Range(min=1, max=50))
+class MessagePreviewSchema(StrictSchema):
+    """A message template to render on a sample record of an entity of the draft."""
+
+    entity = fields.String(required=True, validate=validate.Length(min=1, max=63))
+    template = fields.String(required=True, validate=validate.Length(max=20_000))
+    record_id = fields.Integer(load_default=None, allow_none=True, strict=True,
+                               validate=validate.Range(min=1, max=2**63 - 1),
+                               metadata={"description": "The sample record (default: the newest one, else an empty one)"})
+    definition = fields.Dict(keys=fields.String(), load_default=None, allow_none=True,
+                             metadata={"description": "The client's current draft (default: the stored draft)"})
+
+
+class ScheduleTimesSchema(StrictSchema):
+    """A schedule trigger's cron and time zone, to list its next times."""
+
+    cron = fields.String(required=True, validate=validate.Length(min=1, max=200))
+    timezone = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=64))
 
 
 class DraftPublishSchema(StrictSchema):

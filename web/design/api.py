@@ -25,7 +25,9 @@ from web.api.schemas import (
     DraftSaveSchema,
     ExpressionCheckSchema,
     KeyRequestSchema,
+    MessagePreviewSchema,
     RollbackSchema,
+    ScheduleTimesSchema,
     TriggerDryRunRequestSchema,
 )
 from web.design import bp
@@ -147,6 +149,20 @@ def api_preview_assignment(app_id: int, rule_key: str) -> Any:
     return jsonify(service().preview_assignment(
         app_id, rule_key[:63], data["definition"], data["records"], data["limit"]
     ))
+@bp.post("/api/apps/<int:app_id>/messages/preview")
+def api_preview_message(app_id: int) -> Any:
+    """A notify message template rendered on a sample record (see runtime/automation/templates.py)."""
+    data = load(MessagePreviewSchema())
+    return jsonify(
+        service().preview_message(app_id, data["entity"], data["template"], data["definition"], data["record_id"])
+    )
+
+
+@bp.post("/api/schedules/next")
+def api_schedule_times() -> Any:
+    """The next times a cron expression fires in a time zone (default: the workspace's)."""
+    data = load(ScheduleTimesSchema())
+    return jsonify(service().schedule_times(data["cron"], data["timezone"]))
 
 
 @bp.post("/api/apps/<int:app_id>/plan")

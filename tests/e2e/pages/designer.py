@@ -155,3 +155,35 @@ class DesignerPage:
     def preview_row(self, record_id: int) -> Any:
         """The preview table's row of record ``record_id``."""
         return self.page.get_by_test_id(f"preview-row-{record_id}")
+    # -- triggers ---------------------------------------------------------------------------
+
+    def triggers(self) -> None:
+        """Opens the app's Triggers section from the rail."""
+        self.page.get_by_test_id("rail-triggers").click()
+        self.page.get_by_test_id("triggers-panel").wait_for()
+
+    def add_trigger(self, zh: str, en: str = "") -> Any:
+        """Adds a trigger, names it and returns its editor."""
+        before = self.page.locator(".trigger-list li").count()
+        self.page.get_by_test_id("add-trigger").click()
+        self.page.wait_for_function("(n) => document.querySelectorAll('.trigger-list li').length > n", arg=before)
+        self.page.get_by_label("触发器名称(中文)").fill(zh)
+        if en:
+            self.page.get_by_label("触发器名称(英文)").fill(en)
+        return self.page.locator(".trigger-editor")
+
+    def replace_expression(self, name: str, text: str) -> None:
+        """Replaces the text of the expression editor ``name`` with ``text`` (typed)."""
+        box = self.expression(name)
+        box.click()
+        self.page.keyboard.press("Control+A")
+        self.page.keyboard.type(text)
+
+    def add_action(self, type_: str) -> Any:
+        """Adds an action of ``type_`` (set_field, notify, ...) and returns its card."""
+        count = self.page.locator(".action-card").count()
+        self.page.get_by_test_id("action-type").select_option(type_)
+        self.page.get_by_test_id("add-action").click()
+        card = self.page.get_by_test_id(f"action-{count + 1}")
+        card.wait_for()
+        return card

@@ -14,6 +14,7 @@ from typing import Any
 from flask import Flask
 
 from runtime.apps import AppService, PublishedApp, load_published
+from runtime.clock import Clock
 from runtime.context import Actor, CallContext
 from runtime.migrate import upgrade
 from runtime.models import User, Workspace
@@ -45,9 +46,9 @@ def settings_for(tmp_path: Path, **overrides: Any) -> Settings:
     return base.with_overrides(**overrides) if overrides else base
 
 
-def make_app(tmp_path: Path, **overrides: Any) -> Flask:
-    """A Cairn app on a fresh, migrated database."""
-    app = create_app(settings_for(tmp_path, **overrides))
+def make_app(tmp_path: Path, *, clock: Clock | None = None, **overrides: Any) -> Flask:
+    """A Cairn app on a fresh, migrated database (on ``clock`` when given)."""
+    app = create_app(settings_for(tmp_path, **overrides), clock=clock)
     upgrade(platform_of(app).engine)
     return app
 

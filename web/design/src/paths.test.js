@@ -21,6 +21,7 @@ describe('paths', () => {
     expect(placeOf('$.entities[1].steps[0].unlock_when')).toMatchObject({ kind: 'step', section: 'steps', index: 0 })
     expect(placeOf('$.entities[1].permissions[2].role')).toMatchObject({ kind: 'permission', section: 'roles', index: 2 })
     expect(placeOf('$.entities[1].steps')).toMatchObject({ kind: 'list', section: 'steps' })
+    expect(placeOf('$.triggers[2].actions[0].to')).toEqual({ kind: 'trigger', section: 'triggers', index: 2, option: 'actions' })
     expect(placeOf('$.entities[1].title_field')).toMatchObject({ kind: 'entity', entity: 1, option: 'title_field' })
     expect(placeOf('$.entities[1].fields')).toMatchObject({ kind: 'entity', entity: 1 })
     expect(placeOf('$.roles[0]')).toMatchObject({ kind: 'app' })

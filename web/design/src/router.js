@@ -1,6 +1,7 @@
 // The designer's place in the URL hash, so a reload keeps it:
 // `#/` the apps, `#/apps/3` an app, `#/apps/3/e/1/fields/2` entity 1's fields with field 2
-// selected, `#/apps/3/settings` the app's settings, `#/apps/3/assignment` its assignment rules.
+// selected, `#/apps/3/settings` the app's settings, `#/apps/3/assignment` its assignment rules,
+// `#/apps/3/triggers/1` its triggers with trigger 1 open.
 export const SECTIONS = ['fields', 'steps', 'stages', 'rules', 'roles']
 
 export function parseRoute(hash) {
@@ -9,6 +10,10 @@ export function parseRoute(hash) {
   const route = { view: 'app', appId: Number(parts[1]), entity: null, section: 'fields', item: null }
   if (parts[2] === 'settings') route.section = 'settings'
   else if (parts[2] === 'assignment') route.section = 'assignment'
+  else if (parts[2] === 'triggers') {
+    route.section = 'triggers'
+    if (/^\d+$/.test(parts[3] || '')) route.item = Number(parts[3])
+  }
   else if (parts[2] === 'e' && /^\d+$/.test(parts[3] || '')) {
     route.entity = Number(parts[3])
     if (SECTIONS.includes(parts[4])) route.section = parts[4]
@@ -22,6 +27,7 @@ export function formatRoute(route) {
   let hash = `#/apps/${route.appId}`
   if (route.section === 'settings') return `${hash}/settings`
   if (route.section === 'assignment') return `${hash}/assignment`
+  if (route.section === 'triggers') return `${hash}/triggers${route.item !== null && route.item !== undefined ? '/' + route.item : ''}`
   if (route.entity !== null && route.entity !== undefined) {
     hash += `/e/${route.entity}/${route.section || 'fields'}`
     if (route.item !== null && route.item !== undefined) hash += `/${route.item}`

@@ -3,7 +3,7 @@ import { formatRoute, parseRoute } from './router.js'
 
 describe('router', () => {
   it('round-trips every place', () => {
-    for (const hash of ['#/', '#/apps/3', '#/apps/3/settings', '#/apps/3/e/1/fields', '#/apps/3/e/1/fields/2', '#/apps/3/e/0/steps/1', '#/apps/3/e/2/roles']) {
+    for (const hash of ['#/', '#/apps/3', '#/apps/3/settings', '#/apps/3/triggers', '#/apps/3/triggers/1', '#/apps/3/e/1/fields', '#/apps/3/e/1/fields/2', '#/apps/3/e/0/steps/1', '#/apps/3/e/2/roles']) {
       expect(formatRoute(parseRoute(hash))).toBe(hash)
     }
     expect(parseRoute('#/apps/x')).toEqual({ view: 'apps' })
