@@ -14,6 +14,7 @@ from runtime.errors import Invalid, NotFound
 from web.api import bp
 from web.api.auth import call_context
 from web.api.body import json_body, load
+from web.api.params import export_response, revision_number
 from web.api.schemas import (
     AppCreateSchema,
     AppRenameSchema,
@@ -25,7 +26,6 @@ from web.api.schemas import (
     PublishRequestSchema,
     RollbackSchema,
 )
-from web.design.api import export_response, revision_number
 
 
 def _revision_of(service: AppService, app_ref: str, revision_id: int) -> Any:

@@ -8,7 +8,6 @@ Errors are problem+json through ``web/errors.py`` like everywhere.
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from flask import Response, jsonify, request
@@ -17,6 +16,7 @@ from runtime.automation.dryrun import dry_run_trigger
 from runtime.designer import DesignerService
 from runtime.errors import Invalid
 from web.api.body import json_body, load
+from web.api.params import export_response, revision_number
 from web.api.schemas import (
     AppCreateSchema,
     AppRenameSchema,
@@ -37,29 +37,6 @@ from web.login import call_context
 def service() -> DesignerService:
     """The designer service for the signed-in admin."""
     return DesignerService(call_context())
-
-
-def export_response(filename: str, definition: Any) -> Response:
-    """The definition as a JSON download."""
-    body = json.dumps(definition, ensure_ascii=False, indent=2)
-    response = Response(body, mimetype="application/json")
-    response.headers["Content-Disposition"] = f'attachment; filename="{filename}"'
-    return response
-
-
-def revision_number(name: str, value: str | None, *, allow_draft: bool = False) -> int | str | None:
-    """A revision number from the query string (``draft`` where allowed), or a clear 422."""
-    if value is None or value == "":
-        return None
-    if allow_draft and value in ("draft", "published"):
-        return value
-    if not value.isdigit() or len(value) > 9:
-        raise Invalid(
-            f"{name} is a revision number" + (" or 'draft'" if allow_draft else "") + ".",
-            message_zh=f"{name} 应为版本号" + ("或 draft" if allow_draft else "") + "。",
-            errors={name: ["invalid"]},
-        )
-    return int(value)
 
 
 @bp.get("/api/apps")
