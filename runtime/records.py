@@ -882,7 +882,7 @@ class RecordService:
             "error_code": error_code,
             "message": message,
             "message_zh": message_zh,
-            "changes": json.loads(json.dumps(dict(changes), default=str)),
+            "changes": _json_copy(changes),
             "actor_id": None if system else self.ctx.actor.id,
             "at": to_naive_utc(self.ctx.now()),
         }
@@ -941,6 +941,25 @@ class RecordService:
     def timeline(self, entity_key: str, record_id: int, since: datetime | None = None, limit: int = 500) -> builtins.list[dict[str, Any]]:
         """The record's events and those of its related records, in time order (S24)."""
         return RecordViews(self).timeline(entity_key, record_id, since, limit)
+
+
+#: Exact types of JSON scalars (bool included; subclasses take the JSON round trip).
+_JSON_SCALARS = frozenset({str, int, float, bool, type(None)})
+
+
+def _json_copy(changes: Mapping[str, Any]) -> dict[str, Any]:
+    """A JSON-safe copy of an audit event's changes.
+
+    Changes are usually ``{field: [before, after]}`` with values already in their JSON form
+    (``to_json``): those are copied as they are. Anything else goes through a JSON round
+    trip, which turns values JSON can't hold into their ``str``.
+    """
+    copy: dict[str, Any] = {}
+    for key, value in changes.items():
+        if type(key) is not str or type(value) is not list or any(type(v) not in _JSON_SCALARS for v in value):
+            return json.loads(json.dumps(dict(changes), default=str))  # type: ignore[no-any-return]
+        copy[key] = list(value)
+    return copy
 
 
 def _value_taken(entity: Entity, values: Mapping[str, Any]) -> Conflict:

@@ -19,9 +19,19 @@ from runtime.automation.models import OutboxJob
 from runtime.clock import to_naive_utc
 from runtime.db import core_execute
 
+#: Types whose values are JSON as they are (exact types: subclasses take the long way).
+_PLAIN = frozenset({str, int, float, bool, type(None)})
+
 
 def jsonable(value: Any) -> Any:
     """A JSON-safe copy of a record value (for payloads and run details)."""
+    kind = type(value)
+    if kind in _PLAIN:
+        return value
+    if kind is dict:
+        return {str(k): jsonable(v) for k, v in value.items()}
+    if kind is list:
+        return [jsonable(v) for v in value]
     if value is None or isinstance(value, str | int | float | bool):
         return value
     if isinstance(value, Decimal):
