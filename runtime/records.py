@@ -11,6 +11,7 @@ its own short transaction, so the trail shows every attempt's outcome.
 from __future__ import annotations
 
 import builtins
+import functools
 import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -120,11 +121,19 @@ class RecordService:
         self.session = ctx.session
         self.listeners = list(listeners)
         self._audits: builtins.list[dict[str, Any]] = []  # queued by _audit, see _flush_audits
-        # Row conditions see all data; reads apply the actor's Visibility explicitly.
-        self.evaluator = RecordEvaluator(ctx, app, visibility=Visibility.everything(app))
-        # The write path's view: formulas, steps, requirements, rules and stage exits are
-        # evaluated with system visibility (me() still names the writer).
-        self.derive = system_evaluator(ctx, app, me=ctx.actor)
+
+    # Both evaluators are made on first use: many calls need only one of them.
+
+    @functools.cached_property
+    def evaluator(self) -> RecordEvaluator:
+        """Row conditions see all data; reads apply the actor's Visibility explicitly."""
+        return RecordEvaluator(self.ctx, self.app, visibility=Visibility.everything(self.app))
+
+    @functools.cached_property
+    def derive(self) -> RecordEvaluator:
+        """The write path's view: formulas, steps, requirements, rules and stage exits are
+        evaluated with system visibility (me() still names the writer)."""
+        return system_evaluator(self.ctx, self.app, me=self.ctx.actor)
 
     # -- permissions ----------------------------------------------------------------------
 
