@@ -9,6 +9,7 @@ service works with: the validated definition, its SQL tables and its expression 
 from __future__ import annotations
 
 import threading
+import weakref
 from collections import OrderedDict
 from collections.abc import Callable, Hashable, Iterable, Mapping
 from dataclasses import dataclass, field
@@ -271,6 +272,18 @@ _CURRENT_BY_ID = _current_query(by_id=True)
 _CURRENT_BY_KEY = _current_query(by_id=False)
 
 
+#: Each engine's URL as a string (``URL.__hash__`` renders the URL on every call).
+_DATABASE_KEYS: weakref.WeakKeyDictionary[sa.Engine, str] = weakref.WeakKeyDictionary()
+
+
+def _database_key(engine: sa.Engine) -> str:
+    """The cache's name for ``engine``'s database: its URL, password included."""
+    found = _DATABASE_KEYS.get(engine)
+    if found is None:
+        found = _DATABASE_KEYS[engine] = engine.url.render_as_string(hide_password=False)
+    return found
+
+
 def _definition_of(revision: RevisionRow) -> App:
     return load_definition(revision.definition)
 
@@ -309,7 +322,7 @@ def load_published(
             message_zh=f"应用 {app_key} 尚未发布,请先发布一个版本。",
         )
     # Revision ids are unique per database, and a process may talk to several (tests do).
-    database = session.get_bind().engine.url
+    database = _database_key(session.get_bind().engine)
     cache_key = (database, app_id, revision_id, published_at)
     with _CACHE_LOCK:
         cached = _CACHE.get(cache_key)

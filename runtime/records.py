@@ -11,6 +11,7 @@ its own short transaction, so the trail shows every attempt's outcome.
 from __future__ import annotations
 
 import builtins
+import functools
 import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -120,11 +121,19 @@ class RecordService:
         self.session = ctx.session
         self.listeners = list(listeners)
         self._audits: builtins.list[dict[str, Any]] = []  # queued by _audit, see _flush_audits
-        # Row conditions see all data; reads apply the actor's Visibility explicitly.
-        self.evaluator = RecordEvaluator(ctx, app, visibility=Visibility.everything(app))
-        # The write path's view: formulas, steps, requirements, rules and stage exits are
-        # evaluated with system visibility (me() still names the writer).
-        self.derive = system_evaluator(ctx, app, me=ctx.actor)
+
+    # Both evaluators are made on first use: many calls need only one of them.
+
+    @functools.cached_property
+    def evaluator(self) -> RecordEvaluator:
+        """Row conditions see all data; reads apply the actor's Visibility explicitly."""
+        return RecordEvaluator(self.ctx, self.app, visibility=Visibility.everything(self.app))
+
+    @functools.cached_property
+    def derive(self) -> RecordEvaluator:
+        """The write path's view: formulas, steps, requirements, rules and stage exits are
+        evaluated with system visibility (me() still names the writer)."""
+        return system_evaluator(self.ctx, self.app, me=self.ctx.actor)
 
     # -- permissions ----------------------------------------------------------------------
 
@@ -882,7 +891,7 @@ class RecordService:
             "error_code": error_code,
             "message": message,
             "message_zh": message_zh,
-            "changes": json.loads(json.dumps(dict(changes), default=str)),
+            "changes": _json_copy(changes),
             "actor_id": None if system else self.ctx.actor.id,
             "at": to_naive_utc(self.ctx.now()),
         }
@@ -941,6 +950,25 @@ class RecordService:
     def timeline(self, entity_key: str, record_id: int, since: datetime | None = None, limit: int = 500) -> builtins.list[dict[str, Any]]:
         """The record's events and those of its related records, in time order (S24)."""
         return RecordViews(self).timeline(entity_key, record_id, since, limit)
+
+
+#: Exact types of JSON scalars (bool included; subclasses take the JSON round trip).
+_JSON_SCALARS = frozenset({str, int, float, bool, type(None)})
+
+
+def _json_copy(changes: Mapping[str, Any]) -> dict[str, Any]:
+    """A JSON-safe copy of an audit event's changes.
+
+    Changes are usually ``{field: [before, after]}`` with values already in their JSON form
+    (``to_json``): those are copied as they are. Anything else goes through a JSON round
+    trip, which turns values JSON can't hold into their ``str``.
+    """
+    copy: dict[str, Any] = {}
+    for key, value in changes.items():
+        if type(key) is not str or type(value) is not list or any(type(v) not in _JSON_SCALARS for v in value):
+            return json.loads(json.dumps(dict(changes), default=str))  # type: ignore[no-any-return]
+        copy[key] = list(value)
+    return copy
 
 
 def _value_taken(entity: Entity, values: Mapping[str, Any]) -> Conflict:

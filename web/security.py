@@ -8,8 +8,8 @@ its own ``Content-Security-Policy`` first and keeps it. docs/web.md lists these 
 
 from __future__ import annotations
 
-from flask import Flask, Response, has_request_context, request
-from flask.sessions import SecureCookieSessionInterface
+from flask import Flask, Request, Response, has_request_context, request
+from flask.sessions import SecureCookieSession, SecureCookieSessionInterface, SessionMixin
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from runtime.settings import Settings
@@ -38,6 +38,12 @@ SECURITY_HEADERS = {
     "Cross-Origin-Opener-Policy": "same-origin",
     "Permissions-Policy": "camera=(self), geolocation=(self), microphone=()",
 }
+#: The same headers as pairs, and their names lowercased (see add_security_headers).
+_HEADER_ITEMS = tuple(SECURITY_HEADERS.items())
+_HEADER_NAMES = frozenset(name.lower() for name in SECURITY_HEADERS)
+
+#: Requests under this path are the token-authenticated API: no session cookie.
+API_PREFIX = "/api/"
 
 #: Pages the designer shows in a frame of its own page (the phone preview) may be framed by
 #: this site, and by no other: the same policy with ``frame-ancestors 'self'``.
@@ -54,13 +60,32 @@ def allow_same_origin_framing(response: Response) -> Response:
     return response
 
 
+class ApiSession(SecureCookieSession):
+    """The empty session of an API request: never read from a cookie, never saved."""
+
+
 class SessionInterface(SecureCookieSessionInterface):
     """Flask's signed-cookie session, ``Secure`` whenever the request came over HTTPS.
 
     ``SESSION_COOKIE_SECURE`` (``CAIRN_SECURE_COOKIES``) forces the flag on every answer;
     otherwise it follows ``request.is_secure``, which behind a reverse proxy is only true
     when ``CAIRN_PROXY_HOPS`` lets ``ProxyFix`` trust ``X-Forwarded-Proto``.
+
+    The API (``/api/…``) authenticates every request with a bearer token, never with the
+    cookie: its requests get an empty :class:`ApiSession` without the cookie being read
+    or its signature checked, and their answers never carry ``Set-Cookie`` (nor
+    ``Vary: Cookie``), whatever the request sent.
     """
+
+    def open_session(self, app: Flask, request: Request) -> SecureCookieSession | None:
+        if request.path.startswith(API_PREFIX):
+            return ApiSession()
+        return super().open_session(app, request)
+
+    def save_session(self, app: Flask, session: SessionMixin, response: Response) -> None:
+        if isinstance(session, ApiSession):
+            return
+        super().save_session(app, session, response)
 
     def get_cookie_secure(self, app: Flask) -> bool:
         if app.config["SESSION_COOKIE_SECURE"]:
@@ -69,9 +94,18 @@ class SessionInterface(SecureCookieSessionInterface):
 
 
 def add_security_headers(response: Response) -> Response:
-    """Sets the headers of :data:`SECURITY_HEADERS` that the view did not set itself."""
-    for name, value in SECURITY_HEADERS.items():
-        response.headers.setdefault(name, value)
+    """Sets the headers of :data:`SECURITY_HEADERS` that the view did not set itself.
+
+    Most answers set none of them: those get all six appended at once; only an answer
+    that set one (a download's sandbox policy, a framed preview) is merged name by name.
+    """
+    headers = response.headers
+    for name, _value in headers:
+        if name.lower() in _HEADER_NAMES:
+            for header, value in _HEADER_ITEMS:
+                headers.setdefault(header, value)
+            return response
+    headers.extend(_HEADER_ITEMS)
     return response
 
 

@@ -218,6 +218,32 @@ def test_cookies_are_secure_over_https_and_behind_a_trusted_proxy(
     assert "; Secure" in _session_cookie(forced.get("/login"))
 
 
+def test_api_answers_never_read_or_set_the_session_cookie(client: FlaskClient, tenant: Tenant) -> None:
+    """The API is token-only: a browser's session cookie is not read (no user from it) and
+    no answer of the API carries ``Set-Cookie`` or ``Vary: Cookie`` — success, refusal or error."""
+    sign_in_as(client, tenant.admin)  # the client now sends a valid session cookie
+    assert client.get_cookie("session") is not None
+    bearer = {"Authorization": f"Bearer {tenant.admin_token}"}
+    answers = {
+        "API 200": client.get("/api/v1/apps", headers=bearer),
+        "API 201": client.post("/api/v1/apps", json=visit_app_definition(), headers=bearer),
+        "API 401 with only the cookie": client.get("/api/v1/apps"),
+        "API 404": client.get("/api/v1/apps/nope", headers=bearer),
+        "API 422": client.post("/api/v1/apps", json={"key": 1}, headers=bearer),
+        "OpenAPI document": client.get("/api/v1/openapi.json"),
+    }
+    assert [a.status_code for a in answers.values()] == [200, 201, 401, 404, 422, 200]
+    for what, response in answers.items():
+        assert response.headers.getlist("Set-Cookie") == [], what
+        assert "cookie" not in response.headers.get("Vary", "").lower(), what
+        assert_security_headers(response, what)
+        response.close()
+    # Pages still keep the signed-in session.
+    page = client.get("/")
+    assert page.status_code == 200
+    assert "cookie" in page.headers.get("Vary", "").lower()
+
+
 # -- the throttle -------------------------------------------------------------------------
 
 

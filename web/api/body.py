@@ -64,16 +64,17 @@ def check_document(document: Any, max_members: int = MAX_JSON_MEMBERS) -> None:
     """Refuses a parsed document over the depth or member limits, or with unstorable text.
 
     Iterative and stopping at the first problem: it never visits more than
-    ``max_members`` + 1 members, whatever the document holds.
+    ``max_members`` + 1 members, whatever the document holds. A member's JSON path
+    (``$.a[0].b``) is only spelled out for the error: the walk keeps (parent, key) links.
     """
     members = 0
-    stack: list[tuple[Any, int, str]] = [(document, 1, "$")]
+    stack: list[tuple[Any, int, _Path]] = [(document, 1, None)]
     while stack:
         value, depth, path = stack.pop()
         if isinstance(value, str):
             problem = text_problem(value)
             if problem:
-                raise _bad_text(path, problem)
+                raise _bad_text(_spell(path), problem)
             continue
         if not isinstance(value, dict | list):
             continue
@@ -86,10 +87,23 @@ def check_document(document: Any, max_members: int = MAX_JSON_MEMBERS) -> None:
             for key, item in value.items():
                 problem = text_problem(key)
                 if problem:
-                    raise _bad_text(path, problem)
-                stack.append((item, depth + 1, f"{path}.{key[:100]}"))
+                    raise _bad_text(_spell(path), problem)
+                stack.append((item, depth + 1, (path, key)))
         else:
-            stack.extend((item, depth + 1, f"{path}[{i}]") for i, item in enumerate(value))
+            stack.extend((item, depth + 1, (path, i)) for i, item in enumerate(value))
+
+
+#: A member's place in a document: None for the root, else (parent's place, key or index).
+_Path = tuple[Any, "str | int"] | None
+
+
+def _spell(path: _Path) -> str:
+    """``$.a[0].b`` for a (parent, key) chain (object keys cut to 100 characters)."""
+    parts: list[str] = []
+    while path is not None:
+        path, key = path
+        parts.append(f"[{key}]" if isinstance(key, int) else f".{key[:100]}")
+    return "$" + "".join(reversed(parts))
 
 
 def json_body(*, required: bool = True, definition: bool = False) -> Any:
