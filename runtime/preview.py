@@ -28,7 +28,7 @@ from sqlalchemy.orm import Session
 
 from builder import DefinitionInvalid, Problem, load_definition
 from builder.model import App, Entity
-from builder.repository import AppRow, RevisionRow
+from builder.repository import AppRow, DefinitionRepository, RevisionRow
 from expressions.scope import CollectionSpec
 from runtime.apps import DRAFT, PublishedApp
 from runtime.context import CallContext
@@ -80,30 +80,14 @@ class DraftInvalid(Invalid):
 
 
 def preview_revision(session: Session, workspace_id: int, app: AppRow) -> RevisionRow | None:
-    """The revision the designer previews: the app's newest draft made after its published
-    revision, else the published revision (None: the app has neither).
-
-    A draft numbered before the published revision was left behind by a later publish and
-    is not what the designer edits.
-    """
-    published_number = (
-        sa.select(RevisionRow.number).where(RevisionRow.id == app.published_revision_id).scalar_subquery()
-    )
-    newer_draft = sa.and_(
-        RevisionRow.status == DRAFT,
-        RevisionRow.number > sa.func.coalesce(published_number, 0),
-    )
-    is_published = RevisionRow.id == app.published_revision_id if app.published_revision_id else sa.false()
-    return session.scalars(
-        sa.select(RevisionRow)
-        .where(
-            RevisionRow.workspace_id == workspace_id,
-            RevisionRow.app_id == app.id,
-            sa.or_(newer_draft, is_published),
-        )
-        .order_by(RevisionRow.number.desc())
-        .limit(1)
-    ).first()
+    """The revision the designer previews: the draft the designer edits (the app's newest
+    draft, :meth:`DefinitionRepository.draft`, the same one ``GET /design/api/apps/<id>/draft``
+    answers), else the published revision (None: the app has neither)."""
+    repo = DefinitionRepository(session, workspace_id)
+    draft = repo.draft(app.id)
+    if draft is not None:
+        return draft
+    return repo.published(app)
 
 
 _CACHE: OrderedDict[tuple[Any, ...], App | DefinitionInvalid] = OrderedDict()

@@ -191,16 +191,21 @@ def test_a_draft_changed_since_publish_is_previewed_not_the_published_form(
     assert 'data-field="competitor_brand"' not in client.get(f"/a/{APP}/visit/new").get_data(as_text=True)
 
 
-def test_a_draft_left_behind_by_a_later_publish_is_not_previewed(
+def test_the_preview_shows_the_draft_the_designer_edits(
     client: FlaskClient, tenant: Tenant, admin_api: Api
 ) -> None:
+    """Even a draft older than the published revision (left by a publish of another
+    revision, e.g. a rollback): the preview and the designer's draft are the same revision."""
     stale = _import(admin_api, _with_brand(visit_app_definition()))
     published = install(admin_api, visit_app_definition())
     assert published["revision"]["number"] > stale["revision"]["number"]
     sign_in_as(client, tenant.admin)
-    html = client.get(f"/design/apps/{stale['app']['id']}/preview/visit").get_data(as_text=True)
-    assert f"r{published['revision']['number']}" in html
-    assert 'data-field="competitor_brand"' not in html
+    app_id = stale["app"]["id"]
+    edited = client.get(f"/design/api/apps/{app_id}/draft").get_json()["revision"]["number"]
+    html = client.get(f"/design/apps/{app_id}/preview/visit").get_data(as_text=True)
+    assert f"预览 · 草稿 r{edited}" in html
+    assert edited == stale["revision"]["number"]
+    assert 'data-field="competitor_brand"' in html
 
 
 def test_an_invalid_draft_lists_its_problems_instead_of_failing(
