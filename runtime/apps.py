@@ -18,6 +18,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from builder import load_definition
+from builder.errors import ROOT, Problem, join_path, problem
 from builder.model import App, Entity
 from builder.plan import plan_migration
 from builder.repository import AppRow, DefinitionRepository, RevisionRow
@@ -386,6 +387,29 @@ def app_json(app: AppRow, published: RevisionRow | None = None) -> dict[str, Any
     }
 
 
+
+def rollout_user_problems(session: sa.orm.Session, workspace_id: int, definition: Any) -> list[Problem]:
+    """A trigger's ``rollout.users`` that are not users of this workspace (the builder
+    checks the shape and the roles; only the runtime knows the users). Both the designer's
+    diagnostics and every publish ask this."""
+    triggers = definition.get("triggers") if isinstance(definition, Mapping) else None
+    wanted: list[tuple[str, int]] = []
+    for index, trigger in enumerate(triggers if isinstance(triggers, list) else []):
+        rollout = trigger.get("rollout") if isinstance(trigger, Mapping) else None
+        users = rollout.get("users") if isinstance(rollout, Mapping) else None
+        for u_index, user in enumerate(users if isinstance(users, list) else []):
+            if isinstance(user, int) and not isinstance(user, bool) and 0 < user < 2**63:
+                wanted.append((join_path(ROOT, "triggers", index, "rollout", "users", u_index), user))
+    if not wanted:
+        return []
+    known = set(session.scalars(sa.select(User.id).where(
+        User.workspace_id == workspace_id, User.id.in_({u for _, u in wanted}))))
+    return [
+        problem(path, "unknown_reference", reason=f"There is no user {user} in this workspace.",
+                reason_zh=f"工作区中没有用户 {user}。")
+        for path, user in wanted if user not in known
+    ]
+
 class AppService:
     """Imports definitions as draft revisions and publishes them. Owns its transactions."""
 
@@ -474,6 +498,13 @@ class AppService:
         old = _definition_of(old_revision) if old_revision else None
         plan = plan_migration(old, new, confirm_drops=frozenset(confirm_drops))
         described = plan.describe()
+        unknown_users = rollout_user_problems(self.session, self.ctx.workspace_id, revision.definition)
+        if unknown_users:
+            raise PublishRefused(
+                "The revision can't be published: " + "; ".join(p.message for p in unknown_users),
+                message_zh="该版本无法发布:" + ";".join(p.message_zh for p in unknown_users),
+                detail={"problems": [p.as_dict() for p in unknown_users]},
+            )
         if plan.problems:
             raise PublishRefused(
                 "The revision can't be published: " + "; ".join(p.message for p in plan.problems),

@@ -33,7 +33,14 @@ from builder.model import FORMAT, App
 from builder.plan import Plan, plan_migration
 from builder.repository import AppRow, DefinitionRepository, RevisionRow
 from builder.triggers.events import ON_SCHEMAS
-from runtime.apps import DRAFT, PUBLISHED, SUPERSEDED, AppService, load_published
+from runtime.apps import (
+    DRAFT,
+    PUBLISHED,
+    SUPERSEDED,
+    AppService,
+    load_published,
+    rollout_user_problems,
+)
 from runtime.automation.sweeps import next_fire
 from runtime.automation.templates import placeholders
 from runtime.automation.templates import render as render_template
@@ -367,25 +374,7 @@ class DesignerService:
         return [p.as_dict() for p in [*problems, *self._rollout_problems(definition)]]
 
     def _rollout_problems(self, definition: Any) -> list[Problem]:
-        """A trigger's ``rollout.users`` that are not users of this workspace (the builder
-        checks the shape and the roles; only the runtime knows the users)."""
-        triggers = definition.get("triggers") if isinstance(definition, Mapping) else None
-        wanted: list[tuple[str, int]] = []
-        for index, trigger in enumerate(triggers if isinstance(triggers, list) else []):
-            rollout = trigger.get("rollout") if isinstance(trigger, Mapping) else None
-            users = rollout.get("users") if isinstance(rollout, Mapping) else None
-            for u_index, user in enumerate(users if isinstance(users, list) else []):
-                if isinstance(user, int) and not isinstance(user, bool) and 0 < user < 2**63:
-                    wanted.append((join_path(ROOT, "triggers", index, "rollout", "users", u_index), user))
-        if not wanted:
-            return []
-        known = set(self.session.scalars(sa.select(User.id).where(
-            User.workspace_id == self.ctx.workspace_id, User.id.in_({u for _, u in wanted}))))
-        return [
-            problem(path, "unknown_reference", reason=f"There is no user {user} in this workspace.",
-                    reason_zh=f"工作区中没有用户 {user}。")
-            for path, user in wanted if user not in known
-        ]
+        return rollout_user_problems(self.session, self.ctx.workspace_id, definition)
 
     @staticmethod
     def _problems(app: AppRow, outcome: DraftCheck, definition: Any) -> list[Problem]:

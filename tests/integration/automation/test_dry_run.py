@@ -324,6 +324,23 @@ def test_rollout_is_validated(app: Flask, admin_api: Api, designer: Designer) ->
     assert refused.status_code == 422
 
 
+def test_a_rollout_to_an_unknown_user_is_refused_by_every_publish(
+    admin_api: Api, other_tenant: Tenant
+) -> None:
+    """Not only the designer: an import + publish through the REST API checks the users too
+    (a user of another workspace is no user here)."""
+    definition = sales_app(triggers=[{**CREATED, "rollout": {"users": [other_tenant.rep.id]}}])
+    imported = admin_api.post("/apps", json=definition)
+    assert imported.status_code == 201, imported.get_json()
+    body = imported.get_json()
+    refused = admin_api.post(f"/apps/{body['app']['key']}/revisions/{body['revision']['id']}/publish", json={})
+    assert refused.status_code == 422, refused.get_json()
+    answer = refused.get_json()
+    assert answer["code"] == "publish_refused"
+    assert str(other_tenant.rep.id) in answer["detail"] and str(other_tenant.rep.id) in answer["detail_zh"]
+    assert admin_api.get("/apps/sales/entities/customer/records").status_code == 404  # nothing published
+
+
 def test_the_people_a_trigger_can_be_rolled_out_to(
     app: Flask, admin_api: Api, designer: Designer, rep_designer: Designer, other_designer: Designer,
     tenant: Tenant,
