@@ -211,6 +211,14 @@ class DesignerService:
             "published_by": names.get(revision.published_by) if revision.published_by else None,
         }
 
+    def app_with_draft(self, app: AppRow, draft: RevisionRow, *, diagnostics: bool = False) -> dict[str, Any]:
+        """The answer of creating, importing or renaming an app: its summary and its draft's
+        (with the draft's problems when ``diagnostics``)."""
+        answer: dict[str, Any] = {"app": self.app_summary(app), "draft": self.revision_summary(draft)}
+        if diagnostics:
+            answer["diagnostics"] = self.diagnostics(app, draft.definition)
+        return answer
+
     def app_summary(self, app: AppRow) -> dict[str, Any]:
         """``{"id","key","label","published","draft"}`` of an app."""
         published = self.repo.published(app)

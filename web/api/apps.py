@@ -108,8 +108,7 @@ def designer_create_app() -> Any:
     """A new app from its label, with an empty draft (its key made from the label)."""
     data = load(AppCreateSchema())
     designer = _designer()
-    app, draft = designer.create_app(data["label"])
-    return jsonify(app=designer.app_summary(app), draft=designer.revision_summary(draft)), 201
+    return jsonify(designer.app_with_draft(*designer.create_app(data["label"]))), 201
 
 
 @bp.post("/apps/import")
@@ -117,11 +116,7 @@ def designer_import_app() -> Any:
     """A definition stored as a new app's draft, problems and all (with its diagnostics)."""
     designer = _designer()
     app, draft, _ = designer.import_app(json_body(definition=True))
-    return jsonify(
-        app=designer.app_summary(app),
-        draft=designer.revision_summary(draft),
-        diagnostics=designer.diagnostics(app, draft.definition),
-    ), 201
+    return jsonify(designer.app_with_draft(app, draft, diagnostics=True)), 201
 
 
 @bp.patch("/apps/<app_ref>")
@@ -129,8 +124,7 @@ def designer_rename_app(app_ref: str) -> Any:
     """Renames an app and its draft."""
     data = load(AppRenameSchema())
     designer = _designer()
-    app, draft = designer.rename(app_ref, data["label"])
-    return jsonify(app=designer.app_summary(app), draft=designer.revision_summary(draft))
+    return jsonify(designer.app_with_draft(*designer.rename(app_ref, data["label"])))
 
 
 @bp.delete("/apps/<app_ref>")

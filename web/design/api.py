@@ -50,20 +50,15 @@ def api_create_app() -> Any:
     """A new app from its label; its draft has no entities yet."""
     data = load(AppCreateSchema())
     designer = service()
-    app, draft = designer.create_app(data["label"])
-    return jsonify(app=designer.app_summary(app), draft=designer.revision_summary(draft)), 201
+    return jsonify(designer.app_with_draft(*designer.create_app(data["label"]))), 201
 
 
 @bp.post("/api/apps/import")
 def api_import_app() -> Any:
     """A definition stored as a new app's draft, problems and all."""
     designer = service()
-    app, draft, outcome = designer.import_app(json_body(definition=True))
-    return jsonify(
-        app=designer.app_summary(app),
-        draft=designer.revision_summary(draft),
-        diagnostics=designer.diagnostics(app, draft.definition),
-    ), 201
+    app, draft, _ = designer.import_app(json_body(definition=True))
+    return jsonify(designer.app_with_draft(app, draft, diagnostics=True)), 201
 
 
 @bp.patch("/api/apps/<int:app_id>")
@@ -71,8 +66,7 @@ def api_rename_app(app_id: int) -> Any:
     """Renames the app (and its draft)."""
     data = load(AppRenameSchema())
     designer = service()
-    app, draft = designer.rename(app_id, data["label"])
-    return jsonify(app=designer.app_summary(app), draft=designer.revision_summary(draft))
+    return jsonify(designer.app_with_draft(*designer.rename(app_id, data["label"])))
 
 
 @bp.delete("/api/apps/<int:app_id>")
