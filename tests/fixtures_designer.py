@@ -89,3 +89,42 @@ def all_errors_definition() -> dict[str, Any]:
 def valid_visit_definition() -> dict[str, Any]:
     """A valid definition the designer tests publish (the store-visit app)."""
     return visit_app_definition()
+
+
+def smart_app() -> dict[str, Any]:
+    """Leads with a region, assigned on creation by an S12 weighted rule with two factors."""
+    return {
+        "format": "cairn.app/1",
+        "key": "crm",
+        "label": _text("客户", "CRM"),
+        "entities": [{
+            "key": "lead",
+            "label": _text("线索", "Lead"),
+            "title_field": "name",
+            "fields": [
+                {"key": "name", "type": "text", "label": _text("名称", "Name")},
+                {"key": "region", "type": "text", "label": _text("区域", "Region")},
+            ],
+            "permissions": [
+                {"role": "admin"},
+                {"role": "manager"},
+                {"role": "rep", "read_when": "owner == me()", "write_when": "owner == me()"},
+            ],
+        }],
+        "assignment_rules": [{
+            "key": "smart", "label": _text("智能分配", "Smart"),
+            "entity": "lead", "field": "owner", "strategy": "weighted",
+            "weights": [
+                {"key": "region", "label": _text("区域匹配", "Region match"),
+                 "expression": "me().region == region", "weight": 40},
+                {"key": "load", "label": _text("当前负载", "Current load"),
+                 "expression": "me().load", "weight": -10},
+            ],
+        }],
+        "triggers": [{"key": "assign_new", "label": _text("分配新线索", "Assign new leads"), "entity": "lead", "on": "created",
+                      "actions": [{"type": "assign", "rule": "smart"}]}],
+    }
+
+
+def _text(zh: str, en: str) -> dict[str, str]:
+    return {"zh": zh, "en": en}

@@ -14,48 +14,10 @@ from runtime.automation.embedded import EmbeddedWorker
 from runtime.models import User
 from tests.e2e.conftest import LiveServer, shot
 from tests.e2e.pages import DesignerPage, SignInPage
+from tests.fixtures_designer import smart_app
 from tests.unit.web.support import PASSWORD, platform_of
 
 pytestmark = pytest.mark.browser
-
-
-def _label(zh: str, en: str) -> dict[str, str]:
-    return {"zh": zh, "en": en}
-
-
-def crm_app() -> dict[str, Any]:
-    """Leads with a region; a trigger assigns each new lead by the S12 rule ``smart``."""
-    return {
-        "format": "cairn.app/1",
-        "key": "crm",
-        "label": _label("客户管理", "CRM"),
-        "entities": [{
-            "key": "lead",
-            "label": _label("线索", "Lead"),
-            "title_field": "name",
-            "fields": [
-                {"key": "name", "type": "text", "label": _label("名称", "Name")},
-                {"key": "region", "type": "text", "label": _label("区域", "Region")},
-            ],
-            "permissions": [
-                {"role": "admin"},
-                {"role": "manager"},
-                {"role": "rep", "read_when": "owner == me()", "write_when": "owner == me()"},
-            ],
-        }],
-        "assignment_rules": [{
-            "key": "smart", "label": _label("智能分配", "Smart"),
-            "entity": "lead", "field": "owner", "strategy": "weighted",
-            "weights": [
-                {"key": "region", "label": _label("区域匹配", "Region match"),
-                 "expression": "me().region == region", "weight": 40},
-                {"key": "load", "label": _label("当前负载", "Current load"),
-                 "expression": "me().load", "weight": -10},
-            ],
-        }],
-        "triggers": [{"key": "assign_new", "label": _label("分配新线索", "Assign new leads"),
-                      "entity": "lead", "on": "created", "actions": [{"type": "assign", "rule": "smart"}]}],
-    }
 
 
 def test_dragging_a_weight_changes_the_preview_and_the_published_rule_follows_it(desk: Any, browser: Any, live: LiveServer) -> None:
@@ -66,7 +28,7 @@ def test_dragging_a_weight_changes_the_preview_and_the_published_rule_follows_it
         session.execute(sa.update(User).where(User.id == rep2).values(region="华南"))
         session.commit()
     admin = live.api("admin")
-    app_id = admin.publish(crm_app())
+    app_id = admin.publish(smart_app())
     worker = EmbeddedWorker(platform)
     leads = [admin.create("crm", "lead", {"name": f"华东客户{i}", "region": "华东"})["record"] for i in range(2)]
     worker.drain()  # both go to 李销售 (40 + 0, then 40 - 10): two open leads now

@@ -17,48 +17,10 @@ from flask import Flask
 from runtime.automation.embedded import EmbeddedWorker
 from runtime.platform import Platform
 from runtime.workspaces import IdentityService
+from tests.fixtures_designer import smart_app
 from tests.integration.browser_session import sign_in_as
 from tests.integration.conftest import Api, Tenant, install
 from tests.integration.designer.conftest import Designer
-
-
-def _label(zh: str, en: str) -> dict[str, str]:
-    return {"zh": zh, "en": en}
-
-
-def smart_app() -> dict[str, Any]:
-    """Leads with a region, assigned on creation by an S12 weighted rule with two factors."""
-    return {
-        "format": "cairn.app/1",
-        "key": "crm",
-        "label": _label("客户", "CRM"),
-        "entities": [{
-            "key": "lead",
-            "label": _label("线索", "Lead"),
-            "title_field": "name",
-            "fields": [
-                {"key": "name", "type": "text", "label": _label("名称", "Name")},
-                {"key": "region", "type": "text", "label": _label("区域", "Region")},
-            ],
-            "permissions": [
-                {"role": "admin"},
-                {"role": "manager"},
-                {"role": "rep", "read_when": "owner == me()", "write_when": "owner == me()"},
-            ],
-        }],
-        "assignment_rules": [{
-            "key": "smart", "label": _label("智能分配", "Smart"),
-            "entity": "lead", "field": "owner", "strategy": "weighted",
-            "weights": [
-                {"key": "region", "label": _label("区域匹配", "Region match"),
-                 "expression": "me().region == region", "weight": 40},
-                {"key": "load", "label": _label("当前负载", "Current load"),
-                 "expression": "me().load", "weight": -10},
-            ],
-        }],
-        "triggers": [{"key": "assign_new", "label": _label("分配新线索", "Assign new leads"), "entity": "lead", "on": "created",
-                      "actions": [{"type": "assign", "rule": "smart"}]}],
-    }
 
 
 class World:
@@ -230,7 +192,7 @@ def test_preview_refusals(
     assert answer.status_code == 422 and answer.get_json()["code"] == "rule_invalid"
     assert designer.post(path, json={"records": [999999]}).status_code == 404
     unpublished = world.draft(40)  # a factor on a field the draft adds but the published app lacks
-    unpublished["entities"][0]["fields"].append({"key": "industry", "type": "text", "label": _label("行业", "Industry")})
+    unpublished["entities"][0]["fields"].append({"key": "industry", "type": "text", "label": {"zh": "行业", "en": "Industry"}})
     unpublished["assignment_rules"][0]["weights"][0]["expression"] = 'industry == "retail"'
     refused = designer.post(path, json={"definition": unpublished})
     assert refused.status_code == 422 and refused.get_json()["code"] == "rule_invalid", refused.get_json()
