@@ -311,11 +311,14 @@ class IdentityService:
         user, workspace = _detached(row)
         return TokenUse(user, workspace, row.t_id, row.t_last_used_at, state)
 
-    def touch_token(self, token_id: int) -> None:
-        """Records that the token was used now (the caller commits)."""
+    def touch_token(self, token_id: int, *, commit: bool = False) -> None:
+        """Records that the token was used now: in the caller's transaction, or committed
+        at once with ``commit`` (for a session of its own, beside a read-only request)."""
         self.session.execute(
             sa.update(ApiToken).where(ApiToken.id == token_id).values(last_used_at=to_naive_utc(self.clock.now()))
         )
+        if commit:
+            self.session.commit()
 
     def revoke_token(self, workspace_id: int, token_id: int) -> None:
         """Revokes a token of the workspace."""

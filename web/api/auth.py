@@ -75,8 +75,7 @@ def _touch(token_id: int) -> None:
         IdentityService(db.session(), platform.clock).touch_token(token_id)
         return
     with platform.session() as session:
-        IdentityService(session, platform.clock).touch_token(token_id)
-        session.commit()
+        IdentityService(session, platform.clock).touch_token(token_id, commit=True)
 
 
 def published_state(app_ref: str) -> PublishedState | None:
