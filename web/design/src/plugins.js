@@ -1,19 +1,16 @@
-// The parts of the designer built in src/expr (expression editor, stages, roles and
-// permissions, publish and history) join the build when their files are there; until
-// then the designer shows a labelled placeholder in their place.
-const modules = import.meta.glob(['./expr/*.vue', './automation/*.vue'], { eager: true })
+// The designer's larger parts (expression editor, stages, roles and permissions, publish,
+// history, triggers), reached through functions so that parts which use each other (a
+// trigger's condition is an expression editor) import without an initialisation cycle.
+import ExpressionEditor from './expr/ExpressionEditor.vue'
+import HistoryPanel from './expr/HistoryPanel.vue'
+import PublishDialog from './expr/PublishDialog.vue'
+import RolesPanel from './expr/RolesPanel.vue'
+import StagesPanel from './expr/StagesPanel.vue'
+import TriggersPanel from './automation/TriggersPanel.vue'
 
-function find(...names) {
-  for (const name of names) {
-    const module = modules[`./expr/${name}.vue`] || modules[`./automation/${name}.vue`]
-    if (module) return module.default
-  }
-  return null
-}
-
-export const editorComponent = () => find('ExpressionEditor')
-export const stagesComponent = () => find('StagesPanel', 'Stages')
-export const rolesComponent = () => find('RolesPanel', 'PermissionsPanel', 'Roles')
-export const publishComponent = () => find('PublishDialog', 'Publish')
-export const historyComponent = () => find('HistoryPanel', 'History')
-export const triggersComponent = () => find('TriggersPanel')
+export const editorComponent = () => ExpressionEditor
+export const stagesComponent = () => StagesPanel
+export const rolesComponent = () => RolesPanel
+export const publishComponent = () => PublishDialog
+export const historyComponent = () => HistoryPanel
+export const triggersComponent = () => TriggersPanel
