@@ -133,6 +133,9 @@ def test_every_cell_drills_to_exactly_its_records(world: World, who: str) -> Non
     assert len(ids(world, user, "customer", service.drill("board", "map", None).condition)) == len(points)
     first = points[0]
     assert ids(world, user, "customer", service.drill("board", "map", {"id": str(first["id"])}).condition) == {first["id"]}
+    for category in {p["category"] for p in points}:
+        drilled = service.drill("board", "map", {"category": category})
+        assert len(ids(world, user, "customer", drilled.condition)) == len([p for p in points if p["category"] == category])
     assert checked > 20
 
 
