@@ -184,8 +184,8 @@ class DashboardService:
         query = WidgetQuery(
             self.app, widget, self.visibility, self.visibility.sql_context(self.ctx),
             tz=self.ctx.tz, today=self._today(), workspace_id=self.ctx.workspace_id,
+            scalar=lambda statement: self.session.execute(statement).scalar(),
         )
-        query.ctx_session_scalar = lambda statement: self.session.execute(statement).scalar()
         return query
 
     def _entities(self, widgets: Iterable[Widget]) -> list[str]:
