@@ -105,6 +105,7 @@ class StageCountSchema(Schema):
     label_en = fields.String(allow_none=True)
     count = fields.Integer(required=True)
     conversion = fields.Float(allow_none=True)
+    values = fields.Dict(keys=fields.String(), values=fields.Raw(allow_none=True), metadata=NUMBERS)
 
 
 class WidgetResultSchema(Schema):
@@ -114,6 +115,7 @@ class WidgetResultSchema(Schema):
     type = fields.String(required=True)
     label = fields.String(allow_none=True)
     label_en = fields.String(allow_none=True)
+    entity = fields.String(metadata={"description": "The source entity: drill links open its list, record links its records"})
     dimensions = fields.List(fields.Nested(NamedSchema))
     measures = fields.List(fields.Nested(NamedSchema))
     rows = fields.List(fields.Nested(RowSchema))
@@ -128,10 +130,19 @@ class WidgetResultSchema(Schema):
     cached = fields.Boolean(required=True)
 
 
-class WidgetWithResultSchema(WidgetSummarySchema):
-    """A widget and its result."""
+class WidgetErrorSchema(Schema):
+    """Why a widget of the dashboard has no result (its entity is not readable by the role …)."""
 
-    result = fields.Nested(WidgetResultSchema, required=True)
+    code = fields.String(required=True)
+    message = fields.String(required=True)
+    message_zh = fields.String(required=True)
+
+
+class WidgetWithResultSchema(WidgetSummarySchema):
+    """A widget and its result (or, when it could not be computed for the caller, ``error``)."""
+
+    result = fields.Nested(WidgetResultSchema)
+    error = fields.Nested(WidgetErrorSchema)
 
 
 class DashboardDetailSchema(Schema):

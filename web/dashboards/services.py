@@ -52,6 +52,30 @@ def find_dashboard(service: DashboardService, key: str) -> Any:
     )
 
 
+def with_columns(app: PublishedApp, widget: Any, result: dict[str, Any]) -> dict[str, Any]:
+    """A record table's result with ``columns`` (key and labels, in the widget's order) when
+    the engine gave none: the page heads each column with the field's label."""
+    if "records" not in result or result.get("columns"):
+        return result
+    keys: list[str] = list(widget.columns)
+    for record in result["records"]:
+        keys.extend(k for k in record.get("values", {}) if k not in keys)
+    entity = app.definition.entity(widget.entity)
+    columns = []
+    for key in keys:
+        spec = entity.field(key) if entity is not None else None
+        zh, en = (spec.label.get("zh"), spec.label.get("en")) if spec is not None else SYSTEM_LABELS.get(key, (key, key))
+        columns.append({"key": key, "label": zh, "label_en": en})
+    return result | {"columns": columns}
+
+
+#: Labels of the system columns a record table may show.
+SYSTEM_LABELS = {
+    "id": ("编号", "ID"), "created_at": ("创建时间", "Created"), "updated_at": ("更新时间", "Updated"),
+    "owner": ("负责人", "Owner"), "created_by": ("创建人", "Created by"), "stage": ("阶段", "Stage"),
+}
+
+
 def find_widget(service: DashboardService, dashboard_key: str, widget_key: str) -> Any:
     """The widget of a dashboard the viewer may open (404 ``widget_not_found`` if none)."""
     board = find_dashboard(service, dashboard_key)

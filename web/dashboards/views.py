@@ -18,8 +18,13 @@ from werkzeug.wrappers import Response
 from runtime.apps import PublishedApp
 from web.apps.services import published
 from web.dashboards import bp
-from web.dashboards.services import dashboard_service, find_dashboard, find_widget, present
-from web.i18n import language
+from web.dashboards.services import (
+    dashboard_service,
+    find_dashboard,
+    find_widget,
+    present,
+    with_columns,
+)
 
 STATIC = Path(__file__).resolve().parent.parent / "static" / "dashboards"
 
@@ -86,8 +91,13 @@ def dashboard_data(app_key: str, dashboard_key: str) -> Response:
     """Every widget of a dashboard with its result (JSON)."""
     app = published(app_key)
     service = dashboard_service(app)
-    find_dashboard(service, dashboard_key)
-    return jsonify(service.dashboard(dashboard_key))
+    board = find_dashboard(service, dashboard_key)
+    answer = service.dashboard(dashboard_key)
+    for item in answer["widgets"]:
+        widget = board.widget(item["key"])
+        if "result" in item and widget is not None:
+            item["result"] = with_columns(app, widget, item["result"])
+    return jsonify(answer)
 
 
 @bp.get("/dashboards/<dashboard_key>/widgets/<widget_key>")
@@ -97,9 +107,8 @@ def widget_data(app_key: str, dashboard_key: str, widget_key: str) -> Response:
     app = published(app_key)
     fresh = request.args.get("fresh") == "1"
     service = dashboard_service(app)
-    find_widget(service, dashboard_key, widget_key)
-    result = service.widget(dashboard_key, widget_key, fresh=fresh)
-    return jsonify(result | {"lang": language()})
+    widget = find_widget(service, dashboard_key, widget_key)
+    return jsonify(with_columns(app, widget, service.widget(dashboard_key, widget_key, fresh=fresh)))
 
 
 @bp.get("/<entity_key>")
