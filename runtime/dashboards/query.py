@@ -620,6 +620,13 @@ class WidgetQuery:
             )
             stage = self.entity.stage(wanted)
             parts.append(("阶段", "Stage", stage.label.get("zh") if stage else wanted, stage.label.get("en") if stage else wanted))
+        if w.type == "map" and w.category is not None and "category" in cell:
+            category = self._dimension(Dimension(key="category", field=w.category))
+            raw_value = cell.pop("category")
+            conditions.append(self._match(category, raw_value))
+            zh, en = L.path_label(self.app.definition, self.entity, w.category)
+            vzh, ven = self._describe_value(category, raw_value)
+            parts.append((zh, en, vzh, ven))
         if "id" in cell and (w.record_list or w.type == "map"):
             raw_id = cell.pop("id")
             try:

@@ -64,6 +64,10 @@ class RowSchema(Schema):
     labels = fields.Dict(keys=fields.String(), values=fields.Raw(), metadata=BY_DIMENSION)
     labels_en = fields.Dict(keys=fields.String(), values=fields.Raw(), metadata=BY_DIMENSION)
     values = fields.Dict(keys=fields.String(), values=fields.Raw(allow_none=True), required=True, metadata=NUMBERS)
+    previous = fields.Dict(keys=fields.String(), values=fields.Raw(allow_none=True), allow_none=True,
+                           metadata={"description": "With a compare period: the previous period's figures"})
+    delta = fields.Dict(keys=fields.String(), values=fields.Raw(allow_none=True), allow_none=True,
+                        metadata={"description": "With a compare period: the relative change by measure key"})
 
 
 class TotalSchema(Schema):
