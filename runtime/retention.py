@@ -13,11 +13,13 @@ audit events                  forever      ``(workspace_id, at)`` once an admin 
 ============================  ===========  ==========================================
 
 **How it deletes.** Each kind is purged in batches of :data:`BATCH` rows, one short
-transaction per batch: the batch's primary keys are selected through the index above
-(oldest first; on PostgreSQL ``FOR UPDATE SKIP LOCKED``, so a row some writer holds is
-skipped, never waited for), then deleted by primary key. No statement locks a table or
-runs long, so record writes, outbox inserts and workers go on while a purge runs; a purge
-stops after :data:`MAX_BATCHES` batches per run and the next scheduled run continues.
+transaction and one statement per batch (:func:`batch_delete`): the oldest ``BATCH`` primary
+keys are read through the index above, from where the previous batch ended, and those rows
+are deleted by primary key. Only finished rows are touched — rows no writer updates — and
+no statement locks a table; on PostgreSQL each batch also runs under a short
+``lock_timeout`` and a ``statement_timeout``. So record writes, outbox inserts and workers go
+on while a purge runs. A purge stops after :data:`MAX_BATCHES` batches per run and the next
+scheduled run continues.
 
 **What it never deletes.** Outbox rows that are pending, dispatched, running or failed (a
 failed job can be retried by an admin); runs not finished; **elapsed marks** — a mark is
@@ -218,27 +220,47 @@ class PurgeReport:
         return sum(self.counts.values())
 
 
-def _for_update(session: Session, query: sa.Select[Any]) -> sa.Select[Any]:
-    if session.get_bind().dialect.name == "postgresql":
-        return query.with_for_update(skip_locked=True)
-    return query
+def batch_delete(model: Any, where: list[Any], order: Any, returning: list[Any], *, batch: int,
+                 cursor: Any = None) -> Any:
+    """``DELETE … WHERE id IN (the oldest ``batch`` ids matching ``where``) RETURNING …``.
+
+    The ids come through the index on ``where``'s columns and ``order``, from ``cursor`` on
+    (keyset: the index entries of rows an earlier batch deleted are not walked again; on
+    PostgreSQL they stay in the index until vacuum); the rows are deleted by primary key.
+    ``returning`` (the id first) and ``order`` come back for the caller."""
+    ids = sa.select(model.id).where(*where)
+    if cursor is not None:
+        ids = ids.where(order >= cursor)
+    ids = ids.order_by(order).limit(batch)
+    return sa.delete(model).where(model.id.in_(ids.scalar_subquery())).returning(*returning, order)
 
 
 def _batches(
-    session: Session, select_ids: Any, delete: Callable[[Any], None], budget: list[int],
-    batch: int,
+    session: Session, model: Any, where: list[Any], order: Any, returning: list[Any],
+    after: Callable[[Any], None] | None, budget: list[int], batch: int,
 ) -> Iterator[int]:
-    """Selects up to ``batch`` rows, hands them to ``delete`` and commits; repeats while the
-    budget lasts and rows are found. Yields each batch's size."""
-    select_ids = _for_update(session, select_ids.limit(batch))
+    """Deletes up to ``batch`` rows oldest first, hands them to ``after`` and commits;
+    repeats while the budget lasts and rows are found. Yields each batch's size.
+
+    On PostgreSQL each batch's transaction sets a short ``lock_timeout`` (the rows purged are
+    finished ones nobody writes, so it never fires in practice, but a batch must never queue
+    behind a lock) and a ``statement_timeout``: no long-running delete, ever."""
+    postgres = session.get_bind().dialect.name == "postgresql"
+    cursor: Any = None
     while budget[0] > 0:
-        rows = session.execute(select_ids).all()
+        if postgres:
+            session.execute(sa.text("SET LOCAL lock_timeout = '2s'"))
+            session.execute(sa.text("SET LOCAL statement_timeout = '60s'"))
+        statement = batch_delete(model, where, order, returning, batch=batch, cursor=cursor)
+        rows = session.execute(statement, execution_options={"synchronize_session": False}).all()
         if not rows:
             session.rollback()
             return
-        delete(rows)
+        if after is not None:
+            after(rows)
         session.commit()
         budget[0] -= 1
+        cursor = max(r[-1] for r in rows)
         yield len(rows)
         if len(rows) < batch:
             return
@@ -287,11 +309,12 @@ def purge_workspace(
     budget = [max_batches]
     at = to_naive_utc(now)
 
-    def run(kind: str, select_ids: Any, delete: Callable[[Any], None]) -> None:
+    def run(kind: str, model: Any, where: list[Any], order: Any, returning: list[Any] | None = None,
+            after: Callable[[Any], None] | None = None) -> None:
         if dry_run:
-            report.counts[kind] += _count(session, select_ids)
+            report.counts[kind] += _count(session, sa.select(model.id).where(*where))
             return
-        for size in _batches(session, select_ids, delete, budget, batch):
+        for size in _batches(session, model, where, order, returning or [model.id], after, budget, batch):
             report.counts[kind] += size
             report.batches += 1
         if budget[0] <= 0:
@@ -299,33 +322,25 @@ def purge_workspace(
 
     # Done outbox rows, oldest first, through ix_automation_outbox_finished.
     outbox_cutoff = at - timedelta(days=policy.outbox_days)
-    outbox_ids = sa.select(OutboxJob.id).where(
-        OutboxJob.workspace_id == workspace_id, OutboxJob.status == "done",
-        OutboxJob.finished_at < outbox_cutoff,
-    ).order_by(OutboxJob.finished_at)
-
-    def delete_outbox(rows: list[Any]) -> None:
-        session.execute(sa.delete(OutboxJob).where(OutboxJob.id.in_([r[0] for r in rows])),
-                        execution_options={"synchronize_session": False})
-
-    run("outbox", outbox_ids, delete_outbox)
+    run("outbox", OutboxJob, [
+        OutboxJob.workspace_id == workspace_id, OutboxJob.status == "done", OutboxJob.finished_at < outbox_cutoff,
+    ], OutboxJob.finished_at)
 
     # Finished trigger runs (and their action runs) before a UTC day boundary, app by app
     # through ix_automation_trigger_runs_finished; their counts go to the daily rollups.
     runs_cutoff = day_start(utc_day(at - timedelta(days=max(policy.runs_days, MIN_RUN_DAYS))))
     app_ids = list(session.scalars(sa.select(AppRow.id).where(AppRow.workspace_id == workspace_id).order_by(AppRow.id)))
     for app_id in app_ids:
-        run_rows = sa.select(
-            TriggerRun.id, TriggerRun.outbox_id, TriggerRun.trigger_key, TriggerRun.finished_at,
-            TriggerRun.kind, TriggerRun.status, TriggerRun.cause,
-        ).where(
+        run_where = [
             TriggerRun.app_id == app_id, TriggerRun.finished_at < runs_cutoff,
             TriggerRun.status.in_(FINISHED_RUN_STATUSES), TriggerRun.workspace_id == workspace_id,
-        ).order_by(TriggerRun.finished_at)
+        ]
+        returning = [TriggerRun.id, TriggerRun.outbox_id, TriggerRun.trigger_key, TriggerRun.finished_at,
+                     TriggerRun.kind, TriggerRun.status, TriggerRun.cause]
 
-        def delete_runs(rows: list[Any], app_id: int = app_id) -> None:
+        def rolled_up(rows: list[Any], app_id: int = app_id) -> None:
             groups: dict[tuple[Any, ...], list[Any]] = {}
-            for _id, _outbox, key, finished, kind, status, cause in rows:
+            for _id, _outbox, key, finished, kind, status, cause, *_ in rows:
                 slot = groups.setdefault((key, utc_day(finished), kind, status, cause or ""), [0, finished])
                 slot[0] += 1
                 slot[1] = max(slot[1], finished)
@@ -336,46 +351,33 @@ def purge_workspace(
                 execution_options={"synchronize_session": False},
             )
             report.counts["action_runs"] += int(getattr(deleted, "rowcount", 0) or 0)
-            session.execute(sa.delete(TriggerRun).where(TriggerRun.id.in_([r[0] for r in rows])),
-                            execution_options={"synchronize_session": False})
 
+        run("trigger_runs", TriggerRun, run_where, TriggerRun.finished_at, returning, rolled_up)
         if dry_run:
-            report.counts["trigger_runs"] += _count(session, run_rows)
             report.counts["action_runs"] += int(session.scalar(
                 sa.select(sa.func.count()).select_from(ActionRun).where(
                     ActionRun.app_id == app_id,
-                    ActionRun.outbox_id.in_(run_rows.with_only_columns(TriggerRun.outbox_id).scalar_subquery()),
+                    ActionRun.outbox_id.in_(sa.select(TriggerRun.outbox_id).where(*run_where).scalar_subquery()),
                 )
             ) or 0)
-        else:
-            run("trigger_runs", run_rows, delete_runs)
 
     # Automation events, never younger than the longest event-rule window.
     keep_events = max(timedelta(days=policy.events_days), _longest_event_window(session, workspace_id))
-    event_ids = sa.select(RecordEvent.id).where(
-        RecordEvent.workspace_id == workspace_id, RecordEvent.at < at - keep_events,
-    ).order_by(RecordEvent.at)
-    run("events", event_ids, lambda rows: _delete_ids(session, RecordEvent, rows))
+    run("events", RecordEvent, [RecordEvent.workspace_id == workspace_id, RecordEvent.at < at - keep_events],
+        RecordEvent.at)
 
     # Notifications read long enough ago (unread ones stay).
-    note_ids = sa.select(InboxNotification.id).where(
+    run("notifications", InboxNotification, [
         InboxNotification.workspace_id == workspace_id,
         InboxNotification.read_at < at - timedelta(days=policy.notifications_days),
-    ).order_by(InboxNotification.read_at)
-    run("notifications", note_ids, lambda rows: _delete_ids(session, InboxNotification, rows))
+    ], InboxNotification.read_at)
 
     if policy.audit_days is not None:
-        audit_ids = sa.select(AuditEvent.id).where(
+        run("audit_events", AuditEvent, [
             AuditEvent.workspace_id == workspace_id, AuditEvent.at < at - timedelta(days=policy.audit_days),
-        ).order_by(AuditEvent.at)
-        run("audit_events", audit_ids, lambda rows: _delete_ids(session, AuditEvent, rows))
+        ], AuditEvent.at)
     session.rollback()  # end the read transaction of a dry run (or of the last empty select)
     return report
-
-
-def _delete_ids(session: Session, model: Any, rows: list[Any]) -> None:
-    session.execute(sa.delete(model).where(model.id.in_([r[0] for r in rows])),
-                    execution_options={"synchronize_session": False})
 
 
 def purge_all(
