@@ -22,6 +22,7 @@ import time
 import uuid
 from typing import Any
 
+import sqlalchemy as sa
 from flask import Blueprint, Flask, Response, current_app, g, has_request_context, jsonify, request
 
 from runtime import logs, metrics
@@ -102,7 +103,7 @@ def _may_scrape() -> bool:
     return request.remote_addr in LOOPBACK and not forwarded
 
 
-@bp.get("/metrics")
+@bp.get("/metrics", endpoint="metrics")
 def metrics_page() -> Any:
     """Prometheus text exposition (token or loopback only)."""
     if not _may_scrape():
@@ -110,9 +111,6 @@ def metrics_page() -> Any:
     from prometheus_client import CONTENT_TYPE_LATEST
 
     return Response(metrics.exposition(db.platform()), 200, headers={"Content-Type": CONTENT_TYPE_LATEST})
-
-
-bp.add_url_rule("/metrics", endpoint="metrics", view_func=metrics_page)
 
 
 def _begin_request() -> None:
@@ -145,8 +143,13 @@ def _workspace_of_request() -> dict[str, Any]:
     if workspace is None:
         user = g.get("_login_user")
         workspace = getattr(user, "workspace", None)
-    ident = getattr(workspace, "id", None)
-    return {"workspace": ident} if ident is not None else {}
+    if workspace is None:
+        return {}
+    # The identity key, not the attribute: reading an expired attribute would query the
+    # database from inside a log call.
+    state = sa.inspect(workspace, raiseerr=False)
+    identity = getattr(state, "identity", None)
+    return {"workspace": identity[0]} if identity else {}
 
 
 def init_app(app: Flask) -> None:
