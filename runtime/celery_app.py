@@ -74,6 +74,9 @@ def create_celery(
     The :class:`Platform` (engine, sessions) is built lazily in each worker process, after
     the prefork pool forked, unless ``platform`` (or a function giving it) is passed.
     """
+    from runtime.logs import configure_logging
+
+    configure_logging(settings.log_format)
     celery = Celery("cairn", set_as_current=False)
     celery.conf.update(celery_config(settings))
     celery.conf.task_default_queue = queue
@@ -98,9 +101,14 @@ def create_celery(
     def run_outbox_job(outbox_id: int, lease_s: float | None = None) -> str:
         """Runs one outbox job (idempotent: a redelivered task finds it claimed or done)."""
         from runtime.automation.jobs import DEFAULT_LEASE, run_job
+        from runtime.logs import log_context
+        from runtime.metrics import job_finished
 
         lease = timedelta(seconds=lease_s) if lease_s else DEFAULT_LEASE
-        return run_job(get_platform(), int(outbox_id), lease=lease).status
+        with log_context(job_id=int(outbox_id)):
+            status = run_job(get_platform(), int(outbox_id), lease=lease).status
+        job_finished(status)
+        return status
 
     @celery.task(name=RELAY, ignore_result=True, shared=False)
     def relay_outbox() -> int:
@@ -111,8 +119,10 @@ def create_celery(
     def sweeps() -> dict[str, Any]:
         """Runs elapsed / schedule sweeps and the rule-health check."""
         from runtime.automation.sweeps import run_sweeps
+        from runtime.metrics import timed_sweep
 
-        report = run_sweeps(get_platform())
+        with timed_sweep():
+            report = run_sweeps(get_platform())
         return {"elapsed": report.elapsed, "scheduled": report.scheduled, "alerts": report.alerts}
 
     celery.cairn_platform = get_platform  # type: ignore[attr-defined]

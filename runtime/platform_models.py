@@ -7,4 +7,6 @@ from __future__ import annotations
 
 import runtime.assignment  # noqa: F401
 import runtime.automation.models  # noqa: F401
+import runtime.automation.rollups  # noqa: F401
 import runtime.models  # noqa: F401
+import runtime.retention  # noqa: F401

@@ -50,6 +50,12 @@ class Settings:
     #: The platform operator's credential for ``/api/v1/platform/...`` (``CAIRN_PLATFORM_TOKEN``);
     #: None turns that API off. It is no user's token and opens no workspace (docs/admin.md).
     platform_token: str | None = None
+    #: ``text`` or ``json`` (one JSON object per line with request and job ids; runtime.logs).
+    log_format: str = "text"
+    #: The bearer token Prometheus sends to ``/metrics``; None answers only loopback requests.
+    metrics_token: str | None = None
+    #: ``/readyz`` is unready while the oldest due, unclaimed outbox job waited longer (seconds).
+    ready_max_outbox_lag: float = 300.0
     extra: Mapping[str, Any] = field(default_factory=dict)
 
     @classmethod
@@ -77,6 +83,9 @@ class Settings:
             proxy_hops=int(env.get("CAIRN_PROXY_HOPS", "0") or "0"),
             rate_limit_url=env.get("CAIRN_RATE_LIMIT_URL") or None,
             platform_token=env.get("CAIRN_PLATFORM_TOKEN") or None,
+            log_format=_log_format(env.get("CAIRN_LOG_FORMAT")),
+            metrics_token=env.get("CAIRN_METRICS_TOKEN") or None,
+            ready_max_outbox_lag=float(env.get("CAIRN_READY_MAX_OUTBOX_LAG", "300") or "300"),
         )
 
     @property
@@ -87,6 +96,13 @@ class Settings:
     def with_overrides(self, **changes: Any) -> Settings:
         """A copy with some settings replaced (tests and the CLI use this)."""
         return replace(self, **changes)
+
+
+def _log_format(value: str | None) -> str:
+    chosen = (value or "text").strip().lower()
+    if chosen not in ("text", "json"):
+        raise ValueError(f"CAIRN_LOG_FORMAT must be 'text' or 'json', not {value!r}")
+    return chosen
 
 
 def _instance_secret(instance: Path) -> str:

@@ -48,11 +48,12 @@ def create_app(
     install_trigger_engine(platform)
     app.extensions["cairn"] = platform
 
-    from web import assets, cli, csrf, db, errors, form_limits, i18n, login, routing, security
+    from web import assets, cli, csrf, db, errors, form_limits, i18n, login, ops, routing, security
 
     routing.init_app(app)
     cli.init_app(app)
     db.init_app(app)
+    ops.init_app(app)
     errors.init_app(app)
     security.init_app(app, settings)
     form_limits.init_app(app)

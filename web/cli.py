@@ -212,6 +212,30 @@ def publish(app_key: str, revision_number: int | None, workspace_key: str, confi
         _publish(service, chosen[0].id, confirm)
 
 
+@click.command("purge")
+@click.option("--dry-run", is_flag=True, help="Only print what would be deleted.")
+@click.option("--workspace", "workspace_key", default=None, help="Only this workspace (default: all).")
+@with_appcontext
+def purge(dry_run: bool, workspace_key: str | None) -> None:
+    """Deletes history past each workspace's retention (the sweeps do this hourly)."""
+    from runtime.retention import purge_all
+
+    platform = _platform()
+    with platform.session() as session:
+        workspace_id = None
+        if workspace_key is not None:
+            workspace_id = session.scalar(sa.select(Workspace.id).where(Workspace.key == workspace_key))
+            if workspace_id is None:
+                raise click.ClickException(f"No workspace {workspace_key!r}.")
+        keys = {ws_id: key for ws_id, key in session.execute(sa.select(Workspace.id, Workspace.key))}
+        reports = purge_all(session, platform.clock.now(), dry_run=dry_run, workspace_id=workspace_id)
+    verb = "would delete" if dry_run else "deleted"
+    for ws_id, report in reports.items():
+        counts = ", ".join(f"{kind} {count}" for kind, count in sorted(report.counts.items()) if count) or "nothing"
+        more = "" if report.finished else " (more left for the next run)"
+        click.echo(f"{keys.get(ws_id, ws_id)}: {verb} {counts}{more}")
+
+
 @click.command("run")
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=5000, show_default=True, type=int)
@@ -253,7 +277,7 @@ def _create_app() -> Flask:
 
 
 cli = FlaskGroup(create_app=_create_app, add_default_commands=False, help="Cairn: a low-code app builder.")
-for command in (init_db, create_workspace, create_user, create_token, import_app, publish, run):
+for command in (init_db, create_workspace, create_user, create_token, import_app, publish, purge, run):
     cli.add_command(command)
 
 
@@ -264,5 +288,5 @@ def main() -> None:
 
 def init_app(app: Flask) -> None:
     """Makes the commands available as ``flask --app web <command>`` too."""
-    for command in (init_db, create_workspace, create_user, create_token, import_app, publish):
+    for command in (init_db, create_workspace, create_user, create_token, import_app, publish, purge):
         app.cli.add_command(command)

@@ -15,6 +15,8 @@ from datetime import timedelta
 
 from runtime.automation.jobs import DEFAULT_LEASE, claim_due, new_token, run_job
 from runtime.automation.sweeps import SWEEP_INTERVAL, SweepReport, run_sweeps
+from runtime.logs import log_context
+from runtime.metrics import job_finished, timed_sweep
 from runtime.platform import Platform
 
 log = logging.getLogger(__name__)
@@ -51,7 +53,8 @@ class EmbeddedWorker:
         with self.platform.session() as session:
             ids = claim_due(session, self.platform.clock.now(), token=token, lease=self.lease, limit=self.batch)
         for outbox_id in ids:
-            run_job(self.platform, outbox_id, token=token, lease=self.lease)
+            with log_context(job_id=outbox_id):
+                job_finished(run_job(self.platform, outbox_id, token=token, lease=self.lease).status)
         return len(ids)
 
     def drain(self, max_rounds: int = 1000) -> int:
@@ -66,7 +69,8 @@ class EmbeddedWorker:
 
     def sweep(self) -> SweepReport:
         """Runs the time rules once."""
-        return run_sweeps(self.platform)
+        with timed_sweep():
+            return run_sweeps(self.platform)
 
     # -- background threads ----------------------------------------------------------------
 

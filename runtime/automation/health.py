@@ -1,6 +1,7 @@
 """Rule health (S11, S34): success rate per rule over time, thresholds, causes and alerts.
 
-A run counts when it finished in the window: ``succeeded`` is a success; ``failed``,
+A run counts when it finished in the window (runs whose detail retention purged are counted
+from :mod:`runtime.automation.rollups`, by whole UTC days): ``succeeded`` is a success; ``failed``,
 ``skipped`` (an action had nobody to notify or assign — **skipped is not success**) and
 ``cut`` (the loop cut) are failures; runs still retrying, and ``cancelled`` ones (the rule
 was unpublished), are not counted. Rule-health alerts' own delivery jobs are left out.
@@ -19,7 +20,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta, tzinfo
+from datetime import UTC, date, datetime, timedelta, tzinfo
 from typing import Any
 
 import sqlalchemy as sa
@@ -28,6 +29,7 @@ from sqlalchemy.orm import Session
 from runtime.automation.causes import cause
 from runtime.automation.history import FAILURE_STATUSES, HEALTH_ALERT_KIND, SUCCESS_STATUSES
 from runtime.automation.models import OutboxJob, RuleAlert, RuleThreshold, TriggerRun
+from runtime.automation.rollups import rollup_counts
 from runtime.clock import from_naive_utc, to_naive_utc
 from runtime.context import CallContext
 from runtime.errors import Forbidden, Invalid
@@ -158,7 +160,14 @@ def rule_health(
     )
     if trigger_key is not None:
         query = query.where(TriggerRun.trigger_key == trigger_key)
-    rows = session.execute(query).all()
+    counts: dict[str, list[Any]] = {key: [int(ok or 0), int(bad or 0), last] for key, ok, bad, last in session.execute(query)}
+    # Runs whose detail retention purged are counted from the daily rollups.
+    for key, _day, status, _cause, runs, last in _rolled_up(session, workspace_id, app_id, now - window, now):
+        if trigger_key is None or key == trigger_key:
+            slot = counts.setdefault(key, [0, 0, None])
+            slot[0 if status in SUCCESS else 1] += runs
+            slot[2] = last if slot[2] is None or (last is not None and last > slot[2]) else slot[2]
+    rows = [(key, *counts[key]) for key in sorted(counts)]
     stored = thresholds(session, workspace_id) if threshold is None else None
     open_alerts = set(
         session.scalars(
@@ -198,6 +207,12 @@ def rule_health(
     return out
 
 
+def _rolled_up(session: Session, workspace_id: int, app_id: int, since: datetime, until: datetime) -> list[Any]:
+    """Counted runs of whole UTC days in [since, until) that retention moved to the rollups."""
+    return rollup_counts(session, workspace_id, app_id, to_naive_utc(since), to_naive_utc(until),
+                         statuses=SUCCESS + FAILURE, exclude_kind=HEALTH_ALERT_KIND)
+
+
 def _local_day(session: Session, column: Any, tz: tzinfo, now: datetime) -> Any:
     """SQL for the workspace-local calendar day of a naive-UTC timestamp column."""
     if session.get_bind().dialect.name == "postgresql":
@@ -222,11 +237,16 @@ def daily_rates(
         .group_by(TriggerRun.trigger_key, day)
         .order_by(TriggerRun.trigger_key, day)
     ).all()
-    out: dict[str, list[tuple[date, int, int]]] = {}
+    days_of: dict[str, dict[date, list[int]]] = {}
     for key, when, succeeded, failed in rows:
         value = when if isinstance(when, date) else date.fromisoformat(str(when)[:10])
-        out.setdefault(key, []).append((value, int(succeeded or 0), int(failed or 0)))
-    return out
+        days_of.setdefault(key, {})[value] = [int(succeeded or 0), int(failed or 0)]
+    # Purged runs: a rolled-up UTC day is shown on the local day its middle falls on.
+    for key, day, status, _cause, runs, _last in _rolled_up(session, workspace_id, app_id, since, now):
+        local = (datetime.combine(day, datetime.min.time(), UTC) + timedelta(hours=12)).astimezone(tz).date()
+        slot = days_of.setdefault(key, {}).setdefault(local, [0, 0])
+        slot[0 if status in SUCCESS else 1] += runs
+    return {key: [(d, ok, bad) for d, (ok, bad) in sorted(points.items())] for key, points in sorted(days_of.items())}
 
 
 def _cause_column() -> Any:
@@ -246,10 +266,16 @@ def failure_causes(
         .where(*_counted(workspace_id, app_id, now - window), TriggerRun.status.in_(FAILURE))
         .group_by(TriggerRun.trigger_key, label)
     ).all()
+    grouped: dict[tuple[str, str], list[Any]] = {(k, str(c)): [int(n), last] for k, c, n, last in rows}
+    for key, _day, status, why, runs, last in _rolled_up(session, workspace_id, app_id, now - window, now):
+        if status in FAILURE:
+            slot = grouped.setdefault((key, why or "error"), [0, None])
+            slot[0] += runs
+            slot[1] = last if slot[1] is None or (last is not None and last > slot[1]) else slot[1]
     out: list[dict[str, Any]] = [
-        {"trigger": key, "count": int(count), "last_at": (from_naive_utc(last) or now).isoformat(),
-         **cause(str(key_cause)).as_json()}
-        for key, key_cause, count, last in rows
+        {"trigger": key, "count": count, "last_at": (from_naive_utc(last) or now).isoformat(),
+         **cause(key_cause).as_json()}
+        for (key, key_cause), (count, last) in grouped.items()
     ]
     out.sort(key=lambda c: (-c["count"], c["trigger"], c["cause"]))
     return out

@@ -54,6 +54,7 @@ from runtime.automation.rollout import rollout_member
 from runtime.clock import from_naive_utc, to_naive_utc
 from runtime.context import Actor, CallContext
 from runtime.errors import CairnError, Conflict, NotFound
+from runtime.logs import bind as bind_log
 from runtime.models import Workspace
 from runtime.platform import Platform
 
@@ -228,6 +229,7 @@ def _run_claimed(
     if job is None or job.claim_token != token or job.status != "running":
         session.rollback()
         return JobResult(outbox_id, "not_claimed")
+    bind_log(workspace=job.workspace_id)
     started = time.monotonic()
     run = trigger_run_for(session, job, clock.now())
     run.status = "running"

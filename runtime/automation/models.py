@@ -28,6 +28,8 @@ class OutboxJob(PlatformBase):
     __table_args__ = (
         sa.Index("ix_automation_outbox_due", "status", "available_at"),
         sa.Index("ix_automation_outbox_trigger", "app_id", "trigger_key"),
+        # Retention deletes done rows oldest first (runtime.retention).
+        sa.Index("ix_automation_outbox_finished", "workspace_id", "status", "finished_at"),
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
@@ -119,6 +121,7 @@ class RecordEvent(PlatformBase):
     __tablename__ = "automation_events"
     __table_args__ = (
         sa.Index("ix_automation_events_record", "app_id", "entity", "record_id", "at"),
+        sa.Index("ix_automation_events_workspace_at", "workspace_id", "at"),
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
@@ -140,6 +143,7 @@ class InboxNotification(PlatformBase):
     __tablename__ = "notifications"
     __table_args__ = (
         sa.Index("ix_notifications_user", "user_id", "read_at", "created_at"),
+        sa.Index("ix_notifications_read", "workspace_id", "read_at"),
         sa.UniqueConstraint("user_id", "idempotency_key"),
     )
 

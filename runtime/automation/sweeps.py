@@ -58,6 +58,7 @@ class SweepReport:
     scheduled: int = 0
     alerts: int = 0
     purged_files: int = 0
+    purged_rows: int = 0
     errors: list[str] = field(default_factory=list)
 
 
@@ -351,7 +352,21 @@ def run_sweeps(platform: Any, *, health: bool = True) -> SweepReport:
                     session.rollback()
                     report.errors.append(f"health of app {app_id}: {exc}")
         report.purged_files += _purge_files(platform, session, now, report)
+        report.purged_rows += _purge_history(session, now, report)
     return report
+
+
+def _purge_history(session: Any, now: Any, report: SweepReport) -> int:
+    """History past each workspace's retention, hourly, in short batches (runtime.retention)."""
+    from runtime.retention import purge_all
+
+    try:
+        return sum(r.total for r in purge_all(session, now, due_only=True).values())
+    except Exception as exc:
+        session.rollback()
+        log.exception("purging history past its retention failed")
+        report.errors.append(f"retention purge: {exc}")
+        return 0
 
 
 def _purge_files(platform: Any, session: Any, now: Any, report: SweepReport) -> int:

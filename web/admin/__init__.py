@@ -13,4 +13,4 @@ from web.shell import require_admin
 bp = Blueprint("admin", __name__, url_prefix="/admin", template_folder="templates")
 bp.before_request(require_admin)
 
-from web.admin import people, runs  # noqa: E402,F401  (registers the routes)
+from web.admin import people, retention, runs  # noqa: E402,F401  (registers the routes)
