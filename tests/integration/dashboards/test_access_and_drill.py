@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+import sqlalchemy as sa
 
 from builder.dashboards import load_dashboards
 from runtime.errors import Forbidden, Invalid, NotFound
@@ -161,6 +162,7 @@ def test_drill_describes_its_cell(world: World) -> None:
 def test_one_statement_per_widget(world: World, key: str) -> None:
     service = world.dashboards(world.reps["ann"])
     assert world.workspace.timezone  # loaded before counting (the session may have expired it)
+    world.session.execute(sa.text("select 1"))  # the transaction is begun before counting
     with counted(world.engine) as statements:
         service.widget("board", key)
     assert len(statements) == 1, statements
@@ -170,6 +172,7 @@ def test_a_dashboard_is_one_stamp_query_plus_one_per_widget(world: World) -> Non
     service = world.dashboards(world.manager, cache=True)
     world.cache.clear()
     assert world.workspace.timezone
+    world.session.execute(sa.text("select 1"))
     count = len(world.app.definition.dashboards[0]["widgets"])
     with counted(world.engine) as statements:
         service.dashboard("board")

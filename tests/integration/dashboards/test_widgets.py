@@ -257,3 +257,57 @@ def test_boolean_dimension(world: World) -> None:
     expected = world.all(f"select won, count(*) from {world.opp} group by won")
     assert rows_by_cell(result) == {("true" if w else "false",): n for w, n in expected}
     assert {r["labels"]["won"] for r in result["rows"]} == {"是", "否"}
+
+
+# --------------------------------------------------------------------------- options (run as previews)
+
+
+def test_funnel_measures_per_stage(world: World) -> None:
+    result = world.dashboards().preview({
+        "key": "f", "type": "funnel", "entity": "opportunity", "stages": ["need_confirmation", "closing"],
+        "measures": [{"key": "amount", "agg": "sum", "of": "amount"}],
+    })
+    for stage, later in (("need_confirmation", "'need_confirmation', 'closing'"), ("closing", "'closing'")):
+        reached = (
+            f"id in (select record_id from stage_history where app_id = :app and entity_key = 'opportunity' "
+            f"and stage in ({later}))"
+        )
+        count, amount = world.all(f"select count(*), sum(amount) from {world.opp} where {reached}", app=world.app.app_id)[0]
+        item = next(s for s in result["stages"] if s["stage"] == stage)
+        assert item["count"] == count and money(item["values"]["amount"]) == money(amount)
+
+
+def test_bar_with_compare_sorted_by_dimension(world: World) -> None:
+    result = world.dashboards().preview({
+        "key": "b", "type": "bar", "entity": "opportunity", "dimensions": [{"key": "status", "field": "status"}],
+        "measures": [{"key": "n", "agg": "count"}], "sort": [{"by": "status", "desc": True}],
+        "period": {"field": "created_at", "range": "last_7_days", "compare": True},
+    })
+    # last 7 days = local dates 2026-11-18 … 2026-11-24 (Shanghai); the 7 before: 11-11 … 11-17
+    window = "created_at >= '{0}' and created_at < '{1}'"
+    current = window.format("2026-11-17 16:00:00", "2026-11-24 16:00:00")
+    previous = window.format("2026-11-10 16:00:00", "2026-11-17 16:00:00")
+    expected = world.all(
+        f"select status, sum(case when {current} then 1 else 0 end), sum(case when {previous} then 1 else 0 end) "
+        f"from {world.opp} where ({current}) or ({previous}) group by status"
+    )
+    got = {r["cell"]["status"]: (r["values"]["n"], r["previous"]["n"]) for r in result["rows"]}
+    assert got == {s: (c, p) for s, c, p in expected}
+    # choice order (open, overdue, won) reversed
+    order = [s for s in ("won", "overdue", "open") if s in got]
+    assert [r["cell"]["status"] for r in result["rows"]] == order
+
+
+def test_limit_and_sort_by_measure(world: World) -> None:
+    result = world.dashboards().preview({
+        "key": "b", "type": "bar", "entity": "opportunity", "dimensions": [{"key": "c", "field": "customer.name"}],
+        "measures": [{"key": "amount", "agg": "sum", "of": "amount"}], "sort": [{"by": "amount", "desc": True}],
+        "limit": 2,
+    })
+    expected = world.all(
+        f"select c.name, sum(o.amount) from {world.opp} o left join {world.cust} c on c.id = o.customer "
+        "group by c.name order by sum(o.amount) desc limit 2"
+    )
+    assert [(r["cell"]["c"], money(r["values"]["amount"])) for r in result["rows"]] == [
+        (n, money(a)) for n, a in expected
+    ]

@@ -6,9 +6,12 @@ import copy
 from typing import Any
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from builder import DefinitionInvalid, dump_definition, load_definition
 from builder.dashboards import load_dashboards, load_widget
+from tests.unit.builder.test_fuzz import json_values
 
 
 def _doc(widgets: list[dict[str, Any]], **dashboard: Any) -> dict[str, Any]:
@@ -176,3 +179,55 @@ def test_a_single_widget_for_the_preview() -> None:
     assert widget is not None and found == []
     widget, found = load_widget({**OK_WIDGET, "entity": "nope"}, app)
     assert widget is None and [(p.path, p.code) for p in found] == [("$.entity", "unknown_reference")]
+
+
+# --------------------------------------------------------------------------- robustness
+
+_VALID = _doc([
+    {"key": "h", "type": "heatmap", "entity": "deal", "filter": "amount > 0",
+     "dimensions": [{"key": "r", "field": "customer.region"}, {"key": "s", "field": "stage"}],
+     "measures": [{"key": "n", "agg": "count", "filter": "amount > 1"}],
+     "period": {"field": "closed_at", "range": "this_week", "compare": True},
+     "sort": [{"by": "n", "desc": True}], "limit": 5, "refresh": {"ttl": 30}, "layout": {"x": 0, "w": 6}},
+    {"key": "m", "type": "map", "entity": "customer", "location": "spot", "category": "region"},
+    {"key": "s", "type": "sentence", "entity": "deal", "template": "{n}",
+     "measures": [{"key": "n", "agg": "count"}, {"key": "r", "ratio": ["n", "n"]},
+                  {"key": "c", "conversion": {"from": "lead", "to": "won"}}]},
+    {"key": "f", "type": "funnel", "entity": "deal", "stages": ["lead"]},
+    {"key": "t", "type": "table", "entity": "deal", "columns": ["name"], "sort": [{"by": "amount"}]},
+], roles=["manager"], home_for=["manager"])
+
+
+def _paths(value: Any, prefix: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
+    out = [prefix]
+    if isinstance(value, dict):
+        for key, item in value.items():
+            out += _paths(item, (*prefix, key))
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            out += _paths(item, (*prefix, index))
+    return out
+
+
+DASHBOARD_PATHS = [p for p in _paths(_VALID) if p[:1] == ("dashboards",)]
+
+
+@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(st.tuples(st.sampled_from(DASHBOARD_PATHS), json_values), min_size=1, max_size=3))
+def test_any_change_to_a_dashboard_is_loaded_or_refused_cleanly(changes: list[tuple[tuple[Any, ...], Any]]) -> None:
+    load_definition(copy.deepcopy(_VALID))
+    doc: Any = copy.deepcopy(_VALID)
+    for path, value in changes:
+        target = doc
+        try:
+            for part in path[:-1]:
+                target = target[part]
+            target[path[-1]] = value
+        except (KeyError, IndexError, TypeError):
+            continue
+    try:
+        load_definition(doc)
+    except DefinitionInvalid as exc:
+        assert exc.problems
+        for p in exc.problems:
+            assert p.path.startswith("$") and p.code and p.message and p.message_zh
