@@ -285,6 +285,29 @@ def import_workspace(archive: Path, key: str | None) -> None:
         click.echo(f"  {name}: {count}")
 
 
+@click.command("reset-password")
+@click.argument("username")
+@click.option("--workspace", "workspace_key", default="default", show_default=True)
+@with_appcontext
+def reset_password(username: str, workspace_key: str) -> None:
+    """Gives a user a generated password (printed once), e.g. after import-workspace."""
+    from runtime.people import PeopleService
+
+    platform = _platform()
+    with platform.session() as session:
+        ctx = _admin_context(platform, session, workspace_key)
+        user = session.scalars(
+            sa.select(User).where(User.workspace_id == ctx.workspace_id, User.username == username)
+        ).one_or_none()
+        if user is None:
+            raise click.ClickException(f"No user {username!r} in workspace {workspace_key!r}.")
+        try:
+            password = PeopleService(ctx).reset_password(user.id)
+        except CairnError as error:
+            _fail(error)
+        click.echo(f"New password of {username}: {password}")
+
+
 _PASS_THROUGH = {"ignore_unknown_options": True, "allow_extra_args": True, "help_option_names": []}
 
 
@@ -332,7 +355,8 @@ def _create_app() -> Flask:
 
 cli = FlaskGroup(create_app=_create_app, add_default_commands=False, help="Cairn: a low-code app builder.")
 for command in (init_db, create_workspace, create_user, create_token, import_app, publish, run,
-                worker, beat, relay, supervise_command, export_workspace, import_workspace):
+                worker, beat, relay, supervise_command, export_workspace, import_workspace,
+                reset_password):
     cli.add_command(command)
 
 
@@ -344,7 +368,7 @@ def main() -> None:
 def init_app(app: Flask) -> None:
     """Makes the commands available as ``flask --app web <command>`` too."""
     for command in (init_db, create_workspace, create_user, create_token, import_app, publish,
-                    export_workspace, import_workspace):
+                    export_workspace, import_workspace, reset_password):
         app.cli.add_command(command)
 
 

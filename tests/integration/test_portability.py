@@ -24,6 +24,8 @@ from typing import Any
 
 import pytest
 import sqlalchemy as sa
+from flask import Flask
+from flask.testing import FlaskClient
 
 from runtime.apps import AppService, load_published
 from runtime.automation.engine import install
@@ -40,6 +42,8 @@ from runtime.portability import ArchiveRefused, Limits, export_workspace, import
 from runtime.records import RecordService
 from runtime.settings import Settings
 from runtime.workspaces import IdentityService
+from tests.integration.browser_session import sign_in
+from tests.integration.conftest import Tenant
 
 START = datetime(2026, 11, 23, 1, 0, tzinfo=UTC)
 PNG = b"\x89PNG\r\n\x1a\n" + bytes(range(64))
@@ -415,3 +419,22 @@ def test_values_survive_their_encoding() -> None:
 
     for value in (Decimal("1234.5600"), datetime(2026, 1, 2, 3, 4, 5), timedelta(hours=3, seconds=1), "x", 3, None, [1, 2]):
         assert _decode(json.loads(json.dumps(_encode(value)))) == value
+
+
+def test_the_commands(app: Flask, client: FlaskClient, tenant: Tenant, tmp_path: Path) -> None:
+    runner = app.test_cli_runner()
+    archive = tmp_path / "alpha.zip"
+    exported = runner.invoke(args=["export-workspace", "alpha", "--out", str(archive)])
+    assert exported.exit_code == 0, exported.output
+    assert "users: 3" in exported.output and archive.exists()
+    again = runner.invoke(args=["import-workspace", str(archive)])
+    assert again.exit_code != 0 and "exists already" in again.output and "已存在" in again.output
+    renamed = runner.invoke(args=["import-workspace", str(archive), "--key", "gamma"])
+    assert renamed.exit_code != 0 and "Usernames exist already" in renamed.output
+    missing = runner.invoke(args=["export-workspace", "nope", "--out", str(tmp_path / "x.zip")])
+    assert missing.exit_code != 0 and "no workspace" in missing.output
+
+    reset = runner.invoke(args=["reset-password", tenant.admin.username, "--workspace", "alpha"])
+    assert reset.exit_code == 0, reset.output
+    password = reset.output.rsplit(": ", 1)[1].strip()
+    assert sign_in(client, tenant.admin.username, password).status_code == 302
