@@ -1,6 +1,7 @@
 """The scaled execution mode: Celery on Redis running the same job code as embedded mode.
 
-Start the processes with::
+Start the processes with ``cairn worker`` and ``cairn beat`` (the Celery commands below,
+run under :mod:`runtime.supervise`, which starts them again whenever they exit)::
 
     celery -A runtime.celery_app worker --loglevel=INFO
     celery -A runtime.celery_app beat --loglevel=INFO
@@ -17,6 +18,10 @@ Tasks run :func:`~runtime.automation.jobs.run_job` / the sweeps. Delivery settin
   redelivers a long-waiting task twice.
 
 Beat runs the relay (``cairn.relay_outbox``) every 2 s and the sweeps every 30 s.
+
+Broker loss: the worker reconnects forever (at start-up too), opens no remote-control
+channel, and :class:`ConsumerWatchdog` forces a reconnect when lost acknowledgements have
+left the consumer unable to read (see "Running workers" in docs/deploy.md).
 """
 
 from __future__ import annotations

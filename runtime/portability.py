@@ -210,6 +210,18 @@ def export_workspace(
     storage = storage or LocalDiskStorage(Path(platform.settings.upload_dir))
     report = Report(key)
     tmp = out.with_name(out.name + ".partial")
+    try:
+        _export(platform, key, tmp, report, include_password_hashes, storage)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    tmp.replace(out)
+    return report
+
+
+def _export(
+    platform: Platform, key: str, tmp: Path, report: Report, include_password_hashes: bool, storage: FileStorage
+) -> None:
     with platform.session() as session:
         connection = session.connection()
         if connection.dialect.name == "postgresql":
@@ -244,7 +256,15 @@ def export_workspace(
                 report.counts[name] = writer.write_lines(f"tables/{name}.jsonl", rows(name))
 
             for file_row in session.scalars(sa.select(FileRow).where(FileRow.workspace_id == ws_id).order_by(FileRow.id)):
-                writer.write_bytes(f"files/{file_row.id}", _read_chunks(storage.open(file_row.storage_key)))
+                try:
+                    stream = storage.open(file_row.storage_key)
+                except (OSError, ValueError) as error:
+                    raise CairnError(
+                        f"The bytes of file {file_row.id} ({file_row.filename}) can't be read from storage: {error}.",
+                        message_zh=f"无法从存储中读取文件 {file_row.id}({file_row.filename})的内容。",
+                        code="file_missing",
+                    ) from error
+                writer.write_bytes(f"files/{file_row.id}", _read_chunks(stream))
 
             apps = session.scalars(sa.select(AppRow).where(AppRow.workspace_id == ws_id).order_by(AppRow.id)).all()
             records = 0
@@ -290,8 +310,6 @@ def export_workspace(
             writer.zip.writestr(MANIFEST, json.dumps(manifest, ensure_ascii=False, indent=1))
             writer.zip.close()
         session.rollback()
-    tmp.replace(out)
-    return report
 
 
 # --------------------------------------------------------------------------- validation
@@ -642,6 +660,9 @@ def _import(
                 continue  # belonged to an app the archive does not hold
             if "user_id" in spec and row.get("user_id") is None and table.c.user_id.nullable is False:
                 continue
+            if name == "assignment_log" and row.get("idempotency_key"):
+                # Unique across the instance; the imported entries are history no job re-runs.
+                row["idempotency_key"] = _imported_key(ws_id, str(row["idempotency_key"]))
             connection.execute(sa.insert(table).values(row))
             count += 1
         report.counts[name] = count
@@ -701,6 +722,12 @@ def _create_tables_and_records(
         report.counts[f"records:{app_key}.{entity.key}"] = count
         total += count
     return total
+
+
+def _imported_key(ws_id: int, key: str) -> str:
+    """An idempotency key that can't collide with the target instance's own (≤ 100 chars)."""
+    marked = f"imported:{ws_id}:{key}"
+    return marked if len(marked) <= 100 else f"imported:{ws_id}:" + hashlib.sha256(key.encode()).hexdigest()
 
 
 def _complete(table: sa.Table, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:

@@ -41,6 +41,10 @@ ROOT = Path(__file__).resolve().parents[3]
 #: Seconds without any progress after which the system is declared stuck.
 STALL = 60.0
 RESTARTS = 3
+#: Most writes whose effects are still outstanding while writing.
+BACKLOG = 10
+#: Seconds before the relay publishes a job again whose message was lost (with Redis).
+LEASE = "10"
 
 APP: dict[str, Any] = {
     "format": "cairn.app/1",
@@ -176,7 +180,7 @@ def test_work_resumes_after_broker_restarts_without_a_person(pg_url: str, tmp_pa
             return proc
 
         worker = spawn(["worker", "-Q", queue, "-c", "2", "--pool", "prefork", "--loglevel", "INFO"], "worker")
-        relay = spawn(["relay", "--lease", "3", "--queue", queue, "--interval", "0.2"], "relay")
+        relay = spawn(["relay", "--lease", LEASE, "--queue", queue, "--interval", "0.2"], "relay")
 
         written: list[int] = []
         failures: list[BaseException] = []
@@ -187,9 +191,14 @@ def test_work_resumes_after_broker_restarts_without_a_person(pg_url: str, tmp_pa
                 records = world.records("brk")
                 n = 0
                 while not stop_writing.is_set() and n < 300:
+                    # Stay at most BACKLOG writes ahead of the effects: a steady load, not a
+                    # queue so long that jobs wait in Redis past their lease.
+                    if n - _counts(world)[1] >= BACKLOG:
+                        time.sleep(0.1)
+                        continue
                     written.append(records.create("item", {"n": n}).record["id"])
                     n += 1
-                    time.sleep(0.1)
+                    time.sleep(0.05)
             except BaseException as exc:  # surfaced by the main thread
                 failures.append(exc)
 
