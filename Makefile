@@ -60,10 +60,10 @@ bench: setup
 	$(BIN)/python tests/bench/bench_designer_open.py
 
 worker: setup
-	$(BIN)/celery -A runtime.celery_app worker --loglevel=INFO
+	$(BIN)/cairn worker
 
 beat: setup
-	$(BIN)/celery -A runtime.celery_app beat --loglevel=INFO
+	$(BIN)/cairn beat
 
 clean:
 	rm -rf $(VENV) node_modules instance web/static/design web/static/dashboards

@@ -1,6 +1,7 @@
 """The scaled execution mode: Celery on Redis running the same job code as embedded mode.
 
-Start the processes with::
+Start the processes with ``cairn worker`` and ``cairn beat`` (the Celery commands below,
+run under :mod:`runtime.supervise`, which starts them again whenever they exit)::
 
     celery -A runtime.celery_app worker --loglevel=INFO
     celery -A runtime.celery_app beat --loglevel=INFO
@@ -17,16 +18,21 @@ Tasks run :func:`~runtime.automation.jobs.run_job` / the sweeps. Delivery settin
   redelivers a long-waiting task twice.
 
 Beat runs the relay (``cairn.relay_outbox``) every 2 s and the sweeps every 30 s.
+
+Broker loss: the worker reconnects forever (at start-up too), opens no remote-control
+channel, and :class:`ConsumerWatchdog` forces a reconnect when lost acknowledgements have
+left the consumer unable to read (see "Running workers" in docs/deploy.md).
 """
 
 from __future__ import annotations
 
+import logging
 import threading
 from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
-from celery import Celery
+from celery import Celery, bootsteps
 
 from runtime.platform import Platform
 from runtime.settings import Settings
@@ -35,6 +41,24 @@ RUN_JOB = "cairn.run_outbox_job"
 RELAY = "cairn.relay_outbox"
 SWEEP = "cairn.run_sweeps"
 QUEUE = "cairn-automation"
+
+log = logging.getLogger(__name__)
+
+#: Redis connection options (kombu's redis transport): keep idle connections alive, notice
+#: a broker that vanished without closing the socket, and reconnect.
+BROKER_TRANSPORT_OPTIONS: dict[str, Any] = {
+    "visibility_timeout": 3600,
+    "socket_keepalive": True,
+    "socket_connect_timeout": 3,
+    "socket_timeout": 30,
+    "health_check_interval": 10,
+    "retry_on_timeout": True,
+}
+
+#: How long one publish retries before the relay gives up on the pass (rows stay pending).
+PUBLISH_RETRY_POLICY: dict[str, Any] = {
+    "max_retries": 2, "interval_start": 0, "interval_step": 0.5, "interval_max": 1,
+}
 
 
 def celery_config(settings: Settings) -> dict[str, Any]:
@@ -51,9 +75,32 @@ def celery_config(settings: Settings) -> dict[str, Any]:
         "task_default_queue": QUEUE,
         "task_serializer": "json",
         "accept_content": ["json"],
+        # Broker loss (see "Running workers" in docs/deploy.md): reconnect forever, at
+        # start-up too; the outbox, not Redis, holds the work, so nothing waits on Redis.
+        "broker_connection_retry": True,
         "broker_connection_retry_on_startup": True,
+        "broker_connection_max_retries": None,
+        "broker_channel_error_retry": True,
         "broker_connection_timeout": 3,
-        "broker_transport_options": {"visibility_timeout": 3600},
+        "broker_transport_options": BROKER_TRANSPORT_OPTIONS,
+        # A publish retries briefly, then fails: the relay keeps the rows pending.
+        "task_publish_retry": True,
+        "task_publish_retry_policy": PUBLISH_RETRY_POLICY,
+        # A task still running when the connection drops finishes: its job commits its
+        # effects and marks itself done, and a redelivered message then finds it done.
+        # Cancelling it would only redo the work (and a webhook) after the lease.
+        "worker_cancel_long_running_tasks_on_connection_loss": False,
+        # Remote control's broadcast (pidbox) queue is deleted when its channel closes;
+        # on a connection already lost that close is where kombu raised
+        # ``AttributeError: 'NoneType' object has no attribute 'hostname'`` and the worker
+        # exited. Cairn sends no control commands, so the worker opens no such channel.
+        "worker_enable_remote_control": False,
+        "worker_send_task_events": False,
+        # No result backend (results are ignored); should one be configured, retry it.
+        "result_backend_always_retry": True,
+        "result_backend_max_retries": 10,
+        "redis_socket_keepalive": True,
+        "redis_retry_on_timeout": True,
         "worker_hijack_root_logger": False,
         "timezone": "UTC",
         "beat_schedule": {
@@ -61,6 +108,58 @@ def celery_config(settings: Settings) -> dict[str, Any]:
             "cairn-sweeps": {"task": SWEEP, "schedule": 30.0},
         },
     }
+
+
+#: Seconds between the consumer watchdog's checks; two failed checks in a row restart it.
+WATCHDOG_INTERVAL = 5.0
+
+
+class ConsumerWatchdog(bootsteps.StartStopStep):
+    """Restarts the worker's broker connection when its consumer has silently stalled.
+
+    When the broker goes away while tasks run, their late acknowledgements fail ("Couldn't
+    ack …, reason: ConnectionError") and kombu keeps the messages counted as delivered. With
+    every prefetch slot taken by such a message the consumer stops asking the broker for
+    more — so it never notices that the connection is gone, and the worker idles forever
+    while the outbox fills. This step checks every :data:`WATCHDOG_INTERVAL` seconds: when
+    the channel refuses to consume although the worker holds no task, twice in a row, it
+    raises a connection error in the consumer's event loop, which makes Celery reconnect
+    as for any lost connection (new channel, prefetch slots freed). The messages behind the
+    stale slots are redelivered and find their jobs done.
+    """
+
+    requires = ("celery.worker.consumer.tasks:Tasks",)
+
+    def __init__(self, parent: Any, **kwargs: Any) -> None:
+        super().__init__(parent, **kwargs)
+        self.tref: Any = None
+        self.suspect = 0
+
+    def start(self, c: Any) -> None:
+        self.suspect = 0
+        self.tref = c.timer.call_repeatedly(WATCHDOG_INTERVAL, self.check, (c,), priority=10)
+
+    def stop(self, c: Any) -> None:
+        if self.tref is not None:
+            self.tref.cancel()
+            self.tref = None
+
+    def check(self, c: Any) -> None:
+        """Counts a suspicious check; on the second in a row, forces a reconnect."""
+        from celery.worker import state
+
+        consumer = getattr(c, "task_consumer", None)
+        qos = getattr(getattr(consumer, "channel", None), "qos", None)
+        can_consume = getattr(qos, "can_consume", None)
+        if can_consume is None or can_consume() or state.reserved_requests:
+            self.suspect = 0
+            return
+        self.suspect += 1
+        if self.suspect >= 2:
+            self.suspect = 0
+            log.error("celery consumer: every prefetch slot is held by a message no task runs "
+                      "(acknowledgements lost with the broker connection); reconnecting")
+            raise ConnectionError("stale prefetch slots after a lost broker connection")
 
 
 def create_celery(
@@ -80,6 +179,7 @@ def create_celery(
     celery = Celery("cairn", set_as_current=False)
     celery.conf.update(celery_config(settings))
     celery.conf.task_default_queue = queue
+    celery.steps["consumer"].add(ConsumerWatchdog)
     holder: dict[str, Platform] = {}
     lock = threading.Lock()
 

@@ -270,6 +270,107 @@ def _start_worker(platform: Platform) -> Any:
     return worker
 
 
+@click.command("export-workspace")
+@click.argument("key")
+@click.option("--out", "out", required=True, type=click.Path(dir_okay=False, path_type=Path),
+              help="The archive to write (a .zip file).")
+@click.option("--include-password-hashes", is_flag=True, default=False,
+              help="Also export the users' password hashes (off: imported users set a new password).")
+@with_appcontext
+def export_workspace(key: str, out: Path, include_password_hashes: bool) -> None:
+    """Exports workspace KEY (apps, records, files, history) to a versioned archive."""
+    from runtime.portability import export_workspace as export
+
+    try:
+        report = export(_platform(), key, out, include_password_hashes=include_password_hashes)
+    except CairnError as error:
+        _fail(error)
+    click.echo(f"Exported workspace {key!r} to {out}:")
+    for name, count in sorted(report.counts.items()):
+        click.echo(f"  {name}: {count}")
+
+
+@click.command("import-workspace")
+@click.argument("archive", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--key", "key", default=None, help="Import under this workspace key (default: the archive's).")
+@with_appcontext
+def import_workspace(archive: Path, key: str | None) -> None:
+    """Imports a workspace archive made by export-workspace (checked before anything is written)."""
+    from runtime.portability import import_workspace as do_import
+
+    platform = _platform()
+    upgrade(platform.engine)
+    try:
+        report = do_import(platform, archive, key=key)
+    except CairnError as error:
+        _fail(error)
+    click.echo(f"Imported workspace {report.workspace_key!r} (id {report.workspace_id}):")
+    for name, count in sorted(report.counts.items()):
+        click.echo(f"  {name}: {count}")
+
+
+@click.command("reset-password")
+@click.argument("username")
+@click.option("--workspace", "workspace_key", default="default", show_default=True)
+@with_appcontext
+def reset_password(username: str, workspace_key: str) -> None:
+    """Gives a user a generated password (printed once), e.g. after import-workspace."""
+    from runtime.people import PeopleService
+
+    platform = _platform()
+    with platform.session() as session:
+        ctx = _admin_context(platform, session, workspace_key)
+        user = session.scalars(
+            sa.select(User).where(User.workspace_id == ctx.workspace_id, User.username == username)
+        ).one_or_none()
+        if user is None:
+            raise click.ClickException(f"No user {username!r} in workspace {workspace_key!r}.")
+        try:
+            password = PeopleService(ctx).reset_password(user.id)
+        except CairnError as error:
+            _fail(error)
+        click.echo(f"New password of {username}: {password}")
+
+
+_PASS_THROUGH = {"ignore_unknown_options": True, "allow_extra_args": True, "help_option_names": []}
+
+
+@click.command("worker", context_settings=_PASS_THROUGH)
+@click.argument("celery_args", nargs=-1, type=click.UNPROCESSED)
+def worker(celery_args: tuple[str, ...]) -> None:
+    """Runs a Celery worker, restarted whenever it exits (extra arguments go to Celery)."""
+    from runtime.supervise import celery_command, supervise
+
+    sys.exit(supervise(celery_command("worker", celery_args)))
+
+
+@click.command("beat", context_settings=_PASS_THROUGH)
+@click.argument("celery_args", nargs=-1, type=click.UNPROCESSED)
+def beat(celery_args: tuple[str, ...]) -> None:
+    """Runs Celery beat (run exactly one), restarted whenever it exits."""
+    from runtime.supervise import celery_command, supervise
+
+    sys.exit(supervise(celery_command("beat", celery_args)))
+
+
+@click.command("relay", context_settings=_PASS_THROUGH)
+@click.argument("relay_args", nargs=-1, type=click.UNPROCESSED)
+def relay(relay_args: tuple[str, ...]) -> None:
+    """Runs a dedicated outbox relay, restarted whenever it exits."""
+    from runtime.supervise import relay_command, supervise
+
+    sys.exit(supervise(relay_command(relay_args)))
+
+
+@click.command("supervise", context_settings=_PASS_THROUGH)
+@click.argument("command", nargs=-1, required=True, type=click.UNPROCESSED)
+def supervise_command(command: tuple[str, ...]) -> None:
+    """Runs COMMAND and starts it again (with backoff) whenever it exits."""
+    from runtime.supervise import supervise
+
+    sys.exit(supervise(list(command)))
+
+
 def _create_app() -> Flask:
     from web import create_app
 
@@ -277,7 +378,9 @@ def _create_app() -> Flask:
 
 
 cli = FlaskGroup(create_app=_create_app, add_default_commands=False, help="Cairn: a low-code app builder.")
-for command in (init_db, create_workspace, create_user, create_token, import_app, publish, purge, run):
+for command in (init_db, create_workspace, create_user, create_token, import_app, publish, purge, run,
+                worker, beat, relay, supervise_command, export_workspace, import_workspace,
+                reset_password):
     cli.add_command(command)
 
 
@@ -288,5 +391,10 @@ def main() -> None:
 
 def init_app(app: Flask) -> None:
     """Makes the commands available as ``flask --app web <command>`` too."""
-    for command in (init_db, create_workspace, create_user, create_token, import_app, publish, purge):
+    for command in (init_db, create_workspace, create_user, create_token, import_app, publish, purge,
+                    export_workspace, import_workspace, reset_password):
         app.cli.add_command(command)
+
+
+if __name__ == "__main__":
+    main()
