@@ -12,6 +12,7 @@ import pytest
 import sqlalchemy as sa
 
 from runtime.automation.due import build_existing
+from runtime.automation.models import ElapsedDue
 from runtime.automation.sweeps import due_query, elapsed_query, sweep_elapsed
 from tests.integration.automation.conftest import World, make_world
 
@@ -102,10 +103,12 @@ def _check_sweep_plan(world: World) -> None:
         # Steady state: 100 tickets written 12 h late get due rows (as the write path adds
         # them), among the due rows the first sweep built for the ~500,000 not yet due.
         session.connection().exec_driver_sql(
-            f'UPDATE "{table}" SET due_at = %(now)s - interval \'13 hours\' - id * interval \'1 second\' '
+            f'UPDATE "{table}" SET closed = false, due_at = %(now)s - interval \'13 hours\' - id * interval \'1 second\' '
             "WHERE id > %(rows)s - %(due)s",
             {"now": naive_now, "rows": ROWS, "due": DUE},
         )
+        # As the write path would: their due rows upserted with the new ``since``.
+        session.execute(sa.delete(ElapsedDue).where(ElapsedDue.record_id > ROWS - DUE))
         build_existing(session, app, trigger, app.table("ticket").c.due_at, False,
                        app.table("ticket").c.id > ROWS - DUE)
         session.commit()
@@ -118,5 +121,5 @@ def _check_sweep_plan(world: World) -> None:
         assert f"Seq Scan on {table}" not in plan and f'Seq Scan on "{table}"' not in plan, plan
         assert "Seq Scan on automation_elapsed_due" not in plan and "Sort" not in plan, plan
         assert "hashed" not in plan, plan
-        assert sweep_elapsed(session, app, trigger, later, ZoneInfo("Asia/Shanghai")) == DUE // 2
+        assert sweep_elapsed(session, app, trigger, later, ZoneInfo("Asia/Shanghai")) == DUE
         session.commit()
