@@ -6,7 +6,9 @@ minutes, not by reading error texts). A cause is decided when the run finishes:
 * an action that was **skipped** for a reason that means the rule did not do its job (no
   recipient, a missing manager, nobody to assign) names its cause in its ``detail``;
 * a failed action's error text is classified by :func:`cause_of_error`;
-* the loop cut is ``loop_cut``.
+* the loop cut is ``loop_cut``;
+* a job whose worker died :data:`~runtime.automation.jobs.MAX_EXPIRED_CLAIMS` times is
+  ``worker_died``.
 
 Skips that are not failures (``set_field`` to the value the field already has) carry no cause.
 """
@@ -48,6 +50,9 @@ CAUSES: dict[str, Cause] = {
         Cause("unpublished", "The rule is no longer published.", "该规则已不再发布。"),
         Cause("not_in_rollout", "Not fired: the record's owner and the writer are outside the rule's rollout group.",
               "未触发:记录负责人和写入人都不在规则的灰度发布范围内。"),
+        Cause("worker_died", "The worker running the job died (or hung past its lease) too many times, so the job "
+              "is no longer claimed; retry it once the cause (e.g. memory) is fixed.",
+              "执行该任务的工作进程多次中途退出(或超过租约仍无响应),任务不再被领取;排除原因(如内存不足)后可重试。"),
         Cause("error", "Another error; open the run to read it.", "其他错误;请打开运行记录查看。"),
     )
 }

@@ -6,7 +6,9 @@ from/to, step_completed, stage_changed, deleted), evaluates their ``when`` condi
 record, runs ``prompt`` actions inline (they are the write's answer to the person: S8) and
 adds **one outbox row per matched trigger** for the other actions — in the same session,
 so the rows commit with the write or not at all (transactional outbox). A write's rows go
-in with one multi-row INSERT, not one statement per row. It never commits.
+in with one multi-row INSERT, not one statement per row. A write that creates a record or
+moves the ``since`` value of an elapsed trigger also upserts its due row
+(:mod:`runtime.automation.due`), one statement for the whole write. It never commits.
 
 Loops (trigger A writes a record that fires B that fires A …) are cut at
 :data:`MAX_DEPTH`: a write made by automation carries ``CallContext.depth`` = the depth of
@@ -32,6 +34,7 @@ from builder.triggers import (
     PromptAction,
     Trigger,
 )
+from runtime.automation.due import track as track_due
 from runtime.automation.history import record_cut
 from runtime.automation.outbox import enqueue, enqueue_many, outbox_row
 from runtime.automation.templates import render
@@ -119,6 +122,7 @@ class TriggerEngine:
         triggers = [t for t in app.definition.triggers if isinstance(t, Trigger)]
         if not triggers:
             return []
+        track_due(ctx.session, app, changes)  # elapsed triggers' open episodes (due table)
         prompts: list[Prompt] = []
         rows: list[dict[str, Any]] = []
         evaluator = None

@@ -15,7 +15,15 @@ Celery task (which claims the row itself). A job runs the trigger's actions in o
   re-claimed elsewhere stops instead of running twice;
 * a :class:`TransientActionError` puts the job back to ``pending`` with exponential
   backoff in ``available_at`` (never a Celery countdown); a permanent error, or too many
-  attempts, fails the job; both are recorded and feed rule health.
+  failures of the action, fails the job; both are recorded and feed rule health;
+* **a claim is an attempt when it is made**: the claim commits ``attempts + 1`` on the job,
+  and each action's attempt is counted in a transaction committed *before* its effect runs
+  (the first action's with the run's start, each next one's with the previous action's
+  effect), so a worker killed mid-action still counts. A claim that finds the previous
+  holder's lease run out counts an *expired claim* (the worker died or hung); at
+  :data:`MAX_EXPIRED_CLAIMS` the job is failed ("worker died N times", cause
+  ``worker_died``) instead of claimed again, and an admin can retry it from run history.
+  Only an action's own failures (``ActionRun.failures``) spend its retry budget.
 """
 
 from __future__ import annotations
@@ -62,6 +70,8 @@ log = logging.getLogger(__name__)
 
 DEFAULT_LEASE = timedelta(seconds=60)
 MAX_ATTEMPTS = 5
+#: Claims of one job whose lease ran out (the worker died or hung) before it is failed.
+MAX_EXPIRED_CLAIMS = 3
 BACKOFF_BASE = timedelta(seconds=10)
 BACKOFF_CAP = timedelta(hours=1)
 
@@ -94,13 +104,18 @@ def new_token() -> str:
     return uuid.uuid4().hex
 
 
+#: Counts a claim of a row whose holder's lease ran out (a ``running`` row) as expired.
+_EXPIRED = sa.case((OutboxJob.status == "running", 1), else_=0)
+
+
 def claim_due(
     session: Session, now: datetime, *, token: str, lease: timedelta = DEFAULT_LEASE, limit: int = 20
 ) -> list[int]:
     """Claims up to ``limit`` runnable rows for ``token`` and commits; returns their ids.
 
     On PostgreSQL, rows locked by another claimer are skipped (``FOR UPDATE SKIP LOCKED``);
-    SQLite serialises writers, so the plain ``UPDATE`` is safe there.
+    SQLite serialises writers, so the plain ``UPDATE`` is safe there. A row whose lease ran
+    out for the :data:`MAX_EXPIRED_CLAIMS`-th time is failed instead (:func:`bury`).
     """
     at = to_naive_utc(now)
     pick = (
@@ -115,22 +130,24 @@ def claim_due(
     if not ids:
         session.rollback()
         return []
-    claimed = list(
-        session.scalars(
-            sa.update(OutboxJob)
-            .where(OutboxJob.id.in_(ids), _claimable(at))
-            .values(
-                status="running",
-                claim_token=token,
-                locked_until=at + lease,
-                attempts=OutboxJob.attempts + 1,
-            )
-            .returning(OutboxJob.id),
-            execution_options={"synchronize_session": False},
+    claimed = session.execute(
+        sa.update(OutboxJob)
+        .where(OutboxJob.id.in_(ids), _claimable(at))
+        .values(
+            status="running",
+            claim_token=token,
+            locked_until=at + lease,
+            attempts=OutboxJob.attempts + 1,
+            expired_claims=OutboxJob.expired_claims + _EXPIRED,
         )
-    )
+        .returning(OutboxJob.id, OutboxJob.expired_claims),
+        execution_options={"synchronize_session": False},
+    ).all()
+    dead = [job_id for job_id, expired in claimed if expired >= MAX_EXPIRED_CLAIMS]
+    buried = bury(session, dead, now) if dead else []
     session.commit()
-    return sorted(claimed)
+    after_bury(session, buried, now)
+    return sorted(job_id for job_id, expired in claimed if expired < MAX_EXPIRED_CLAIMS)
 
 
 def claim_one(
@@ -138,7 +155,7 @@ def claim_one(
 ) -> bool:
     """Claims the row ``outbox_id`` if it is runnable (the Celery task's claim); commits."""
     at = to_naive_utc(now)
-    result = session.execute(
+    expired = session.scalar(
         sa.update(OutboxJob)
         .where(OutboxJob.id == outbox_id, _task_claimable(at))
         .values(
@@ -146,11 +163,102 @@ def claim_one(
             claim_token=token,
             locked_until=at + lease,
             attempts=OutboxJob.attempts + 1,
-        ),
+            expired_claims=OutboxJob.expired_claims + _EXPIRED,
+        )
+        .returning(OutboxJob.expired_claims),
         execution_options={"synchronize_session": False},
     )
+    if expired is not None and expired >= MAX_EXPIRED_CLAIMS:
+        buried = bury(session, [outbox_id], now)
+        session.commit()
+        after_bury(session, buried, now)
+        return False
     session.commit()
-    return bool(result.rowcount == 1)  # type: ignore[attr-defined]
+    return expired is not None
+
+
+def worker_died_message(times: int) -> str:
+    """The error of a job failed because its worker kept dying (en / zh)."""
+    return (f"worker_died: the worker died {times} times while running this job (its lease ran out each "
+            f"time); it is not claimed again / 执行此任务的工作进程已 {times} 次中途退出(租约过期),不再领取")
+
+
+def bury(session: Session, job_ids: list[int], now: datetime) -> list[OutboxJob]:
+    """Fails jobs whose worker died :data:`MAX_EXPIRED_CLAIMS` times (in the caller's
+    transaction): the job, its trigger run (cause ``worker_died``) and the action that was
+    running — or, when none had started, the first one not done — so that run history
+    shows it and an admin can retry it. The refused claim is not counted as an attempt."""
+    at = to_naive_utc(now)
+    jobs = list(session.scalars(sa.select(OutboxJob).where(OutboxJob.id.in_(job_ids))))
+    for job in jobs:
+        message = worker_died_message(job.expired_claims)
+        job.attempts = max(0, job.attempts - 1)
+        job.status = "failed"
+        job.finished_at = at
+        job.locked_until = None
+        job.claim_token = None
+        job.last_error = message
+        run = trigger_run_for(session, job, now)
+        run.status, run.finished_at, run.error, run.cause = "failed", at, message, "worker_died"
+        run.attempts = job.attempts
+        if run.started_at is not None:
+            run.duration_ms = max(0, int((at - run.started_at).total_seconds() * 1000))
+        running = list(session.scalars(
+            sa.select(ActionRun).where(ActionRun.outbox_id == job.id, ActionRun.status.in_(("running", "retrying")))
+        ))
+        if not running:
+            first = _first_pending_action(session, job)
+            if first is not None:
+                index, action_type = first
+                running = [ActionRun(
+                    workspace_id=job.workspace_id, app_id=job.app_id, outbox_id=job.id,
+                    trigger_key=job.trigger_key, action_index=index, action_type=action_type,
+                    idempotency_key=f"{job.id}:{index}", attempts=0, started_at=at,
+                )]
+                session.add(running[0])
+        for row in running:
+            row.status, row.error, row.finished_at = "failed", message, at
+            row.detail = {**(row.detail or {}), "cause": "worker_died"}
+    log.warning("outbox jobs %s failed: their worker died %d times", [j.id for j in jobs], MAX_EXPIRED_CLAIMS)
+    return jobs
+
+
+def _first_pending_action(session: Session, job: OutboxJob) -> tuple[int, str] | None:
+    """The first action of ``job`` in its range that has no finished run (None if the rule
+    is gone)."""
+    from runtime.apps import load_published
+
+    if job.kind == HEALTH_ALERT_KIND:
+        return 0, "notify"
+    try:
+        app = load_published(session, job.workspace_id, job.app_id)
+    except NotFound:
+        return None
+    trigger = next((t for t in app.definition.triggers if isinstance(t, Trigger) and t.key == job.trigger_key), None)
+    if trigger is None:
+        return None
+    first, last = _action_range(job)
+    done = set(session.scalars(sa.select(ActionRun.action_index).where(ActionRun.outbox_id == job.id)))
+    for index, action in enumerate(trigger.actions):
+        if action.type in INLINE_ACTIONS or index < first or (last is not None and index > last) or index in done:
+            continue
+        return index, action.type
+    return None
+
+
+def after_bury(session: Session, jobs: list[OutboxJob], now: datetime) -> None:
+    """Rule health after jobs were buried (committed): the "failures in a row" check."""
+    from runtime.automation.health import check_rule
+
+    for job in jobs:
+        if job.kind == HEALTH_ALERT_KIND:
+            continue
+        try:
+            check_rule(session, job.workspace_id, job.app_id, job.trigger_key, now)
+            session.commit()
+        except Exception:  # health bookkeeping must never stop the claimer
+            session.rollback()
+            log.exception("could not update the health of trigger %s", job.trigger_key)
 
 
 def _renew(session: Session, outbox_id: int, token: str, until: datetime) -> bool:
@@ -235,9 +343,9 @@ def _run_claimed(
     run.status = "running"
     run.attempts = job.attempts
     run.started_at = to_naive_utc(clock.now())
-    session.commit()
 
     if job.kind == HEALTH_ALERT_KIND:
+        session.commit()
         return _run_health_alert(platform, session, job, run, token, lease, started)
     workspace = session.get(Workspace, job.workspace_id)
     try:
@@ -264,9 +372,19 @@ def _run_claimed(
     skip_causes: list[tuple[int, str, dict[str, Any]]] = []
     # A retry of a failed action (runtime.automation.history.retry_action) starts there.
     first, last = _action_range(job)
-    for index, action in enumerate(trigger.actions):
-        if action.type in INLINE_ACTIONS or index < first or (last is not None and index > last):
-            continue
+    todo = [
+        index for index, action in enumerate(trigger.actions)
+        if action.type not in INLINE_ACTIONS and index >= first and (last is None or index <= last)
+    ]
+    # The run's start and the first action's attempt commit before any effect runs.
+    try:
+        counted = _count_attempt(session, job, trigger, todo, 0, clock.now())
+        session.commit()
+    except IntegrityError:  # another holder counted it first: the job is theirs
+        session.rollback()
+        return JobResult(outbox_id, "lost_claim")
+    for position, index in enumerate(todo):
+        action = trigger.actions[index]
         key = f"{job.id}:{index}"
         existing = action_run(session, key)
         if existing is not None and existing.status in ("done", "skipped"):
@@ -307,9 +425,11 @@ def _run_claimed(
             idempotency_key=key,
             attempts=0,
         )
+        was_counted = counted == index
         # Marked done *before* the effect, in the effect's transaction: both commit or neither.
         row.status = "done"
-        row.attempts = (row.attempts or 0) + 1
+        if not was_counted:
+            row.attempts = (row.attempts or 0) + 1
         row.started_at = to_naive_utc(now)
         row.error = None
         a_started = time.monotonic()
@@ -323,6 +443,8 @@ def _run_claimed(
                 skip_causes.append((index, action.type, dict(outcome.detail)))
             row.finished_at = to_naive_utc(clock.now())
             row.duration_ms = int((time.monotonic() - a_started) * 1000)
+            # The next action's attempt commits with this one's effect, before its own runs.
+            counted = _count_attempt(session, job, trigger, todo, position + 1, clock.now())
             session.commit()
             result.actions_run.append(index)
         except IntegrityError:
@@ -331,6 +453,7 @@ def _run_claimed(
             return JobResult(outbox_id, "lost_claim")
         except Exception as exc:  # every failure is recorded; nothing escapes the job
             session.rollback()
+            counted = None
             committed = action_run(session, key)
             if committed is not None and committed.status == "done":
                 continue  # the effect committed before the error (e.g. inside a service)
@@ -352,18 +475,21 @@ def _run_claimed(
                 attempts=0,
                 started_at=to_naive_utc(now),
             )
-            failed_row.attempts = (failed_row.attempts or 0) + 1
+            if not was_counted or committed is None:
+                failed_row.attempts = (failed_row.attempts or 0) + 1
+            failed_row.failures = (failed_row.failures or 0) + 1
             failed_row.finished_at = to_naive_utc(clock.now())
             failed_row.duration_ms = int((time.monotonic() - a_started) * 1000)
             failed_row.error = message
-            retry = transient and job.attempts < _max_attempts(action)
+            # Only the action's own failures spend its retry budget (not claims that died).
+            retry = transient and failed_row.failures < _max_attempts(action)
             failed_row.status = "retrying" if retry else "failed"
             session.add(failed_row)
             if retry:
                 job.status = "pending"
                 job.claim_token = None
                 job.locked_until = None
-                job.available_at = to_naive_utc(clock.now() + backoff(job.attempts))
+                job.available_at = to_naive_utc(clock.now() + backoff(failed_row.failures))
                 job.last_error = message
                 run.status = "retrying"
                 run.error = message
@@ -384,6 +510,31 @@ def _run_claimed(
         return _finish(session, job, run, "skipped", started, clock.now(), error=error,
                        cause=str(detail["cause"]), actions=result.actions_run)
     return _finish(session, job, run, "succeeded", started, clock.now(), actions=result.actions_run)
+
+
+def _count_attempt(
+    session: Session, job: OutboxJob, trigger: Trigger, todo: list[int], position: int, now: datetime
+) -> int | None:
+    """Counts an attempt of the first action of ``todo[position:]`` not finished yet (its run
+    row, ``running``, in the caller's transaction, which commits before that action's effect
+    runs); returns its index, or None when nothing is left to run."""
+    for index in todo[position:]:
+        key = f"{job.id}:{index}"
+        row = action_run(session, key)
+        if row is not None and row.status in ("done", "skipped"):
+            continue
+        if row is None:
+            row = ActionRun(
+                workspace_id=job.workspace_id, app_id=job.app_id, outbox_id=job.id,
+                trigger_key=job.trigger_key, action_index=index, action_type=trigger.actions[index].type,
+                idempotency_key=key, attempts=0, failures=0,
+            )
+            session.add(row)
+        row.status = "running"
+        row.attempts = (row.attempts or 0) + 1
+        row.started_at = to_naive_utc(now)
+        return index
+    return None
 
 
 def _action_range(job: OutboxJob) -> tuple[int, int | None]:

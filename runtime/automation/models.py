@@ -45,7 +45,11 @@ class OutboxJob(PlatformBase):
     payload: Mapped[dict[str, Any]] = mapped_column(sa.JSON, default=dict)
     depth: Mapped[int] = mapped_column(sa.Integer, default=0)
     status: Mapped[str] = mapped_column(sa.String(16), default="pending")
+    #: Claims: incremented when a worker claims the job, committed before it runs.
     attempts: Mapped[int] = mapped_column(sa.Integer, default=0)
+    #: Claims whose lease ran out before the job finished (its worker died or hung); at
+    #: :data:`runtime.automation.jobs.MAX_EXPIRED_CLAIMS` the job is failed, not re-claimed.
+    expired_claims: Mapped[int] = mapped_column(sa.Integer, default=0, server_default="0")
     available_at: Mapped[datetime] = mapped_column(sa.DateTime)
     locked_until: Mapped[datetime | None] = mapped_column(sa.DateTime)
     claim_token: Mapped[str | None] = mapped_column(sa.String(36))
@@ -107,7 +111,11 @@ class ActionRun(PlatformBase):
     action_type: Mapped[str] = mapped_column(sa.String(32))
     idempotency_key: Mapped[str] = mapped_column(sa.String(100), unique=True)
     status: Mapped[str] = mapped_column(sa.String(16))
+    #: Times the action was started, counted (and committed) before its effect runs, so a
+    #: worker killed mid-action still counts.
     attempts: Mapped[int] = mapped_column(sa.Integer, default=0)
+    #: Times the action itself failed (raised); only these spend its retry budget.
+    failures: Mapped[int] = mapped_column(sa.Integer, default=0, server_default="0")
     started_at: Mapped[datetime] = mapped_column(sa.DateTime)
     finished_at: Mapped[datetime | None] = mapped_column(sa.DateTime)
     duration_ms: Mapped[int | None] = mapped_column(sa.Integer)
@@ -194,8 +202,16 @@ class ScheduleState(PlatformBase):
     app_id: Mapped[int] = mapped_column(sa.ForeignKey("apps.id", ondelete="CASCADE"))
     trigger_key: Mapped[str] = mapped_column(sa.String(63))
     last_fire_at: Mapped[datetime | None] = mapped_column(sa.DateTime)
+    #: Elapsed triggers before the due table (migration 0010): how far the time-window
+    #: sweep got; the first sweep after the upgrade catches up from there.
     swept_until: Mapped[datetime | None] = mapped_column(sa.DateTime)
     updated_at: Mapped[datetime] = mapped_column(sa.DateTime)
+    #: Elapsed: ``<entity>|<since>`` the due rows were built for (NULL: not built yet).
+    due_signature: Mapped[str | None] = mapped_column(sa.String(200))
+    #: Elapsed catch-up of records already due when the due rows were built: records
+    #: with ``since`` from ``catchup_from`` (NULL: the beginning) to ``catchup_until``.
+    catchup_from: Mapped[datetime | None] = mapped_column(sa.DateTime)
+    catchup_until: Mapped[datetime | None] = mapped_column(sa.DateTime)
 
 
 class ElapsedMark(PlatformBase):
@@ -213,6 +229,21 @@ class ElapsedMark(PlatformBase):
     record_id: Mapped[int] = mapped_column(sa.BigInteger)
     since: Mapped[datetime] = mapped_column(sa.DateTime)
     fired_at: Mapped[datetime] = mapped_column(sa.DateTime)
+
+
+class ElapsedDue(PlatformBase):
+    """A record's open episode for an elapsed trigger: it falls due at ``since`` + the
+    trigger's ``after``. Written with the record (:mod:`runtime.automation.due`), removed by
+    the sweep that settles it (fired, or its condition did not hold), so the table holds
+    only episodes not yet settled and the sweep reads the index range of those due."""
+
+    __tablename__ = "automation_elapsed_due"
+    __table_args__ = (sa.Index("ix_automation_elapsed_due_since", "app_id", "trigger_key", "since"),)
+
+    app_id: Mapped[int] = mapped_column(sa.ForeignKey("apps.id", ondelete="CASCADE"), primary_key=True)
+    trigger_key: Mapped[str] = mapped_column(sa.String(63), primary_key=True)
+    record_id: Mapped[int] = mapped_column(sa.BigInteger, primary_key=True, autoincrement=False)
+    since: Mapped[datetime] = mapped_column(sa.DateTime)
 
 
 class RuleAlert(PlatformBase):

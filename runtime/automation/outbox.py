@@ -93,6 +93,7 @@ def outbox_row(
         "depth": depth,
         "status": status,
         "attempts": 0,
+        "expired_claims": 0,
         "available_at": at,
         "locked_until": None,
         "claim_token": None,

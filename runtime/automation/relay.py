@@ -5,7 +5,10 @@ Each pass marks due rows ``dispatched`` (with a lease in ``locked_until``), publ
 transaction rolls back and the rows stay ``pending`` for the next pass; if the relay dies
 after publishing but before committing, the rows are published again and the second task
 finds the job claimed or done. Rows whose lease ran out while ``dispatched`` or
-``running`` (a lost message, a killed worker) are published again, so nothing is lost.
+``running`` (a lost message, a killed worker) are published again, so nothing is lost —
+except a ``running`` row whose lease ran out for the
+:data:`~runtime.automation.jobs.MAX_EXPIRED_CLAIMS`-th time: its worker keeps dying on it,
+so it is failed (:func:`~runtime.automation.jobs.bury`) instead.
 """
 
 from __future__ import annotations
@@ -17,7 +20,14 @@ from datetime import timedelta
 
 import sqlalchemy as sa
 
-from runtime.automation.jobs import DEFAULT_LEASE, _claimable
+from runtime.automation.jobs import (
+    _EXPIRED,
+    DEFAULT_LEASE,
+    MAX_EXPIRED_CLAIMS,
+    _claimable,
+    after_bury,
+    bury,
+)
 from runtime.automation.models import OutboxJob
 from runtime.clock import to_naive_utc
 from runtime.platform import Platform
@@ -58,12 +68,25 @@ class OutboxRelay:
             if not ids:
                 session.rollback()
                 return 0
-            session.execute(
+            # A ``running`` row here is one whose worker died or hung: an expired claim.
+            marked = session.execute(
                 sa.update(OutboxJob)
                 .where(OutboxJob.id.in_(ids))
-                .values(status="dispatched", locked_until=now + self.lease, claim_token=None),
+                .values(status="dispatched", locked_until=now + self.lease, claim_token=None,
+                        expired_claims=OutboxJob.expired_claims + _EXPIRED)
+                .returning(OutboxJob.id, OutboxJob.expired_claims),
                 execution_options={"synchronize_session": False},
-            )
+            ).all()
+            dead = [job_id for job_id, expired in marked if expired >= MAX_EXPIRED_CLAIMS]
+            buried = []
+            if dead:  # failed instead of published again (run history, rule health)
+                # ``bury`` does not count the refused claim; the relay's mark was no claim.
+                session.execute(
+                    sa.update(OutboxJob).where(OutboxJob.id.in_(dead)).values(attempts=OutboxJob.attempts + 1),
+                    execution_options={"synchronize_session": False},
+                )
+                buried = bury(session, dead, self.platform.clock.now())
+                ids = [job_id for job_id in ids if job_id not in set(dead)]
             try:
                 for outbox_id in ids:
                     self.publish(outbox_id)
@@ -72,7 +95,8 @@ class OutboxRelay:
                 log.warning("outbox relay: publishing failed, will retry: %s", exc)
                 return 0
             session.commit()
-            return len(ids)
+            after_bury(session, buried, self.platform.clock.now())
+            return len(ids) + len(buried)
 
     def drain(self, max_rounds: int = 1000) -> int:
         """Publishes until nothing is due."""

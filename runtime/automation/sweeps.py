@@ -1,17 +1,26 @@
 """Time rules: elapsed-trigger sweeps, cron schedules, and the rule-health check.
 
-**Elapsed** triggers ("need confirmation not done 48 h after stage entry") are found by one
-indexed SQL query per trigger: the compiled condition (``CompiledExpression.to_sql``) and
-``since > lower AND since <= now - after`` on the timestamp column, where ``lower`` is how
-far the previous sweep got minus an overlap. The range predicate is sargable, so the
-database reads the index range of records that became due since the last sweep — the cost
-grows with the due records, not with the table. Each firing adds an
-:class:`~runtime.automation.models.ElapsedMark` keyed by the episode's timestamp, so a
-record fires once per episode (again only when its timestamp moves, e.g. it re-enters the
-stage). The marks of all due records go in one ``INSERT … ON CONFLICT DO NOTHING
-RETURNING`` and their outbox rows in one multi-row INSERT, so a sweep is a constant
-number of statements however many records are due; only records whose mark this sweep
-inserted are queued. The first sweep of a trigger looks back :data:`INITIAL_LOOKBACK`.
+**Elapsed** triggers ("need confirmation not done 48 h after stage entry") are found in the
+due table (:mod:`runtime.automation.due`): every write that creates a record or moves its
+``since`` value keeps one row per (trigger, record) with the episode's ``since``, and the
+sweep reads the index range ``since <= now - after`` of those rows — however long ago they
+fell due, so a record entered late (its ``since`` already past) fires at the next sweep.
+Each due row is joined to its record by primary key, the condition (and ``when``) is
+evaluated in SQL at sweep time, and every row read is settled: fired when the condition
+holds and the record still has that ``since``, dropped otherwise. The table holds only
+unsettled episodes, so the sweep's cost grows with the due records, not with the table.
+
+Each firing adds an :class:`~runtime.automation.models.ElapsedMark` keyed by the episode's
+timestamp, so a record fires once per episode (again only when its timestamp moves). The
+marks of all due records go in one ``INSERT … ON CONFLICT DO NOTHING RETURNING`` and their
+outbox rows in one multi-row INSERT; only records whose mark this sweep inserted are queued.
+
+A trigger seen for the first time (published, re-enabled, its ``since`` changed, or carried
+over from the time-window sweeps before migration 0010) is **built**: due rows for the
+records whose ``since`` is still within ``after`` (one ``INSERT … SELECT`` over the ``since``
+index), and a **catch-up** of the records already due then — the old range query over the
+record table's ``since`` index, walked in batches from the oldest (a trigger carried over
+starts where the window sweep had got to, minus :data:`OVERLAP`).
 
 **Schedule** triggers fire once per due cron time in their time zone (missed times while
 nothing ran are coalesced into one firing). Both write outbox rows with a unique
@@ -37,7 +46,8 @@ from sqlalchemy.orm import Session
 from builder.model import FieldType
 from builder.triggers import OnElapsed, OnSchedule, Trigger
 from expressions import BOOLEAN, SqlContext, compile_expression
-from runtime.automation.models import ElapsedMark, ScheduleState
+from runtime.automation import due as due_table
+from runtime.automation.models import ElapsedDue, ElapsedMark, ScheduleState
 from runtime.automation.outbox import enqueue_many, outbox_row
 from runtime.clock import from_naive_utc, to_naive_utc
 from runtime.models import AppRow, Workspace
@@ -45,9 +55,11 @@ from runtime.models import AppRow, Workspace
 log = logging.getLogger(__name__)
 
 SWEEP_INTERVAL = 30.0
-INITIAL_LOOKBACK = timedelta(days=30)
+#: A trigger carried over from the time-window sweeps catches up from where they got, minus this.
 OVERLAP = timedelta(hours=1)
 BATCH = 500
+#: Batches of due rows one sweep settles per trigger (more wait for the next sweep).
+MAX_BATCHES = 10
 
 
 @dataclass
@@ -92,6 +104,26 @@ def _state(session: Session, app: Any, trigger_key: str, now: datetime) -> Sched
     return state
 
 
+def _conditions(app: Any, trigger: Trigger, now: datetime, tz: Any, dialect: str) -> list[sa.ColumnElement[bool]]:
+    """The trigger's condition and ``when`` as SQL over its entity's table."""
+    on = trigger.on
+    assert isinstance(on, OnElapsed) and trigger.entity is not None
+    table = app.table(trigger.entity)
+    sql_ctx = SqlContext(now=now, tz=tz, dialect=dialect, actor=None)
+    scope = app.scope(trigger.entity)
+    out = [compile_expression(on.condition, scope, expect=BOOLEAN).to_sql(app.binding, sql_ctx, table)]
+    if trigger.when:
+        out.append(compile_expression(trigger.when, scope, expect=BOOLEAN).to_sql(app.binding, sql_ctx, table))
+    return out
+
+
+def _is_date(app: Any, trigger: Trigger) -> bool:
+    on = trigger.on
+    assert isinstance(on, OnElapsed) and trigger.entity is not None
+    spec = app.entity(trigger.entity).field(on.since)
+    return spec is not None and spec.type is FieldType.DATE
+
+
 def elapsed_query(
     app: Any,
     trigger: Trigger,
@@ -101,22 +133,19 @@ def elapsed_query(
     dialect: str,
     *,
     limit: int = BATCH,
+    until: datetime | None = None,
 ) -> sa.Select[Any]:
-    """The sweep's query: due records of ``trigger`` not yet fired in their episode."""
+    """The catch-up query: records of ``trigger`` with ``lower <= since <= until`` (default
+    ``now - after``) whose condition holds, not yet fired in their episode, oldest first."""
     on = trigger.on
     assert isinstance(on, OnElapsed) and trigger.entity is not None
     entity = app.entity(trigger.entity)
     table = app.table(trigger.entity)
     since = since_column(app, table, trigger.entity, on.since)
-    sql_ctx = SqlContext(now=now, tz=tz, dialect=dialect, actor=None)
-    scope = app.scope(trigger.entity)
-    condition = compile_expression(on.condition, scope, expect=BOOLEAN).to_sql(app.binding, sql_ctx, table)
-    cutoff = now - on.after_delta
-    where: list[sa.ColumnElement[bool]] = [since <= cutoff, condition]
+    cutoff = until if until is not None else now - on.after_delta
+    where: list[sa.ColumnElement[bool]] = [since <= cutoff, *_conditions(app, trigger, now, tz, dialect)]
     if lower is not None:
-        where.insert(0, since > lower)
-    if trigger.when:
-        where.append(compile_expression(trigger.when, scope, expect=BOOLEAN).to_sql(app.binding, sql_ctx, table))
+        where.insert(0, since >= lower)
     spec = entity.field(on.since)
     mark = sa.select(ElapsedMark.id).where(
         ElapsedMark.app_id == app.app_id,
@@ -132,31 +161,160 @@ def elapsed_query(
     where.append(~mark.offset(0).exists())
     # Ordered by ``since`` alone, the order of its index: a tie-breaker (``id``) would make
     # the database sort each group of equal timestamps. A batch cut inside such a group
-    # loses nothing: the next sweep starts an overlap before the last ``since`` and the
-    # marks skip what was fired.
+    # loses nothing: the next batch starts at the last ``since`` (inclusive) and the marks
+    # skip what was fired.
     return sa.select(table.c.id, since.label("since")).where(*where).order_by(since).limit(limit)
+
+
+def due_query(
+    app: Any, trigger: Trigger, now: datetime, tz: Any, dialect: str, *, limit: int = BATCH
+) -> sa.Select[Any]:
+    """The sweep's query: the trigger's due rows (``since <= now - after``, oldest first, an
+    index range of ``automation_elapsed_due``), each with its record's current ``since`` and
+    whether the condition holds now and the episode has not fired (NULLs when the record is
+    gone)."""
+    on = trigger.on
+    assert isinstance(on, OnElapsed) and trigger.entity is not None
+    table = app.table(trigger.entity)
+    since = since_column(app, table, trigger.entity, on.since)
+    due = cast(sa.Table, ElapsedDue.__table__)
+    fired = sa.select(ElapsedMark.id).where(
+        ElapsedMark.app_id == app.app_id, ElapsedMark.trigger_key == trigger.key,
+        ElapsedMark.record_id == due.c.record_id, ElapsedMark.since == due.c.since,
+    ).offset(0).exists()  # OFFSET 0: a probe of the marks' unique index per row, never a hash of all marks
+    holds = sa.case((sa.and_(*_conditions(app, trigger, now, tz, dialect), ~fired), sa.true()), else_=sa.false())
+    return (
+        sa.select(due.c.record_id, due.c.since, table.c.id, since.label("current"), holds.label("holds"))
+        .select_from(due.outerjoin(table, table.c.id == due.c.record_id))
+        .where(due.c.app_id == app.app_id, due.c.trigger_key == trigger.key,
+               due.c.since <= to_naive_utc(now - on.after_delta))
+        .order_by(due.c.since)
+        .limit(limit)
+    )
+
+
+def signature(trigger: Trigger) -> str:
+    """What an elapsed trigger's due rows depend on: its entity and ``since``."""
+    on = trigger.on
+    assert isinstance(on, OnElapsed)
+    return f"{trigger.entity}|{on.since}"
 
 
 def sweep_elapsed(
     session: Session, app: Any, trigger: Trigger, now: datetime, tz: Any, *, limit: int = BATCH
 ) -> int:
-    """Fires ``trigger`` for every record that became due; returns how many (no commit)."""
+    """Fires ``trigger`` for every record whose episode is due and not fired; returns how
+    many (no commit). Builds the trigger's due rows and catch-up first if it is new."""
     on = trigger.on
     assert isinstance(on, OnElapsed) and trigger.entity is not None
     state = _state(session, app, trigger.key, now)
-    cutoff = now - on.after_delta
-    swept = from_naive_utc(state.swept_until)
-    lower = (swept if swept is not None else cutoff - INITIAL_LOOKBACK) - OVERLAP
-    rows = session.execute(elapsed_query(
-        app, trigger, now, lower, tz, session.get_bind().dialect.name, limit=limit
-    )).all()
-    fired = fire_elapsed(session, app, trigger, now, rows)
-    if len(rows) < limit:
-        state.swept_until = to_naive_utc(cutoff)
-    elif rows:
-        state.swept_until = to_naive_utc(_as_datetime(rows[-1][1]))
+    dialect = session.get_bind().dialect.name
+    if state.due_signature != signature(trigger):
+        build_due(session, app, trigger, state, now)
+    fired = 0
+    if state.catchup_until is not None:
+        rows = session.execute(elapsed_query(
+            app, trigger, now, from_naive_utc(state.catchup_from), tz, dialect, limit=limit,
+            until=from_naive_utc(state.catchup_until),
+        )).all()
+        fired += fire_elapsed(session, app, trigger, now, rows)
+        if len(rows) < limit:
+            state.catchup_from = state.catchup_until = None
+        else:
+            state.catchup_from = to_naive_utc(_as_datetime(rows[-1][1]))
+    for _ in range(MAX_BATCHES):
+        rows = session.execute(due_query(app, trigger, now, tz, dialect, limit=limit)).all()
+        if not rows:
+            break
+        ready = [
+            (record_id, since) for record_id, since, found, current, holds in rows
+            if found is not None and holds and due_table.episode(current) == _naive(since)
+        ]
+        fired += fire_elapsed(session, app, trigger, now, ready)
+        _settle(session, app, trigger, [(record_id, since) for record_id, since, *_ in rows])
+        if len(rows) < limit:
+            break
     state.updated_at = to_naive_utc(now)
     return fired
+
+
+def build_due(session: Session, app: Any, trigger: Trigger, state: ScheduleState, now: datetime) -> None:
+    """Builds a trigger's due rows for the existing records: rows for those whose ``since``
+    is within ``after`` of ``now`` (still to fall due), and a catch-up of those already due.
+
+    A trigger carried over from the time-window sweeps (``swept_until`` set) catches up from
+    where they got, minus :data:`OVERLAP` (records they passed were judged then); any other
+    (new, re-enabled, ``since`` changed) from the oldest record. Rows a write added since the
+    trigger was published are kept (they are at least as fresh); rows built for another
+    ``since`` are removed first.
+    """
+    on = trigger.on
+    assert isinstance(on, OnElapsed) and trigger.entity is not None
+    if state.due_signature is not None:
+        _drop_rows(session, app.app_id, trigger.key)
+    cutoff = to_naive_utc(now - on.after_delta)
+    table = app.table(trigger.entity)
+    since = since_column(app, table, trigger.entity, on.since)
+    due_table.build_existing(session, app, trigger, since, _is_date(app, trigger), since > cutoff)
+    carried = state.due_signature is None and state.swept_until is not None
+    state.catchup_from = state.swept_until - OVERLAP if carried and state.swept_until else None
+    state.catchup_until = cutoff
+    state.swept_until = None
+    state.due_signature = signature(trigger)
+
+
+def _drop_rows(session: Session, app_id: int, trigger_key: str) -> None:
+    due = cast(sa.Table, ElapsedDue.__table__)
+    session.execute(sa.delete(due).where(due.c.app_id == app_id, due.c.trigger_key == trigger_key))
+
+
+def _settle(session: Session, app: Any, trigger: Trigger, rows: Sequence[tuple[int, datetime]]) -> None:
+    """Deletes the due rows a sweep read (fired or not): one statement. On PostgreSQL only
+    rows still holding the ``since`` read — a write that moved it meanwhile keeps its new
+    episode; SQLite serialises writers, so nothing moved since the read."""
+    due = cast(sa.Table, ElapsedDue.__table__)
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(_settle_pairs(), {
+            "app_id": app.app_id, "trigger_key": trigger.key,
+            "record_ids": [r for r, _ in rows], "sinces": [_naive(s) for _, s in rows],
+        })
+        return
+    session.execute(sa.delete(due).where(
+        due.c.app_id == app.app_id, due.c.trigger_key == trigger.key,
+        due.c.record_id.in_([r for r, _ in rows]),
+    ))
+
+
+@cache
+def _settle_pairs() -> Any:
+    """PostgreSQL: ``DELETE FROM automation_elapsed_due USING unnest(:record_ids, :sinces)
+    … WHERE (record_id, since) match``."""
+    due = cast(sa.Table, ElapsedDue.__table__)
+    pairs = sa.func.unnest(
+        sa.bindparam("record_ids", type_=postgresql.ARRAY(sa.BigInteger())),
+        sa.bindparam("sinces", type_=postgresql.ARRAY(sa.DateTime())),
+    ).table_valued("record_id", "since").render_derived()
+    return sa.delete(due).where(
+        due.c.app_id == sa.bindparam("app_id", type_=sa.BigInteger()),
+        due.c.trigger_key == sa.bindparam("trigger_key", type_=sa.String()),
+        due.c.record_id == pairs.c.record_id, due.c.since == pairs.c.since,
+    )
+
+
+def drop_unused(session: Session, app: Any) -> int:
+    """Forgets the due rows of the app's elapsed triggers that are no longer published and
+    enabled (a trigger enabled again is built anew); returns how many triggers."""
+    keep = [t.key for t in due_table.elapsed_triggers(app)]
+    stale = list(session.scalars(
+        sa.select(ScheduleState).where(
+            ScheduleState.app_id == app.app_id, ScheduleState.due_signature.is_not(None),
+            ScheduleState.trigger_key.not_in(keep),
+        )
+    ))
+    for state in stale:
+        _drop_rows(session, app.app_id, state.trigger_key)
+        state.due_signature = state.catchup_from = state.catchup_until = state.swept_until = None
+    return len(stale)
 
 
 def fire_elapsed(
@@ -327,6 +485,12 @@ def run_sweeps(platform: Any, *, health: bool = True) -> SweepReport:
                 report.errors.append(f"app {app_id}: {exc}")
                 session.rollback()
                 continue
+            try:
+                drop_unused(session, app)
+                session.commit()
+            except Exception as exc:
+                session.rollback()
+                report.errors.append(f"{app.key}: due rows of disabled triggers: {exc}")
             for trigger in app.definition.triggers:
                 if not isinstance(trigger, Trigger) or not trigger.enabled:
                     continue

@@ -1,4 +1,5 @@
-"""An elapsed sweep over 1,000,000 records with 100 due reads an index, not the table."""
+"""An elapsed sweep over 1,000,000 records with 100 due reads an index, not the table: the
+first sweep's catch-up the record table's ``since`` index, the steady sweep the due table."""
 
 from __future__ import annotations
 
@@ -10,7 +11,9 @@ from zoneinfo import ZoneInfo
 import pytest
 import sqlalchemy as sa
 
-from runtime.automation.sweeps import INITIAL_LOOKBACK, OVERLAP, elapsed_query, sweep_elapsed
+from runtime.automation.due import build_existing
+from runtime.automation.models import ElapsedDue
+from runtime.automation.sweeps import due_query, elapsed_query, sweep_elapsed
 from tests.integration.automation.conftest import World, make_world
 
 pytestmark = [pytest.mark.slow, pytest.mark.postgres]
@@ -81,9 +84,7 @@ def _check_sweep_plan(world: World) -> None:
         session.commit()
 
         trigger = app.definition.triggers[0]
-        cutoff = now - timedelta(hours=12)
-        lower = cutoff - INITIAL_LOOKBACK - OVERLAP
-        plan = _explain(session, elapsed_query(app, trigger, now, lower, ZoneInfo("Asia/Shanghai"), "postgresql"))
+        plan = _explain(session, elapsed_query(app, trigger, now, None, ZoneInfo("Asia/Shanghai"), "postgresql"))
         session.rollback()
     assert f"ix_{table}_due_at" in plan, plan
     assert f'Seq Scan on "{table}"' not in plan and f"Seq Scan on {table}" not in plan, plan
@@ -98,3 +99,27 @@ def _check_sweep_plan(world: World) -> None:
         again = sweep_elapsed(session, app, trigger, now + timedelta(minutes=1), ZoneInfo("Asia/Shanghai"))
         session.commit()
         assert again == 0
+
+        # Steady state: 100 tickets written 12 h late get due rows (as the write path adds
+        # them), among the due rows the first sweep built for the ~500,000 not yet due.
+        session.connection().exec_driver_sql(
+            f'UPDATE "{table}" SET closed = false, due_at = %(now)s - interval \'13 hours\' - id * interval \'1 second\' '
+            "WHERE id > %(rows)s - %(due)s",
+            {"now": naive_now, "rows": ROWS, "due": DUE},
+        )
+        # As the write path would: their due rows upserted with the new ``since``.
+        session.execute(sa.delete(ElapsedDue).where(ElapsedDue.record_id > ROWS - DUE))
+        build_existing(session, app, trigger, app.table("ticket").c.due_at, False,
+                       app.table("ticket").c.id > ROWS - DUE)
+        session.commit()
+        session.connection().exec_driver_sql("ANALYZE automation_elapsed_due")
+        session.commit()
+        later = now + timedelta(minutes=2)
+        plan = _explain(session, due_query(app, trigger, later, ZoneInfo("Asia/Shanghai"), "postgresql"))
+        session.rollback()
+        assert "ix_automation_elapsed_due_since" in plan, plan
+        assert f"Seq Scan on {table}" not in plan and f'Seq Scan on "{table}"' not in plan, plan
+        assert "Seq Scan on automation_elapsed_due" not in plan and "Sort" not in plan, plan
+        assert "hashed" not in plan, plan
+        assert sweep_elapsed(session, app, trigger, later, ZoneInfo("Asia/Shanghai")) == DUE
+        session.commit()
