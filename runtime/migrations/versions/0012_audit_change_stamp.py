@@ -6,7 +6,7 @@ this index, so checking whether a cached result is still current costs one small
 per dashboard request, and the record write path gains no statement.
 
 Revision ID: 0012
-Revises: 0009
+Revises: 0011
 Create Date: 2026-11-30 12:00:00.000000
 """
 
@@ -15,7 +15,7 @@ from __future__ import annotations
 from alembic import op
 
 revision = '0012'
-down_revision = '0009'
+down_revision = '0011'
 branch_labels = None
 depends_on = None
 
