@@ -13,7 +13,7 @@ from __future__ import annotations
 import builtins
 import functools
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -23,6 +23,7 @@ import sqlalchemy as sa
 from builder.model import Entity, FieldType, Stage
 from builder.scope import derives_from
 from runtime.apps import PublishedApp
+from runtime.automation.outbox import unnest_insert, unnest_parameters
 from runtime.changes import Prompt, RecordChange, WriteListener
 from runtime.clock import to_naive_utc
 from runtime.context import CallContext
@@ -66,6 +67,15 @@ _AUDIT_COLUMNS = (
     "workspace_id", "app_id", "entity_key", "record_id", "action", "outcome",
     "error_code", "message", "message_zh", "changes", "actor_id", "at",
 )
+
+
+@dataclass(frozen=True)
+class Planned:
+    """A create's outbox rows (``record_id`` left out), and the listeners' work once it is
+    stored (``after_insert``: rows that need its id; returns the prompts)."""
+
+    rows: builtins.list[dict[str, Any]]
+    after_insert: Callable[[], builtins.list[Prompt]]
 
 
 @dataclass
@@ -690,9 +700,13 @@ class RecordService:
         keys = {k for k in after if k != "id"}
         row = self._row_values(entity, after, keys)
         written = {k: [None, to_json(v)] for k, v in data.items()}
+        planned: Planned | None = None
         if self.session.get_bind().dialect.name == "postgresql":
-            # The record and its audit event in one statement (a data-modifying CTE).
-            record_id = self._insert_audited(entity, row, self._audit_row(entity, None, "create", "ok", written))
+            # The record, its audit event and (when they can be known before its id) its
+            # outbox rows in one statement (a data-modifying CTE).
+            planned = self._plan_create(entity, after, data, completed, now)
+            audit = self._audit_row(entity, None, "create", "ok", written)
+            record_id = self._insert_audited(entity, row, audit, planned.rows if planned else [])
         else:
             record_id = core_execute(self.session, self.app.insert_returning_id(entity.key), row).scalar_one()
             self._audit(entity, record_id, "create", "ok", written)
@@ -702,15 +716,51 @@ class RecordService:
             if moved_to is not None:
                 self._record_stage(entity, record_id, first, moved_to)
         self._attach_files(entity, data)
+        if planned is not None:
+            self._flush_audits()
+            prompts = planned.after_insert()
+        else:
+            changes = self._created(entity, record_id, now, after, data, completed)
+            changes += self._refresh_parents(entity, None, after)
+            prompts = self._notify(changes)
+        self.session.commit()
+        return WriteResult(record=after, prompts=prompts, completed_steps=completed)
+
+    def _created(
+        self, entity: Entity, record_id: int, now: datetime, after: dict[str, Any], data: Mapping[str, Any], completed: builtins.list[str]
+    ) -> builtins.list[RecordChange]:
+        """The changes a create tells the write listeners: created, then each step it completed."""
         changes = [RecordChange("created", self.app.app_id, self.app.key, entity.key, record_id, now, before=None, after=after, changed=frozenset(data))]
         changes += [
             RecordChange("step_completed", self.app.app_id, self.app.key, entity.key, record_id, now, after=after, step=s)
             for s in completed
         ]
-        changes += self._refresh_parents(entity, None, after)
-        prompts = self._notify(changes)
-        self.session.commit()
-        return WriteResult(record=after, prompts=prompts, completed_steps=completed)
+        return changes
+
+    def _plan_create(
+        self, entity: Entity, after: dict[str, Any], data: Mapping[str, Any], completed: builtins.list[str], now: datetime
+    ) -> Planned | None:
+        """The write listeners' outbox rows and prompts for a create, worked out before the
+        record is inserted so that the rows go in with its statement (PostgreSQL).
+
+        None — insert first, then notify as every other write does — when a listener can't
+        plan (it has no ``plan_create``, or says no: see ``TriggerEngine.plan_create``) or
+        the record links to parents that derive state from it (their recomputation is
+        part of the changes, and needs the record stored).
+        """
+        if any(after.get(f.key) is not None for f in self._parent_links(entity)):
+            return None
+        changes = self._created(entity, 0, now, after, data, completed)  # id 0: not known yet
+        rows: builtins.list[dict[str, Any]] = []
+        later: builtins.list[Any] = []
+        for listener in self.listeners:
+            plan = getattr(listener, "plan_create", None)
+            found = plan(self.ctx, self.app, changes) if plan is not None else None
+            if found is None:
+                return None
+            rows.extend(found.rows)
+            later.append(found.after_insert)
+        return Planned(rows, lambda: [prompt for after_insert in later for prompt in after_insert()])
 
     def _update(
         self,
@@ -803,6 +853,19 @@ class RecordService:
         if depth > DERIVED_DEPTH:
             return []
         out: builtins.list[RecordChange] = []
+        for f in self._parent_links(entity):
+            parent = self.app.definition.entity(str(f.target))
+            if parent is None:
+                continue
+            ids = {int(r[f.key]) for r in (before, after) if r is not None and r.get(f.key) is not None}
+            for parent_id in sorted(ids):
+                out += self._refresh(parent, parent_id, depth)
+        return out
+
+    def _parent_links(self, entity: Entity) -> builtins.list[Any]:
+        """The link fields of ``entity`` whose target derives state (formulas, steps) from
+        the reverse collection: a write of ``entity`` recomputes the records they point at."""
+        out = []
         for f in entity.fields:
             if f.type is not FieldType.LINK or not f.target or not f.related_name:
                 continue
@@ -811,9 +874,7 @@ class RecordService:
             parent = self.app.definition.entity(f.target)
             if parent is None or not derives_from(parent, f.related_name):
                 continue
-            ids = {int(r[f.key]) for r in (before, after) if r is not None and r.get(f.key) is not None}
-            for parent_id in sorted(ids):
-                out += self._refresh(parent, parent_id, depth)
+            out.append(f)
         return out
 
     def _refresh(self, entity: Entity, record_id: int, depth: int) -> builtins.list[RecordChange]:
@@ -899,14 +960,25 @@ class RecordService:
             "at": to_naive_utc(self.ctx.now()),
         }
 
-    def _insert_audited(self, entity: Entity, row: dict[str, Any], audit: dict[str, Any]) -> int:
-        """INSERTs ``row`` into the entity's table and ``audit`` (its record id filled in)
-        into the audit trail with one statement; returns the new record's id.
+    def _insert_audited(
+        self, entity: Entity, row: dict[str, Any], audit: dict[str, Any], outbox: builtins.list[dict[str, Any]]
+    ) -> int:
+        """INSERTs ``row`` into the entity's table, ``audit`` into the audit trail and the
+        ``outbox`` rows (without ``record_id``) into the outbox, the new record's id filled
+        in, with one statement; returns that id.
 
         ``WITH written AS (INSERT … RETURNING id) INSERT INTO audit_events … SELECT … FROM
-        written``: PostgreSQL only (SQLite has no data-modifying CTE, nor round trips).
+        written``, and with outbox rows ``WITH written AS (…), audited AS (INSERT INTO
+        audit_events …) INSERT INTO automation_outbox … SELECT …, written.id FROM written,
+        unnest(…)`` (see ``outbox.unnest_insert``; every part of such a statement runs,
+        whether its result is read or not): PostgreSQL only (SQLite has no data-modifying
+        CTE, nor round trips).
         """
         columns = tuple(row)
+        shape: tuple[tuple[str, ...], tuple[str, ...]] | None = None
+        if outbox:
+            scalars, arrays, outbox_parameters = unnest_parameters(outbox, prefix="o_")
+            shape = (scalars, arrays)
 
         def build() -> Any:
             table = self.app.table(entity.key)
@@ -922,12 +994,18 @@ class RecordService:
                 written.c.id if c == "record_id" else sa.bindparam(f"a_{c}", type_=audit_table.c[c].type)
                 for c in names
             ]
-            return audit_table.insert().from_select(names, sa.select(*values)).returning(audit_table.c.record_id)  # type: ignore[attr-defined]
+            audited = audit_table.insert().from_select(names, sa.select(*values)).returning(audit_table.c.record_id)  # type: ignore[attr-defined]
+            if shape is None:
+                return audited
+            jobs = unnest_insert(*shape, prefix="o_", given={"record_id": written.c.id}, joined=written)
+            return jobs.add_cte(audited.cte("audited")).returning(jobs.table.c.record_id)
 
-        statement = self.app.statement(("audited insert", entity.key, columns), build)
+        statement = self.app.statement(("audited insert", entity.key, columns, shape), build)
         parameters = {f"r_{c}": v for c, v in row.items()}
         parameters.update((f"a_{c}", v) for c, v in audit.items() if c != "record_id")
-        return int(core_execute(self.session, statement, parameters).scalar_one())
+        if shape is not None:
+            parameters.update(outbox_parameters)
+        return int(core_execute(self.session, statement, parameters).scalars().all()[0])  # a row per outbox row
 
     def _flush_audits(self) -> None:
         """Inserts the queued audit events with one statement (executemany of a cached INSERT)."""

@@ -19,9 +19,11 @@ instead of queueing it.
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
+from builder.checker import references
 from builder.model import Entity
 from builder.triggers import (
     INLINE_ACTIONS,
@@ -109,6 +111,27 @@ def matches(trigger: Trigger, change: RecordChange) -> bool:
     return False
 
 
+#: System columns a trigger's ``when`` may read and still be known before the record's id.
+_OWN_COLUMNS = frozenset({"owner", "stage", "created_at", "updated_at", "created_by", "version", "stage_entered_at"})
+
+
+def _reads_own_fields(entity: Entity, source: str) -> bool:
+    """Whether the expression ``source`` reads only the record's own stored values (its
+    fields and system columns other than ``id``; ``steps.<key>`` are stored columns too)."""
+    names = references(source).names
+    return all(name in _OWN_COLUMNS or (entity.field(name) is not None) for name in names)
+
+
+@dataclass(frozen=True)
+class PlannedFirings:
+    """A create's outbox rows before its record exists (``record_id`` left out), and what
+    is done once it does: ``after_insert`` writes the record's elapsed due rows (they need
+    its id) and returns the prompts its firings give (see :meth:`TriggerEngine.plan_create`)."""
+
+    rows: list[dict[str, Any]]
+    after_insert: Callable[[], list[Prompt]]
+
+
 class TriggerEngine:
     """The write listener that turns matching changes into prompts and outbox rows."""
 
@@ -119,12 +142,71 @@ class TriggerEngine:
         self, ctx: CallContext, app: PublishedApp, changes: Sequence[RecordChange]
     ) -> Sequence[Prompt]:
         """Matches ``changes``; returns prompts and adds outbox rows to ``ctx.session``."""
-        triggers = [t for t in app.definition.triggers if isinstance(t, Trigger)]
-        if not triggers:
-            return []
         track_due(ctx.session, app, changes)  # elapsed triggers' open episodes (due table)
         prompts: list[Prompt] = []
         rows: list[dict[str, Any]] = []
+        for trigger, change, entity, record in self._firings(ctx, app, changes):
+            prompts.extend(self._prompts(ctx, trigger, record))
+            if all(a.type in INLINE_ACTIONS for a in trigger.actions):
+                continue
+            self._enqueue(ctx, app, trigger, change, entity, record, rows)
+        enqueue_many(ctx.session, rows)
+        return prompts
+
+    def plan_create(
+        self, ctx: CallContext, app: PublishedApp, changes: Sequence[RecordChange]
+    ) -> PlannedFirings | None:
+        """What :meth:`on_change` would do for a create's ``changes``, worked out before the
+        record is inserted, so that its outbox rows can go in with the record's statement.
+
+        ``changes`` carry no record id yet (``record_id`` 0, ``after["id"]`` None); the
+        rows' ``record_id`` is left out for the statement to fill in, and the prompts are
+        rendered once the record is stored (their templates may show its id). None where
+        the firings can't be known before the id: a loop cut (its run row points at its
+        outbox row), or a matching trigger whose ``when`` reads something other than the
+        record's own fields (its id, a collection, …). The caller then inserts the record
+        and calls :meth:`on_change` as for any write.
+        """
+        if ctx.depth >= self.max_depth:
+            return None
+        firings: list[tuple[Trigger, Mapping[str, Any] | None]] = []
+        rows: list[dict[str, Any]] = []
+        for firing in self._firings(ctx, app, changes, own_fields_only=True):
+            if firing is None:
+                return None
+            trigger, change, entity, record = firing
+            firings.append((trigger, record))
+            if not all(a.type in INLINE_ACTIONS for a in trigger.actions):
+                self._enqueue(ctx, app, trigger, change, entity, record, rows)
+        for row in rows:
+            del row["record_id"]
+
+        def after_insert() -> list[Prompt]:
+            # The caller has stored the record and put its id into the changes' ``after``.
+            stored = [replace(c, record_id=c.after["id"]) for c in changes if c.after is not None]
+            track_due(ctx.session, app, stored)
+            out: list[Prompt] = []
+            for trigger, record in firings:
+                out.extend(self._prompts(ctx, trigger, record))
+            return out
+
+        return PlannedFirings(rows, after_insert)
+
+    def _firings(
+        self,
+        ctx: CallContext,
+        app: PublishedApp,
+        changes: Sequence[RecordChange],
+        *,
+        own_fields_only: bool = False,
+    ) -> list[Any]:
+        """(trigger, change, entity, record) of each trigger ``changes`` fire, ``when``
+        included. With ``own_fields_only`` a matching trigger whose ``when`` reads anything
+        but the record's own fields gives a None entry instead (see :meth:`plan_create`)."""
+        triggers = [t for t in app.definition.triggers if isinstance(t, Trigger)]
+        if not triggers:
+            return []
+        out: list[Any] = []
         evaluator = None
         for change in changes:
             for trigger in triggers:
@@ -135,6 +217,9 @@ class TriggerEngine:
                     continue
                 record = change.before if change.kind == "deleted" else change.after
                 if trigger.when:
+                    if own_fields_only and not _reads_own_fields(entity, trigger.when):
+                        out.append(None)
+                        continue
                     if evaluator is None:
                         from runtime.evaluation import RecordEvaluator
                         from runtime.visibility import Visibility
@@ -142,12 +227,8 @@ class TriggerEngine:
                         evaluator = RecordEvaluator(ctx, app, visibility=Visibility.everything(app))
                     if not evaluator.holds(entity, trigger.when, record or {}, False):
                         continue
-                prompts.extend(self._prompts(ctx, trigger, record))
-                if all(a.type in INLINE_ACTIONS for a in trigger.actions):
-                    continue
-                self._enqueue(ctx, app, trigger, change, entity, record, rows)
-        enqueue_many(ctx.session, rows)
-        return prompts
+                out.append((trigger, change, entity, record))
+        return out
 
     def _prompts(
         self, ctx: CallContext, trigger: Trigger, record: Mapping[str, Any] | None

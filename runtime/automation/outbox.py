@@ -142,6 +142,16 @@ def enqueue_many(session: Session, rows: list[dict[str, Any]]) -> None:
 def _insert_unnest(session: Session, rows: list[dict[str, Any]]) -> None:
     """PostgreSQL: ``rows`` with one ``INSERT … SELECT … FROM unnest(…)`` (see
     :func:`enqueue_many`)."""
+    scalars, arrays, parameters = unnest_parameters(rows)
+    core_execute(session, _unnest_statement(scalars, arrays), parameters)
+
+
+def unnest_parameters(
+    rows: list[dict[str, Any]], prefix: str = ""
+) -> tuple[tuple[str, ...], tuple[str, ...], dict[str, Any]]:
+    """How ``rows`` go into :func:`unnest_insert`: the columns sent as one scalar, those
+    sent as one array, and the statement's parameters (named ``prefix`` + column for a
+    scalar, ``prefix`` + ``a_`` + column for an array)."""
     first = rows[0]
     scalars: list[str] = []
     arrays: list[str] = []
@@ -155,13 +165,46 @@ def _insert_unnest(session: Session, rows: list[dict[str, Any]]) -> None:
     if not arrays:  # a single row, or identical ones: unnest still gives the row count
         arrays.append("trigger_key")
         scalars.remove("trigger_key")
-    parameters: dict[str, Any] = {name: first.get(name) for name in scalars}
+    parameters: dict[str, Any] = {prefix + name: first.get(name) for name in scalars}
     for name in arrays:
         values = [row.get(name) for row in rows]
         if name in _JSON_COLUMNS:  # JSON goes in as text, cast back in the statement
             values = [None if v is None else json.dumps(v) for v in values]
-        parameters[f"a_{name}"] = values
-    core_execute(session, _unnest_statement(tuple(scalars), tuple(arrays)), parameters)
+        parameters[f"{prefix}a_{name}"] = values
+    return tuple(scalars), tuple(arrays), parameters
+
+
+def unnest_insert(
+    scalars: tuple[str, ...],
+    arrays: tuple[str, ...],
+    prefix: str = "",
+    given: Mapping[str, Any] | None = None,
+    joined: sa.FromClause | None = None,
+) -> Any:
+    """``INSERT INTO automation_outbox (…) SELECT :scalar, …, u.array_column, … FROM
+    unnest(:a_array_column, …) AS u`` for :func:`unnest_parameters`' column sets.
+
+    ``given`` maps further columns to SQL expressions over ``joined`` (e.g. the id a
+    data-modifying CTE returned: the write path inserts a create's outbox rows in the
+    record's statement), which is joined to the unnested rows (``ON true``).
+    """
+    unnested = sa.func.unnest(
+        *(
+            sa.bindparam(
+                f"{prefix}a_{name}",
+                type_=postgresql.ARRAY(sa.Text() if name in _JSON_COLUMNS else _OUTBOX.c[name].type),
+            )
+            for name in arrays
+        )
+    ).table_valued(*arrays).render_derived()
+    values: dict[str, Any] = {name: sa.bindparam(prefix + name, type_=_OUTBOX.c[name].type) for name in scalars}
+    for name in arrays:
+        column = unnested.c[name]
+        values[name] = sa.cast(column, _OUTBOX.c[name].type) if name in _JSON_COLUMNS else column
+    values.update(given or {})
+    names = [c for c in _COLUMNS if c in values]
+    source = unnested if joined is None else joined.join(unnested, sa.true())
+    return _OUTBOX.insert().from_select(names, sa.select(*(values[c] for c in names)).select_from(source))
 
 
 _OUTBOX = cast(sa.Table, OutboxJob.__table__)
@@ -178,20 +221,5 @@ _JSON_COLUMNS = frozenset(c.name for c in _OUTBOX.columns if isinstance(c.type, 
 
 @lru_cache(maxsize=32)
 def _unnest_statement(scalars: tuple[str, ...], arrays: tuple[str, ...]) -> Any:
-    """``INSERT INTO automation_outbox (…) SELECT :scalar, …, u.array_column, … FROM
-    unnest(:a_array_column, …) AS u``, compiled once per pair of column sets."""
-    unnested = sa.func.unnest(
-        *(
-            sa.bindparam(
-                f"a_{name}",
-                type_=postgresql.ARRAY(sa.Text() if name in _JSON_COLUMNS else _OUTBOX.c[name].type),
-            )
-            for name in arrays
-        )
-    ).table_valued(*arrays).render_derived()
-    values: dict[str, Any] = {name: sa.bindparam(name, type_=_OUTBOX.c[name].type) for name in scalars}
-    for name in arrays:
-        column = unnested.c[name]
-        values[name] = sa.cast(column, _OUTBOX.c[name].type) if name in _JSON_COLUMNS else column
-    names = [c for c in _COLUMNS if c in values]
-    return _OUTBOX.insert().from_select(names, sa.select(*(values[c] for c in names)).select_from(unnested))
+    """:func:`unnest_insert`, compiled once per pair of column sets."""
+    return unnest_insert(scalars, arrays)

@@ -25,6 +25,7 @@ Usage::
 
     .venv/bin/python tests/bench/bench_http_create.py --rounds 7 --requests 200
     .venv/bin/python tests/bench/bench_http_create.py --sqlite-only
+    .venv/bin/python tests/bench/bench_http_create.py --postgresql-only
     .venv/bin/python tests/bench/bench_http_create.py \\
         --database-url postgresql+psycopg://postgres@127.0.0.1:5432/postgres
 """
@@ -294,14 +295,16 @@ def main() -> None:
     parser.add_argument("--database-url", default=DEFAULT_PG,
                         help="PostgreSQL server to create a scratch database on (default: %(default)s)")
     parser.add_argument("--sqlite-only", action="store_true", help="skip PostgreSQL")
+    parser.add_argument("--postgresql-only", action="store_true", help="skip SQLite")
     parser.add_argument("--rounds", type=int, default=7)
     parser.add_argument("--requests", type=int, default=200, help="requests per side per round")
     parser.add_argument("--profile", type=int, default=0, metavar="N",
                         help="after the rounds, profile N more Cairn creates and print the top functions")
     args = parser.parse_args()
     logging.disable(logging.WARNING)
-    with tempfile.TemporaryDirectory(prefix="cairn-bench-") as folder:
-        compare(f"sqlite:///{folder}/bench.sqlite3", "SQLite", args.rounds, args.requests, args.profile)
+    if not args.postgresql_only:
+        with tempfile.TemporaryDirectory(prefix="cairn-bench-") as folder:
+            compare(f"sqlite:///{folder}/bench.sqlite3", "SQLite", args.rounds, args.requests, args.profile)
     if not args.sqlite_only:
         with scratch_database(args.database_url) as url:
             compare(url, "PostgreSQL", args.rounds, args.requests, args.profile)
