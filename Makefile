@@ -7,6 +7,8 @@ STAMP := $(VENV)/.installed-stamp
 ASSETS := node_modules/.installed-stamp
 DESIGNER := web/static/design/designer.js
 DESIGNER_SOURCES := $(shell find web/design/src -type f 2>/dev/null) vite.config.mjs
+DASHBOARDS := web/static/dashboards/dashboards.js
+DASHBOARDS_SOURCES := $(shell find web/dashboards/src -type f 2>/dev/null) vite.dashboards.mjs
 
 .PHONY: setup run test lint bench worker beat clean
 
@@ -29,7 +31,11 @@ $(ASSETS): package.json package-lock.json
 $(DESIGNER): $(ASSETS) $(DESIGNER_SOURCES)
 	npx vite build --logLevel warn
 
-setup: $(STAMP) $(ASSETS) $(DESIGNER)
+# The dashboard pages' script: Apache ECharts (core + the charts used) from node_modules.
+$(DASHBOARDS): $(ASSETS) $(DASHBOARDS_SOURCES)
+	npx vite build --config vite.dashboards.mjs --logLevel warn
+
+setup: $(STAMP) $(ASSETS) $(DESIGNER) $(DASHBOARDS)
 
 run: setup
 	$(BIN)/cairn init-db
@@ -60,4 +66,4 @@ beat: setup
 	$(BIN)/celery -A runtime.celery_app beat --loglevel=INFO
 
 clean:
-	rm -rf $(VENV) node_modules instance web/static/design
+	rm -rf $(VENV) node_modules instance web/static/design web/static/dashboards

@@ -22,6 +22,6 @@ export default defineConfig({
   },
   test: {
     environment: 'happy-dom',
-    include: ['web/design/src/**/*.test.js'],
+    include: ['web/design/src/**/*.test.js', 'web/dashboards/src/**/*.test.js'],
   },
 })
