@@ -189,7 +189,7 @@ export function newWidget(type, key, entity, widgets, lang) {
   const widget = { key, type: t.type, label: lang === 'en' ? t.en : t.zh, label_en: t.en }
   if (entity?.key) widget.entity = entity.key
   const [min] = DIMENSIONS[t.type] || [0]
-  const candidates = dimensionFields(entity, null)
+  const candidates = defaultDimensions(entity)
   if (min > 0) {
     const dims = []
     for (const c of candidates.slice(0, min)) dims.push({ key: freeKey(dimensionKey(c.key), dims.map((d) => d.key)), field: c.key })
@@ -245,6 +245,14 @@ export function dimensionFields(entity, entities) {
   return out
 }
 
+const PREFERRED = ['choice', 'stage', 'link', 'boolean', 'user', 'date', 'datetime']
+
+/** The fields a new widget groups by first: choices, then the stage, links, … (own fields only). */
+export function defaultDimensions(entity) {
+  const rank = (c) => { const i = PREFERRED.indexOf(c.type); return i < 0 ? PREFERRED.length : i }
+  return dimensionFields(entity, null).map((c, i) => ({ c, i })).sort((a, b) => rank(a.c) - rank(b.c) || a.i - b.i).map(({ c }) => c)
+}
+
 /** Whether a dimension on `field` (of dimensionFields) takes a time bucket. */
 export function isTime(field) {
   return field?.type === 'date' || field?.type === 'datetime'
@@ -268,9 +276,12 @@ export function measureKind(m) {
 
 /** `m` turned into a measure of `kind`, keeping its key (and filter for aggregates). */
 export function withKind(m, kind) {
-  if (kind === 'ratio') return { key: m.key, ratio: ['', ''] }
-  if (kind === 'conversion') return { key: m.key, conversion: { from: '', to: '' } }
-  const next = { key: m.key, agg: 'count' }
+  const named = { key: m.key }
+  if (m.label) named.label = m.label
+  if (m.label_en) named.label_en = m.label_en
+  if (kind === 'ratio') return { ...named, ratio: ['', ''] }
+  if (kind === 'conversion') return { ...named, conversion: { from: '', to: '' } }
+  const next = { ...named, agg: 'count' }
   if (m.filter) next.filter = m.filter
   return next
 }

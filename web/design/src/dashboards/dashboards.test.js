@@ -73,9 +73,9 @@ describe('widgets', () => {
   it('makes a new widget of a type with what its type needs, at a free place', () => {
     const bar = newWidget('bar', 'bar', opportunity, [{ layout: L(0, 0, 6, 4) }], 'zh')
     expect(bar).toMatchObject({ key: 'bar', type: 'bar', entity: 'opportunity', label: '柱状图', label_en: 'Bar', measures: [{ key: 'n', agg: 'count' }], layout: L(6, 0, 6, 4) })
-    expect(bar.dimensions).toEqual([{ key: 'customer', field: 'customer' }])
+    expect(bar.dimensions).toEqual([{ key: 'stage', field: 'stage' }])
     const heat = newWidget('heatmap', 'h', opportunity, [], 'en')
-    expect(heat.dimensions.map((d) => d.key)).toEqual(['customer', 'closed_on'])
+    expect(heat.dimensions.map((d) => d.key)).toEqual(['stage', 'customer'])
     expect(newWidget('number', 'n', opportunity, [], 'en')).not.toHaveProperty('dimensions')
     expect(newWidget('map', 'm', customer, [], 'en')).toMatchObject({ location: 'spot' })
     expect(newWidget('map', 'm', customer, [], 'en')).not.toHaveProperty('measures')
