@@ -16,7 +16,7 @@ import sqlalchemy as sa
 from playwright.sync_api import expect
 
 from runtime.apps import load_published
-from tests.e2e.conftest import PASSWORD, LiveServer, shot
+from tests.e2e.conftest import ARTIFACTS, PASSWORD, LiveServer, shot
 from tests.e2e.pages import SignInPage
 from tests.e2e.pages.designer import DesignerPage
 from tests.unit.web.support import platform_of
@@ -91,12 +91,15 @@ def test_admin_places_and_previews_a_bar_widget_then_publishes_it(live: LiveServ
     designer.wait_saved()
     table = preview.get_by_test_id("preview-table")
     expect(table).to_contain_text("420.5")
-    cells = table.locator("tbody tr")
-    shown = {cells.nth(i).locator("td").nth(0).inner_text(): float(cells.nth(i).locator("td").nth(1).inner_text().replace(",", ""))
-             for i in range(cells.count())}
+    rows = table.locator("tbody tr")  # the chart's data table (folded under the chart)
+    cells = [[str(c).strip() for c in rows.nth(i).locator("td").all_text_contents()] for i in range(rows.count())]
+    shown = {region: float(total.replace(",", "")) for region, total in cells}
     assert shown == expected
     expect(designer.problems_count).to_have_text("问题 0")
-    shot(page, "designer-dashboards")
+    page.keyboard.press("Escape")  # closes the completion list of the expression editor
+    shot(page, "designer-dashboards-full")
+    page.evaluate("window.scrollTo(0, 0)")
+    page.screenshot(path=str(ARTIFACTS / "designer-dashboards.png"))  # the first screen: grid and preview
 
     dialog = designer.publish()
     dialog.get_by_test_id("publish").click()
@@ -113,3 +116,36 @@ def test_admin_places_and_previews_a_bar_widget_then_publishes_it(live: LiveServ
     assert widget["layout"] == {"x": 2, "y": 1, "w": 7, "h": 4}
     assert widget["dimensions"] == [{"key": "region", "field": "region"}]
     assert widget["measures"] == [{"key": "n", "agg": "sum", "of": "amount"}]
+
+
+def test_a_widget_is_moved_with_a_finger_on_a_tablet(browser: Any, live: LiveServer) -> None:
+    definition = sales_app()
+    definition["key"] = "dtouch"
+    definition["dashboards"] = [{"key": "home", "label": "首页", "widgets": [
+        {"key": "total", "type": "number", "label": "商机数", "entity": "opportunity",
+         "measures": [{"key": "n", "agg": "count"}], "layout": {"x": 0, "y": 0, "w": 3, "h": 2}},
+    ]}]
+    app_id = live.api("admin").publish(definition)
+    context = browser.new_context(
+        base_url=live.url, viewport={"width": 1180, "height": 820}, is_mobile=True, has_touch=True, locale="zh-CN"
+    )
+    context.set_default_timeout(15_000)
+    try:
+        page = context.new_page()
+        errors: list[str] = []
+        page.on("pageerror", lambda error: errors.append(str(error)))
+        SignInPage(page).open().sign_in(live.username("admin"), PASSWORD)
+        designer = DesignerPage(page).open(f"#/apps/{app_id}/dashboards/0/0")
+        designer.tile("total").wait_for()
+        designer.tile("total").scroll_into_view_if_needed()
+        designer.touch_drag_tile("total", 3, 2)
+        expect(designer.tile("total")).to_have_attribute("data-x", "3")
+        assert designer.layout_of("total") == {"x": 3, "y": 2, "w": 3, "h": 2}
+        designer.wait_saved()
+        draft = page.evaluate(
+            "async (id) => (await (await fetch(`/design/api/apps/${id}/draft`)).json()).definition", app_id
+        )
+        assert draft["dashboards"][0]["widgets"][0]["layout"] == {"x": 3, "y": 2, "w": 3, "h": 2}
+        assert errors == []
+    finally:
+        context.close()

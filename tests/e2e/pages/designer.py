@@ -233,6 +233,25 @@ class DesignerPage:
             self.page.mouse.move(x + dx * step / 5, y + dy * step / 5)
         self.page.mouse.up()
 
+    def touch_drag_tile(self, key: str, columns: int, rows: int) -> None:
+        """Drags widget ``key``'s tile by whole grid cells with one finger (touch events through CDP)."""
+        grid = self.page.get_by_test_id("dash-grid").bounding_box()
+        box = self.tile(key).locator(".tile-title").bounding_box()
+        x, y = box["x"] + box["width"] / 2, box["y"] + box["height"] / 2
+        dx, dy = grid["width"] / 12 * columns, 48 * rows
+        cdp = self.page.context.new_cdp_session(self.page)
+
+        def touch(kind: str, tx: float, ty: float) -> None:
+            points = [] if kind == "touchEnd" else [{"x": tx, "y": ty}]
+            cdp.send("Input.dispatchTouchEvent", {"type": kind, "touchPoints": points})
+
+        touch("touchStart", x, y)
+        for step in range(1, 11):
+            touch("touchMove", x + dx * step / 10, y + dy * step / 10)
+            self.page.wait_for_timeout(20)
+        touch("touchEnd", x + dx, y + dy)
+        cdp.detach()
+
     def layout_of(self, key: str) -> dict[str, int]:
         """The tile's layout as the grid shows it."""
         tile = self.tile(key)
