@@ -9,6 +9,8 @@ stores the widget with the layout it was dragged to.
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -149,3 +151,61 @@ def test_a_widget_is_moved_with_a_finger_on_a_tablet(browser: Any, live: LiveSer
         assert errors == []
     finally:
         context.close()
+
+
+def dashboards_with_errors() -> dict[str, Any]:
+    """The sales app with one dashboard error of each kind the engine's validation reports."""
+    definition = sales_app()
+    definition["key"] = "dwrong"
+    definition["dashboards"] = [{"key": "work", "label": "工作台", "home_for": ["boss"], "widgets": [
+        {"key": "total", "type": "number", "entity": "opportunity",
+         "dimensions": [{"key": "region", "field": "region"}], "measures": [{"key": "n", "agg": "count"}]},
+        {"key": "sums", "type": "bar", "entity": "opportunity", "filter": "amont > 0",
+         "dimensions": [{"key": "region", "field": "region"}], "measures": [{"key": "s", "agg": "sum", "of": "amout"}]},
+        {"key": "odd", "type": "table", "entity": "opportunity", "bogus": 1},
+        {"key": "far", "type": "bar", "entity": "opportunity", "dimensions": [{"key": "r", "field": "region"}],
+         "measures": [{"key": "n", "agg": "count"}], "layout": {"x": 10, "y": 0, "w": 6, "h": 4}},
+    ]}]
+    return definition
+
+
+DASHBOARD_PROBLEMS = (
+    "$.dashboards[0].home_for[0]",
+    "$.dashboards[0].widgets[0].dimensions",
+    "$.dashboards[0].widgets[1].measures[0].of",
+    "$.dashboards[0].widgets[1].filter",
+    "$.dashboards[0].widgets[2].bogus",
+    "$.dashboards[0].widgets[3].layout.w",
+)
+
+
+@pytest.mark.console_allows("422")  # the preview of a widget with problems is refused
+def test_every_dashboard_problem_is_shown_at_its_place(live: LiveServer, desk: Any, tmp_path: Path) -> None:
+    page = desk
+    SignInPage(page).open().sign_in(live.username("admin"), PASSWORD)
+    designer = DesignerPage(page).open()
+    document = tmp_path / "dashboards-wrong.json"
+    document.write_text(json.dumps(dashboards_with_errors(), ensure_ascii=False), encoding="utf-8")
+    page.get_by_label("导入 JSON 文件").set_input_files(str(document))
+    page.get_by_test_id("save-state").wait_for()
+    designer.problems_count.click()
+    links = page.get_by_test_id("problem-link")
+    expect(links.first).to_be_visible()
+    listed = [links.nth(i).get_attribute("data-path") for i in range(links.count())]
+    assert sorted(listed) == sorted(DASHBOARD_PROBLEMS)
+    for path in DASHBOARD_PROBLEMS:
+        if not page.get_by_test_id("problems-menu").is_visible():
+            designer.problems_count.click()
+        link = page.locator(f'[data-testid=problem-link][data-path="{path}"]')
+        expect(link.locator(".where")).to_contain_text("仪表盘 › 工作台")
+        message = link.locator("span").nth(1).inner_text()
+        link.click()
+        main = page.locator(".editor-main")
+        if path.endswith((".of", ".filter")):  # the expression editor lists (and underlines) its own
+            expect(main.get_by_test_id("expr-problems").filter(has_text=message).first).to_be_visible()
+        else:
+            expect(main.locator(f'[data-testid=problem][data-path="{path}"]').first).to_be_visible()
+    widget = page.get_by_test_id("widget-panel")
+    expect(widget).to_contain_text("组件 · far")
+    expect(designer.tile("total").locator(".badge")).to_have_text("1")
+    shot(page, "designer-dashboards-problems")

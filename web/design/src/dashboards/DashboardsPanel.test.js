@@ -44,7 +44,8 @@ async function mountPanel({ doc = definition(), diagnostics = [], widget = null 
   return { api, store, wrapper }
 }
 
-describe('the dashboards section', () => {
+// Mounting the panel (CodeMirror editors included) takes seconds on a loaded machine.
+describe('the dashboards section', { timeout: 30000 }, () => {
   it('adds a dashboard and names it, roles and home page as edits', async () => {
     const { store, wrapper } = await mountPanel()
     await wrapper.find('[data-testid="add-dashboard"]').trigger('click')

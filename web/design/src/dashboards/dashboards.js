@@ -78,6 +78,20 @@ function int(value, fallback) {
   return Number.isFinite(n) ? Math.round(n) : fallback
 }
 
+/**
+ * The layouts of `widgets` as the grid shows them: a widget's own layout (clamped), and for
+ * a widget without one (an imported or hand-written definition) the first free place after
+ * the widgets before it, so they don't all sit at the top left.
+ */
+export function layoutsOf(widgets) {
+  const out = []
+  for (const w of widgets) {
+    const has = w && w.layout && typeof w.layout === 'object'
+    out.push(has ? layoutOf(w) : freeSpot(out, 6, 4))
+  }
+  return out
+}
+
 /** `layout` made valid: w and h within 1..12, x within the 12 columns, y ≥ 0. */
 export function clamp(layout) {
   const w = Math.min(MAX_SPAN, Math.max(1, int(layout.w, 6)))
@@ -140,12 +154,12 @@ export function applyLayouts(widgets, layouts) {
 
 /** Moves widget `index` of `widgets` to `target` (x/y/w/h), pushing those in the way down. */
 export function moveWidget(widgets, index, target) {
-  applyLayouts(widgets, place(widgets.map(layoutOf), index, target))
+  applyLayouts(widgets, place(layoutsOf(widgets), index, target))
 }
 
 /** The keyboard's move (arrows) or resize (shift+arrows) of widget `index`. */
 export function nudge(widgets, index, key, resize = false) {
-  const l = layoutOf(widgets[index])
+  const l = layoutsOf(widgets)[index]
   const d = { ArrowLeft: [-1, 0], ArrowRight: [1, 0], ArrowUp: [0, -1], ArrowDown: [0, 1] }[key]
   if (!d) return false
   const target = resize ? { ...l, w: l.w + d[0], h: l.h + d[1] } : { ...l, x: l.x + d[0], y: l.y + d[1] }
@@ -155,7 +169,7 @@ export function nudge(widgets, index, key, resize = false) {
 
 /** The rows the grid needs to show every widget (and one free row to drop below them). */
 export function gridRows(widgets) {
-  return Math.max(4, ...widgets.map((w) => { const l = layoutOf(w); return l.y + l.h })) + 1
+  return Math.max(4, ...layoutsOf(widgets).map((l) => l.y + l.h)) + 1
 }
 
 /** The grid cell under a point, from the grid's box and its row height (pixels). */
@@ -205,7 +219,7 @@ export function newWidget(type, key, entity, widgets, lang) {
     widget.template_en = '{n}'
   }
   const size = t.type === 'number' || t.type === 'sentence' ? { w: 3, h: 2 } : { w: 6, h: 4 }
-  widget.layout = freeSpot(widgets.map(layoutOf), size.w, size.h)
+  widget.layout = freeSpot(layoutsOf(widgets), size.w, size.h)
   return widget
 }
 

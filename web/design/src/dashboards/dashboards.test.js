@@ -1,7 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
 import { createDraftStore } from '../store.js'
 import {
-  clamp, dimensionFields, freeSpot, layoutOf, measureKind, moveWidget, newWidget, nudge, overlaps, place, previewBody, withKind,
+  clamp, dimensionFields, freeSpot, layoutOf, layoutsOf, measureKind, moveWidget, newWidget, nudge, overlaps, place, previewBody, withKind,
 } from './dashboards.js'
 import { tableOf } from './preview.js'
 
@@ -47,6 +47,13 @@ describe('the dashboard grid', () => {
     nudge(widgets, 0, 'ArrowLeft') // x stays ≥ 0
     expect(widgets[0].layout).toEqual(L(0, 1, 4, 1))
     expect(nudge(widgets, 0, 'Enter')).toBe(false)
+  })
+
+  it('shows widgets without a layout one after the other, and a move writes every layout', () => {
+    const widgets = [{ key: 'a' }, { key: 'b', layout: L(0, 0, 3, 2) }, { key: 'c' }]
+    expect(layoutsOf(widgets)).toEqual([L(0, 0, 6, 4), L(0, 0, 3, 2), L(6, 0, 6, 4)])
+    moveWidget(widgets, 2, L(6, 1, 6, 4))
+    expect(widgets.map((w) => w.layout)).toEqual([L(0, 0, 6, 4), L(0, 4, 3, 2), L(6, 1, 6, 4)])
   })
 
   it('finds the first free place for a new widget', () => {
