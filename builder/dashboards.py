@@ -677,7 +677,6 @@ class _WidgetCheck:
         if isinstance(info, str):
             self.problems.append(_unknown(path, info, info))
             return
-        target = self.app.entity(info.entity)
         if info.field_type in UNGROUPABLE or (info.key == "id" and info.hop is None) or (
             info.type is None and info.field_type is FieldType.FORMULA
         ):
@@ -688,7 +687,6 @@ class _WidgetCheck:
                                          "only a date or datetime is bucketed", "只有日期或日期时间可以分桶"))
         if dim.bucket is None and info.type == DATETIME:
             self.problems.append(problem(self.at("dimensions", d, "bucket"), "required"))
-        del target
 
     def measure(self, measure: Measure, m: int) -> None:
         assert self.entity is not None

@@ -100,9 +100,15 @@ class WidgetQuery:
         tz: tzinfo,
         today: date,
         workspace_id: int,
+        scalar: Callable[[sa.Select[Any]], Any] | None = None,
     ) -> None:
         self.app, self.widget, self.visibility, self.ctx = app, widget, visibility, ctx
         self.tz, self.today, self.workspace_id = tz, today, workspace_id
+        #: runs a one-value query (the labels of a drilled user or linked record)
+        self.scalar = scalar or (lambda query: None)
+        self._conversions: dict[str, Any] = {}
+        self._record_columns: list[tuple[str, Field | None, str]] = []
+        self._category: DimPlan | None = None
         self.pg = ctx.dialect.startswith("postgres")
         self.entity = app.entity(widget.entity)
         self.table = app.table(widget.entity)
@@ -291,8 +297,7 @@ class WidgetQuery:
 
     def _conversion_join(self, measure: Measure) -> Any:
         assert measure.conversion is not None
-        key = ("conversion", measure.key)
-        found = getattr(self, "_conversions", {}).get(key)
+        found = self._conversions.get(measure.key)
         if found is not None:
             return found
         start, end = measure.conversion
@@ -307,7 +312,7 @@ class WidgetQuery:
             .subquery(f"cv_{measure.key}")
         )
         self.joins.append((sub, sub.c.record_id == self.table.c.id))
-        self._conversions = {**getattr(self, "_conversions", {}), key: sub}
+        self._conversions[measure.key] = sub
         return sub
 
     def measure_format(self, measure: Measure) -> str:
@@ -399,7 +404,7 @@ class WidgetQuery:
     def _records(self) -> sa.Select[Any]:
         w, t = self.widget, self.table
         columns: list[sa.ColumnElement[Any]] = [t.c.id.label("id"), self._title(t, self.entity).label("_title")]
-        self._record_columns: list[tuple[str, Field | None, str]] = []
+        self._record_columns = []
         for key in w.columns:
             f = self.entity.field(key)
             if f is None:
@@ -438,7 +443,6 @@ class WidgetQuery:
         columns: list[sa.ColumnElement[Any]] = [
             t.c.id.label("id"), self._title(t, self.entity).label("_title"), t.c[lat].label("lat"), t.c[lng].label("lng")
         ]
-        self._category: DimPlan | None = None
         if w.category is not None:
             self._category = self._dimension(Dimension(key="category", field=w.category))
             columns.append(self._category.value.label("cat"))
@@ -620,6 +624,13 @@ class WidgetQuery:
             )
             stage = self.entity.stage(wanted)
             parts.append(("阶段", "Stage", stage.label.get("zh") if stage else wanted, stage.label.get("en") if stage else wanted))
+        if w.type == "map" and w.category is not None and "category" in cell:
+            category = self._dimension(Dimension(key="category", field=w.category))
+            raw_value = cell.pop("category")
+            conditions.append(self._match(category, raw_value))
+            zh, en = L.path_label(self.app.definition, self.entity, w.category)
+            vzh, ven = self._describe_value(category, raw_value)
+            parts.append((zh, en, vzh, ven))
         if "id" in cell and (w.record_list or w.type == "map"):
             raw_id = cell.pop("id")
             try:
@@ -691,7 +702,7 @@ class WidgetQuery:
         value = self._literal(d, text)
         label = None
         if d.kind == "user":
-            label = self.ctx_session_scalar(sa.select(USERS.c.name).where(USERS.c.id == value, USERS.c.workspace_id == self.workspace_id))
+            label = self.scalar(sa.select(USERS.c.name).where(USERS.c.id == value, USERS.c.workspace_id == self.workspace_id))
         elif d.kind == "link":
             target = self.app.table(d.owner.key)
             title = self._title(target, d.owner)
@@ -699,8 +710,5 @@ class WidgetQuery:
             readable = self._visible(d.owner.key, target)
             if readable is not None:
                 query = query.where(readable)
-            label = self.ctx_session_scalar(query)
+            label = self.scalar(query)
         return self.value_label(d, value, label)
-
-    #: Set by the service: runs a one-value query (labels of drilled users and records).
-    ctx_session_scalar: Callable[[sa.Select[Any]], Any] = staticmethod(lambda query: None)  # type: ignore[assignment]

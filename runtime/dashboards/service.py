@@ -167,19 +167,25 @@ class DashboardService:
 
     # ------------------------------------------------------------------ internals
 
-    def _query(self, widget: Widget) -> WidgetQuery:
+    def _check_readable(self, widget: Widget) -> None:
         entity = self.app.entity(widget.entity)
         if self.visibility.rule(entity.key) is False:
             raise Forbidden(
                 f"Your role may not read {entity.label.get('en')} records.",
                 message_zh=f"您的角色无权查看{entity.label.get('zh')}记录。",
             )
+
+    def _today(self) -> Any:
         tz = self.ctx.tz
+        return self.ctx.now().astimezone(tz).date()
+
+    def _query(self, widget: Widget) -> WidgetQuery:
+        self._check_readable(widget)
         query = WidgetQuery(
             self.app, widget, self.visibility, self.visibility.sql_context(self.ctx),
-            tz=tz, today=self.ctx.now().astimezone(tz).date(), workspace_id=self.ctx.workspace_id,
+            tz=self.ctx.tz, today=self._today(), workspace_id=self.ctx.workspace_id,
+            scalar=lambda statement: self.session.execute(statement).scalar(),
         )
-        query.ctx_session_scalar = lambda statement: self.session.execute(statement).scalar()
         return query
 
     def _entities(self, widgets: Iterable[Widget]) -> list[str]:
@@ -230,7 +236,7 @@ class DashboardService:
         self, dashboard_key: str, widget: Widget, *, fresh: bool = False,
         stamps: Mapping[str, int] | None = None, use_cache: bool = True,
     ) -> dict[str, Any]:
-        query = self._query(widget)
+        self._check_readable(widget)
         cache = self.cache if use_cache and widget.ttl > 0 else None
         key = stamp = None
         if cache is not None:
@@ -242,7 +248,7 @@ class DashboardService:
             key = ":".join(
                 str(part) for part in (
                     self.ctx.workspace_id, self.app.app_id, self.app.revision_id, dashboard_key, widget.key,
-                    self._scope(widget, entities), query.today.isoformat(),
+                    self._scope(widget, entities), self._today().isoformat(),
                 )
             )
             if not fresh:
@@ -251,6 +257,7 @@ class DashboardService:
                     result: dict[str, Any] = entry["result"]
                     result["cached"] = True
                     return result
+        query = self._query(widget)  # built only when the cache can't answer
         rows = self.session.execute(query.statement()).mappings().all()
         result = self._assemble(widget, query, rows)
         if cache is not None and key is not None:

@@ -9,6 +9,7 @@ customers of their own region (so link dimensions see hidden targets).
 from __future__ import annotations
 
 import copy
+import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -50,6 +51,44 @@ WIDGETS: list[dict[str, Any]] = [
            measures=[{"key": "n", "agg": "count"}, {"key": "amount", "agg": "sum", "of": "amount"}]),
     widget("top", "table", columns=["title", "amount", "customer", "owner", "status"],
            sort=[{"by": "amount", "desc": True}], limit=3),
+    widget("this_week", "number", period={"field": "created_at", "range": "this_week", "compare": True},
+           measures=[{"key": "n", "agg": "count"}, {"key": "amount", "agg": "sum", "of": "amount"}]),
+    widget("weekly", "line", dimensions=[{"key": "week", "field": "created_at", "bucket": "week"},
+                                         {"key": "region", "field": "customer.region"}],
+           measures=[{"key": "n", "agg": "count"}]),
+    widget("daily", "area", dimensions=[{"key": "day", "field": "created_at", "bucket": "day"}],
+           measures=[{"key": "n", "agg": "count"}, {"key": "amount", "agg": "sum", "of": "amount"}]),
+    widget("status", "pie", dimensions=[{"key": "status", "field": "status"}],
+           measures=[{"key": "n", "agg": "count"}], sort=[{"by": "n", "desc": True}]),
+    widget("region_stage", "heatmap", dimensions=[{"key": "region", "field": "customer.region"},
+                                                  {"key": "stage", "field": "stage"}],
+           measures=[{"key": "n", "agg": "count"}]),
+    widget("funnel", "funnel"),
+    widget("map", "map", entity="customer", location="location", category="kind"),
+    widget("story", "sentence",
+           measures=[{"key": "proposal", "agg": "count", "filter": 'stage == "proposal"'},
+                     {"key": "risky", "agg": "count", "filter": 'status == "overdue"'},
+                     {"key": "expected", "agg": "sum", "of": "amount", "filter": 'stage == "proposal"'}],
+           template="{proposal} 个商机处于方案阶段,预计金额 {expected},{risky} 个逾期",
+           template_en="{proposal} opportunities in proposal, {expected} expected, {risky} overdue"),
+    widget("by_owner", "table", dimensions=[{"key": "owner", "field": "owner"}],
+           measures=[{"key": "n", "agg": "count"},
+                     {"key": "customers", "agg": "count_distinct", "of": "customer"},
+                     {"key": "avg_amount", "agg": "avg", "of": "amount"},
+                     {"key": "max_quantity", "agg": "max", "of": "quantity"},
+                     {"key": "min_amount", "agg": "min", "of": "amount"},
+                     {"key": "won", "agg": "count", "filter": "won"},
+                     {"key": "win_rate", "ratio": ["won", "n"]},
+                     {"key": "conv", "conversion": {"from": "need_confirmation", "to": "proposal"}}],
+           sort=[{"by": "n", "desc": True}]),
+    widget("closing", "bar", dimensions=[{"key": "month", "field": "closing_on", "bucket": "month"}],
+           measures=[{"key": "n", "agg": "count"}]),
+    widget("quarters", "bar", dimensions=[{"key": "quarter", "field": "created_at", "bucket": "quarter"}],
+           measures=[{"key": "n", "agg": "count"}]),
+    widget("by_customer", "bar", dimensions=[{"key": "customer", "field": "customer"}],
+           measures=[{"key": "n", "agg": "count"}], filter="amount > 100"),
+    widget("won_flag", "bar", dimensions=[{"key": "won", "field": "won"}],
+           measures=[{"key": "n", "agg": "count"}]),
 ]
 
 
@@ -259,6 +298,33 @@ def make_world(database_url: str, widgets: list[dict[str, Any]] | None = None, t
 
 
 @pytest.fixture
-def world(database_url: str, tmp_path: Path) -> Iterator[World]:
-    """The seeded sales app (workspace zone Asia/Shanghai)."""
+def fresh_world(database_url: str, tmp_path: Path) -> Iterator[World]:
+    """The seeded sales app (workspace zone Asia/Shanghai), for a test that writes."""
     yield from make_world(database_url)
+
+
+@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
+def shared_world(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
+    """The seeded sales app shared by the read-only tests of a module, on each database."""
+    if request.param == "sqlite":
+        url = f"sqlite:///{tmp_path_factory.mktemp('dash') / 'cairn.sqlite3'}"
+        yield from make_world(url)
+        return
+    base = request.getfixturevalue("postgres_url")
+    schema = f"t_{uuid.uuid4().hex[:12]}"
+    admin = sa.create_engine(base, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(sa.text(f'CREATE SCHEMA "{schema}"'))
+    try:
+        yield from make_world(f"{base}?options=-csearch_path%3D{schema}")
+    finally:
+        with admin.connect() as conn:
+            conn.execute(sa.text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
+        admin.dispose()
+
+
+@pytest.fixture
+def world(shared_world: World) -> Iterator[World]:
+    """The shared seeded app; whatever a test leaves in its session is rolled back."""
+    yield shared_world
+    shared_world.session.rollback()
