@@ -235,14 +235,17 @@ class RecordService:
         order_by: str = "-created_at",
         after: str | None = None,
         limit: int = 50,
+        condition: sa.ColumnElement[bool] | None = None,
     ) -> Page:
         """A page of records, newest first by default, with keyset pagination.
 
         ``where`` is an expression (compiled to SQL), ``search`` matches text fields,
-        ``filters`` are equality filters by field key. There is never a count query.
+        ``filters`` are equality filters by field key, ``condition`` a Core condition on
+        the entity's table (a dashboard's drill-down). There is never a count query.
         """
         return RecordLister(self).page(
-            entity_key, where=where, search=search, filters=filters, order_by=order_by, after=after, limit=limit
+            entity_key, where=where, search=search, filters=filters, order_by=order_by, after=after, limit=limit,
+            condition=condition,
         )
 
     # -- writes ---------------------------------------------------------------------------

@@ -73,6 +73,7 @@ def _register_blueprints(app: Flask) -> None:
     from web.api import bp as api_bp
     from web.apps import bp as apps_bp
     from web.auth import bp as auth_bp
+    from web.dashboards import bp as dashboards_bp
     from web.design import bp as design_bp
     from web.home import bp as home_bp
     from web.inbox import bp as inbox_bp
@@ -81,6 +82,7 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(auth_bp)
     app.register_blueprint(home_bp)
     app.register_blueprint(apps_bp)
+    app.register_blueprint(dashboards_bp)
     app.register_blueprint(design_bp)
     app.register_blueprint(admin_bp)
     app.register_blueprint(inbox_bp)

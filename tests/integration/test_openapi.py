@@ -4,8 +4,10 @@ media type and JSON schema (closed schemas, so an undocumented member fails)."""
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import jsonschema_rs
@@ -420,6 +422,27 @@ def test_responses_of_every_route_match_the_document(app: Flask, client: FlaskCl
     assert check(admin.post("/keys", json={"label": "客户名称"}), "post", "/keys", 200)["key"] == "ke_hu_ming_cheng"
     check(rep.post("/keys", json={"label": "客户名称"}), "post", "/keys", 403)
     check(admin.post("/keys", json={}), "post", "/keys", 422)
+
+    # Dashboards: the store-sales template's rep home and manager workbench, with a few records.
+    install(admin, json.loads((Path(__file__).resolve().parents[2] / "app_templates/store_sales/app.json").read_text(encoding="utf-8")))
+    shop = rep.post("/apps/store_sales/entities/customer/records", json={"name": "华联", "region": "华东", "health_score": 80, "at_risk": True,
+                                                                        "location": {"lat": 31.2, "lng": 121.4}}).get_json()["record"]
+    rep.post("/apps/store_sales/entities/opportunity/records", json={"title": "框架", "customer": shop["id"], "amount": 100})
+    rep.post("/apps/store_sales/entities/visit/records", json={"customer": shop["id"]})
+    boards = "/apps/{app}/dashboards"
+    check(rep.get("/apps/store_sales/dashboards"), "get", boards, 200)
+    check(rep.get("/apps/nope/dashboards"), "get", boards, 404)
+    board = check(manager.get("/apps/store_sales/dashboards/workbench"), "get", boards + "/{dashboard}", 200)
+    check(rep.get("/apps/store_sales/dashboards/rep_home"), "get", boards + "/{dashboard}", 200)
+    check(rep.get("/apps/store_sales/dashboards/workbench"), "get", boards + "/{dashboard}", 403)
+    check(rep.get("/apps/store_sales/dashboards/nope"), "get", boards + "/{dashboard}", 404)
+    widget = boards + "/{dashboard}/widgets/{widget}"
+    for w in board["widgets"]:
+        check(manager.get(f"/apps/store_sales/dashboards/workbench/widgets/{w['key']}?fresh=1"), "get", widget, 200)
+    for key in ("top_customers", "risk_today", "my_visits"):
+        check(rep.get(f"/apps/store_sales/dashboards/rep_home/widgets/{key}"), "get", widget, 200)
+    check(manager.get("/apps/store_sales/dashboards/workbench/widgets/nope"), "get", widget, 404)
+    check(rep.get("/apps/store_sales/dashboards/workbench/widgets/region_stage"), "get", widget, 403)
 
     # Every operation was seen answering its success status.
     unseen = []

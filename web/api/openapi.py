@@ -193,6 +193,10 @@ def build_spec() -> dict[str, Any]:
                                                  "description": "The platform operator's CAIRN_PLATFORM_TOKEN"})
     register_schemas(spec)
     people_paths(spec)
+    from web.api import dashboards_spec
+
+    dashboards_spec.register_schemas(spec)
+    dashboards_spec.dashboard_paths(spec)
     return _nullable_refs(spec.to_dict())
 
 

@@ -41,6 +41,7 @@ from web.apps.forms import PREFIX, RecordForm, display_value, posted_values, rec
 from web.apps.present import display, form_context, local_time, parse_time, resolve, title_of
 from web.apps.services import files, published, reads, records, workspace_users
 from web.apps.timeline import timeline_rows
+from web.dashboards.drill import DrillRefused, drill_args, drill_from_args
 from web.errors import field_texts, in_language, localized_fields, problem, wants_json
 from web.i18n import language, text
 from web.login import call_context, signed_in
@@ -142,10 +143,15 @@ def list_records(app_key: str, entity_key: str) -> str | tuple[str, int]:
         filters["owner"] = signed_in().user.id
     after = request.args.get("after") or None
     error = None
+    drill = None
     try:
-        page = service.list(entity_key, search=search, filters=filters, order_by=sort, after=after, limit=PAGE_SIZE)
+        drill = drill_from_args(app, entity, request.args)
+        page = service.list(
+            entity_key, search=search, filters=filters, order_by=sort, after=after, limit=PAGE_SIZE,
+            condition=drill.condition if drill else None,
+        )
         items, next_cursor = page.items, page.next_cursor
-    except Invalid as exc:  # a bad cursor or filter value: say so above an empty list
+    except (Invalid, DrillRefused) as exc:  # a bad cursor, filter value or drill: say so above an empty list
         items, next_cursor = [], None
         error = exc.message if language() == "en" else exc.message_zh
     refs = resolve(reads(app), app, entity, items)
@@ -168,6 +174,8 @@ def list_records(app_key: str, entity_key: str) -> str | tuple[str, int]:
         users=workspace_users(),
         mine=mine,
         error=error,
+        drill=drill,
+        drill_args=drill_args(request.args),
         can_create=service.can(entity_key, "create"),
         tz=_tz(),
         display=display,

@@ -46,7 +46,17 @@ export async function load(widget, fresh = false) {
   }
 }
 
+/** Places a widget by its layout ("x y w h" on the 12-column grid). Set through the CSSOM:
+ *  the page's CSP refuses style attributes. The stylesheet ignores it on a phone. */
+export function place(widget) {
+  const [x, y, w, h] = (widget.dataset.layout || '').split(' ').map(Number)
+  if ([x, y, w, h].some((n) => !Number.isInteger(n))) return
+  widget.style.setProperty('--dw-column', `${x + 1} / span ${w}`)
+  widget.style.setProperty('--dw-row', `${y + 1} / span ${h}`)
+}
+
 for (const widget of document.querySelectorAll('.dw-widget[data-url]')) {
+  place(widget)
   load(widget)
   widget.querySelector('.dw-refresh')?.addEventListener('click', (event) => {
     event.preventDefault()

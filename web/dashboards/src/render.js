@@ -155,7 +155,11 @@ function renderTable(el, result, lang, drillUrl) {
   const head = element('tr')
   const body = element('tbody')
   if (Array.isArray(result.records)) {
-    const columns = recordColumns(result).filter((c) => c.key !== result.title_field)
+    // The first column is the record's title (its link); a column repeating it is left out.
+    const columns = recordColumns(result).filter((c) => !(result.records.length && result.records.every((r) => {
+      const shown = ((lang === 'en' ? r.labels_en || r.labels : r.labels) || {})[c.key] ?? r.values?.[c.key]
+      return String(shown ?? '') === String(r.title ?? '')
+    })))
     head.append(element('th', null, t('record', lang)))
     for (const c of columns) head.append(element('th', null, labelOf(c, lang)))
     for (const r of result.records) {
@@ -225,6 +229,12 @@ function categoryAxis(data, narrow) {
   return { type: 'category', data, axisLabel: { hideOverlap: true, rotate: narrow && data.length > 4 ? 30 : 0 } }
 }
 
+/** A value axis; counts and other whole numbers get whole-number ticks. */
+function valueAxis(measures = []) {
+  const whole = measures.length > 0 && measures.every((m) => (m?.format || 'integer') === 'integer')
+  return whole ? { type: 'value', minInterval: 1 } : { type: 'value' }
+}
+
 function seriesByMeasure(result, lang, drillUrl, type, extra = {}) {
   const dim = result.dimensions?.[0]?.key
   const rows = result.rows || []
@@ -264,7 +274,7 @@ function cartesian(result, lang, drillUrl, kind, narrow) {
       legend: { type: 'scroll', bottom: 0 },
       grid: { left: 8, right: 8, top: 16, bottom: 36 },
       xAxis: categoryAxis(xLabels, narrow),
-      yAxis: { type: 'value' },
+      yAxis: valueAxis([m]),
       series: names.map(([sv, name]) => ({
         type, name, ...extra,
         data: xs.map((xv) => {
@@ -284,7 +294,7 @@ function cartesian(result, lang, drillUrl, kind, narrow) {
     legend: series.length > 1 ? { type: 'scroll', bottom: 0 } : undefined,
     grid: { left: 8, right: 8, top: 16, bottom: series.length > 1 ? 36 : 8 },
     xAxis: categoryAxis(rows.map((row) => (dim ? cellLabel(row, dim, lang) : '')), narrow),
-    yAxis: { type: 'value' },
+    yAxis: valueAxis(result.measures),
     series,
   }
 }
@@ -328,8 +338,10 @@ function funnel(result, lang, drillUrl) {
       type: 'funnel',
       sort: 'none',
       left: '5%', width: '90%', top: 8, bottom: 8,
-      minSize: '8%',
-      label: { position: 'inside', formatter: (p) => `${p.name} ${formatValue(p.value, 'integer', lang)}` },
+      minSize: '40%',
+      gap: 2,
+      label: { position: 'inside', color: '#fff', textBorderColor: 'rgba(0,0,0,.35)', textBorderWidth: 2,
+        formatter: (p) => `${p.name} ${formatValue(p.value, 'integer', lang)}` },
       data: stages.map((s) => ({
         name: labelOf(s, lang) || s.stage,
         value: s.count ?? 0,
@@ -363,23 +375,20 @@ function heatmap(result, lang, drillUrl, narrow) {
       ...tooltip('item'),
       formatter: (p) => esc(`${xs.labels[p.data.value[0]]} · ${ys.labels[p.data.value[1]]}: ${formatValue(p.data.value[2], m?.format, lang)}`),
     },
-    grid: { left: 8, right: 8, top: 8, bottom: 48 },
+    grid: { left: 8, right: 8, top: 8, bottom: 8 },
     xAxis: { ...categoryAxis(xs.labels, narrow), splitArea: { show: true } },
     yAxis: { type: 'category', data: ys.labels, splitArea: { show: true } },
+    // Every cell is labelled with its number: the colour scale needs no legend of its own.
     visualMap: {
+      show: false,
       min: Math.min(0, ...numbers),
       max: Math.max(1, ...numbers),
-      calculable: false,
-      orient: 'horizontal',
-      left: 'center',
-      bottom: 0,
-      itemHeight: 80,
       inRange: { color: ['#eff6ff', '#93c5fd', '#1d4ed8'] },
     },
     series: [{
       type: 'heatmap',
       name: labelOf(m, lang),
-      label: { show: true, formatter: (p) => formatValue(p.data.value[2], m?.format, lang) },
+      label: { show: true, formatter: (p) => formatValue(p.data.value[2], m?.format, lang), textBorderColor: '#fff', textBorderWidth: 2 },
       emphasis: { itemStyle: { borderColor: '#111827', borderWidth: 1 } },
       data: rows.map((row) => ({
         value: [xs.values.indexOf(row.cell?.[dx.key] ?? ''), ys.values.indexOf(row.cell?.[dy.key] ?? ''), row.values?.[m?.key] ?? 0],
@@ -397,7 +406,12 @@ function map(result, lang, drillUrl) {
     const c = p.category ?? ''
     if (!categories.includes(c)) categories.push(c)
   }
-  const name = (c) => (c === '' ? t('empty', lang) : String(c))
+  const shown = new Map()
+  for (const p of points) {
+    const label = lang === 'en' ? p.category_label_en || p.category_label : p.category_label || p.category_label_en
+    if (label && !shown.has(p.category ?? '')) shown.set(p.category ?? '', label)
+  }
+  const name = (c) => shown.get(c) || (c === '' ? t('empty', lang) : String(c))
   const lngs = points.map((p) => Number(p.lng)), lats = points.map((p) => Number(p.lat))
   const pad = (values) => {
     const lo = Math.min(...values), hi = Math.max(...values)
@@ -409,8 +423,8 @@ function map(result, lang, drillUrl) {
   return {
     color: PALETTE,
     tooltip: { ...tooltip('item'), formatter: (p) => esc(`${p.data.title}${p.seriesName ? ` · ${p.seriesName}` : ''}`) },
-    legend: categories.length > 1 || categories[0] !== '' ? { type: 'scroll', bottom: 0 } : undefined,
-    grid: { left: 8, right: 8, top: 8, bottom: 36 },
+    legend: categories.length > 1 || categories[0] !== '' ? { type: 'scroll', top: 0 } : undefined,
+    grid: { left: 8, right: 24, top: 36, bottom: 8 },
     xAxis: { type: 'value', min: xmin, max: xmax, name: 'lng', axisLabel: { formatter: (v) => `${v}°` } },
     yAxis: { type: 'value', min: ymin, max: ymax, name: 'lat', axisLabel: { formatter: (v) => `${v}°` } },
     series: categories.map((c) => ({

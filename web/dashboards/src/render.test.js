@@ -137,6 +137,11 @@ describe('renderWidget', () => {
       ['瑞幸', '/a/sales/opportunity/9'],
     ])
     expect([...el.querySelectorAll('tbody tr')[0].querySelectorAll('td')].map((td) => td.textContent)).toEqual(['星巴克', '华东', '90'])
+    // A column repeating the record's title (its link) is not shown twice.
+    const titled = { ...result, columns: [{ key: 'name', label: '名称' }, ...result.columns],
+      records: result.records.map((r) => ({ ...r, values: { ...r.values, name: r.title } })) }
+    renderWidget(el, titled, { lang: 'zh', drillUrl: drill })
+    expect([...el.querySelectorAll('th')].map((th) => th.textContent)).toEqual(['记录', '区域', '潜力'])
   })
 
   it('writes the sentence in the page language, without links in a preview', () => {
@@ -167,6 +172,7 @@ describe('renderWidget', () => {
 describe('chartOption', () => {
   it('puts a drill address on every bar, in the page language', () => {
     const option = chartOption(RESULTS.bar, { lang: 'en', drillUrl: drill })
+    expect(option.yAxis.minInterval).toBe(1)
     expect(option.xAxis.data).toEqual(['East', 'North', '(empty)'])
     expect(option.series[0].data.map((d) => d.value)).toEqual([12, 5, 1])
     expect(option.series[0].data[1].url).toBe('/a/sales/opportunity/?drill=workbench.w&cell.region=north')
@@ -202,11 +208,14 @@ describe('chartOption', () => {
     expect(option.series[0].data.map((d) => d.value)).toEqual([[0, 0, 12], [0, 1, 3], [1, 0, 7]])
     expect(option.series[0].data[2].url).toBe('/a/sales/opportunity/?drill=workbench.w&cell.region=north&cell.stage=proposal')
     expect(option.visualMap.max).toBe(12)
+    expect(option.visualMap.show).toBe(false)
   })
 
   it('plots map points on their coordinates, one series per category, each linked to its record', () => {
     const option = chartOption(RESULTS.map, { lang: 'zh', drillUrl: drill })
     expect(option.series.map((s) => s.name)).toEqual(['customer', 'competitor'])
+    const labelled = { ...RESULTS.map, points: RESULTS.map.points.map((p) => ({ ...p, category_label: `${p.category}-zh`, category_label_en: `${p.category}-en` })) }
+    expect(chartOption(labelled, { lang: 'en' }).series.map((s) => s.name)).toEqual(['customer-en', 'competitor-en'])
     expect(option.series[0].data[0].value).toEqual([121.4, 31.2])
     expect(option.series[1].data[0].url).toBe('/a/sales/opportunity/6')
     expect(option.xAxis.min).toBeLessThan(120.2)
