@@ -584,6 +584,27 @@ class DesignerService:
         items = records.list(entity, limit=1).items
         return (items[0], int(items[0]["id"])) if items else (None, None)
 
+    # -- dashboard widgets ---------------------------------------------------------------
+
+    def preview_widget(self, app_id: int | str, widget: dict[str, Any]) -> dict[str, Any]:
+        """A dashboard widget as drafted, checked and run by the dashboard engine
+        (:meth:`runtime.dashboards.DashboardService.preview`) on the published app's data with
+        the admin's read conditions; its layout is ignored and nothing is cached or stored.
+        An app never published has no data: refused with ``not_published``."""
+        from runtime.dashboards import DashboardService
+
+        app = self.app(app_id)
+        if self.repo.published(app) is None:
+            raise Invalid(
+                "Publish the app first: the preview runs on the published app's data.",
+                message_zh="请先发布应用:预览使用已发布应用的数据。",
+                errors={"app": ["not_published"]},
+                code="not_published",
+            )
+        published = load_published(self.session, self.ctx.workspace_id, app.id)
+        body = {k: v for k, v in widget.items() if k != "layout"}
+        return DashboardService(self.session, self.ctx, published).preview(body)
+
     # -- schedules -----------------------------------------------------------------------
 
     def schedule_times(self, cron: str, timezone: str | None = None, count: int = 3) -> dict[str, Any]:

@@ -666,6 +666,13 @@ class MessagePreviewSchema(StrictSchema):
                              metadata={"description": "The client's current draft (default: the stored draft)"})
 
 
+class DashboardPreviewSchema(StrictSchema):
+    """A dashboard widget as drafted in the designer, to run on the published app's data."""
+
+    widget = fields.Dict(keys=fields.String(), required=True,
+                         metadata={"description": "The widget's JSON (docs/dashboards.md); its layout is ignored"})
+
+
 class ScheduleTimesSchema(StrictSchema):
     """A schedule trigger's cron and time zone, to list its next times."""
 

@@ -21,6 +21,7 @@ from web.api.schemas import (
     AppCreateSchema,
     AppRenameSchema,
     AssignmentPreviewSchema,
+    DashboardPreviewSchema,
     DraftPublishSchema,
     DraftSaveSchema,
     ExpressionCheckSchema,
@@ -127,6 +128,13 @@ def api_preview_message(app_id: int) -> Any:
     return jsonify(
         service().preview_message(app_id, data["entity"], data["template"], data["definition"], data["record_id"])
     )
+
+
+@bp.post("/api/apps/<int:app_id>/dashboards/preview")
+def api_preview_widget(app_id: int) -> Any:
+    """A dashboard widget of the draft run on the published app's data (nothing is stored)."""
+    data = load(DashboardPreviewSchema())
+    return jsonify(service().preview_widget(app_id, data["widget"]))
 
 
 @bp.post("/api/schedules/next")

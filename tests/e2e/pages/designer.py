@@ -187,3 +187,77 @@ class DesignerPage:
         card = self.page.get_by_test_id(f"action-{count + 1}")
         card.wait_for()
         return card
+
+    # -- dashboards
+
+    def dashboards(self) -> Any:
+        """Opens the app's Dashboards section from the rail; returns the panel."""
+        self.page.get_by_test_id("rail-dashboards").click()
+        panel = self.page.get_by_test_id("dashboards-panel")
+        panel.wait_for()
+        return panel
+
+    def add_dashboard(self, zh: str, en: str = "") -> None:
+        """Adds a dashboard and names it."""
+        before = self.page.locator(".dash-list li").count()
+        self.page.get_by_test_id("add-dashboard").click()
+        self.page.wait_for_function("(n) => document.querySelectorAll('.dash-list li').length > n", arg=before)
+        self.page.get_by_label("仪表盘名称(中文)").fill(zh)
+        if en:
+            self.page.get_by_label("仪表盘名称(英文)").fill(en)
+        self.wait_saved()
+
+    def add_widget(self, type_: str, entity: str) -> Any:
+        """Adds a widget of ``type_`` on ``entity``; returns the widget's side panel."""
+        self.page.get_by_test_id("new-widget-type").select_option(type_)
+        self.page.get_by_test_id("new-widget-entity").select_option(entity)
+        self.page.get_by_test_id("add-widget").click()
+        panel = self.page.get_by_test_id("widget-panel")
+        panel.wait_for()
+        return panel
+
+    def tile(self, key: str) -> Any:
+        """The tile of widget ``key`` on the dashboard grid."""
+        return self.page.get_by_test_id(f"tile-{key}")
+
+    def drag_tile(self, key: str, columns: int, rows: int, *, resize: bool = False) -> None:
+        """Drags widget ``key``'s tile (or its resize corner) by whole grid cells, with the mouse."""
+        grid = self.page.get_by_test_id("dash-grid").bounding_box()
+        handle = self.page.get_by_test_id(f"resize-{key}") if resize else self.tile(key).locator(".tile-title")
+        box = handle.bounding_box()
+        x, y = box["x"] + box["width"] / 2, box["y"] + box["height"] / 2
+        dx, dy = grid["width"] / 12 * columns, 48 * rows
+        self.page.mouse.move(x, y)
+        self.page.mouse.down()
+        for step in range(1, 6):
+            self.page.mouse.move(x + dx * step / 5, y + dy * step / 5)
+        self.page.mouse.up()
+
+    def touch_drag_tile(self, key: str, columns: int, rows: int) -> None:
+        """Drags widget ``key``'s tile by whole grid cells with one finger (touch events through CDP)."""
+        grid = self.page.get_by_test_id("dash-grid").bounding_box()
+        box = self.tile(key).locator(".tile-title").bounding_box()
+        x, y = box["x"] + box["width"] / 2, box["y"] + box["height"] / 2
+        dx, dy = grid["width"] / 12 * columns, 48 * rows
+        cdp = self.page.context.new_cdp_session(self.page)
+
+        def touch(kind: str, tx: float, ty: float) -> None:
+            points = [] if kind == "touchEnd" else [{"x": tx, "y": ty}]
+            cdp.send("Input.dispatchTouchEvent", {"type": kind, "touchPoints": points})
+
+        touch("touchStart", x, y)
+        for step in range(1, 11):
+            touch("touchMove", x + dx * step / 10, y + dy * step / 10)
+            self.page.wait_for_timeout(20)
+        touch("touchEnd", x + dx, y + dy)
+        cdp.detach()
+
+    def layout_of(self, key: str) -> dict[str, int]:
+        """The tile's layout as the grid shows it."""
+        tile = self.tile(key)
+        return {k: int(tile.get_attribute(f"data-{k}") or -1) for k in ("x", "y", "w", "h")}
+
+    @property
+    def widget_preview(self) -> Any:
+        """The live preview of the widget being edited."""
+        return self.page.get_by_test_id("widget-preview")

@@ -45,12 +45,20 @@ const KINDS = { fields: 'field', steps: 'step', stages: 'stage', rules: 'rule', 
 
 /**
  * Where the designer shows a problem at `path`:
- * `{kind: 'app'|'trigger'|'entity'|'field'|'step'|'stage'|'rule'|'permission'|'none', entity, section, index, option}`.
+ * `{kind: 'app'|'trigger'|'dashboard'|'entity'|'field'|'step'|'stage'|'rule'|'permission'|'none', entity, section, index, option}`
+ * (a dashboard's place also has `widget`, the widget's index or null).
  * `kind: 'none'` is a path the designer has no place for (it is still listed).
  */
 export function placeOf(path) {
   const segments = parsePath(path)
   if (!segments) return { kind: 'none' }
+  if (segments[0] === 'dashboards') {
+    const widget = segments[2] === 'widgets' && typeof segments[3] === 'number' ? segments[3] : null
+    return {
+      kind: 'dashboard', section: 'dashboards', index: typeof segments[1] === 'number' ? segments[1] : null,
+      widget, option: widget === null ? segments[2] : segments[4],
+    }
+  }
   if (segments[0] === 'triggers') return { kind: 'trigger', section: 'triggers', index: typeof segments[1] === 'number' ? segments[1] : null, option: segments[2] }
   if (segments[0] !== 'entities' || typeof segments[1] !== 'number') return { kind: 'app', section: 'app', option: segments[0] }
   const entity = segments[1]
