@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 ASSETS := node_modules/.installed-stamp
 DESIGNER := web/static/design/designer.js
-DESIGNER_SOURCES := $(shell find web/design/src -type f 2>/dev/null) vite.config.mjs
+DESIGNER_SOURCES := $(shell find web/design/src web/dashboards/src -type f 2>/dev/null) vite.config.mjs
 DASHBOARDS := web/static/dashboards/dashboards.js
 DASHBOARDS_SOURCES := $(shell find web/dashboards/src -type f 2>/dev/null) vite.dashboards.mjs
 
