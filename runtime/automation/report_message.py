@@ -115,6 +115,11 @@ def widget_lines(
     key = str(result.get("key"))
     lines = [f"**{label_of(result, lang)}**"]
     measures = _measures(result)
+    error = result.get("error")
+    if isinstance(error, Mapping):
+        message = error.get("message" if en else "message_zh") or error.get("message") or ""
+        lines.append(f"(not available: {message})" if en else f"(无法查看:{message})")
+        return lines
 
     def drill(cell: Mapping[str, Any] | None) -> str:
         url = links.drill(entity, dashboard, key, cell) if entity else None

@@ -10,6 +10,7 @@ from runtime.apps import load_published
 from web.api import bp
 from web.api.auth import call_context, published_state
 from web.dashboard_export.files import widget_download
+from web.i18n import language
 
 
 @bp.get("/apps/<app_ref>/dashboards/<dashboard>/widgets/<widget>/export")
@@ -17,7 +18,7 @@ def export_dashboard_widget(app_ref: str, dashboard: str, widget: str) -> Any:
     """The rows of ``widget`` as a file: ``format=csv`` (default, UTF-8 with BOM) or ``xlsx``."""
     ctx = call_context()
     app = load_published(ctx.session, ctx.workspace_id, app_ref, published_state(app_ref))
-    return widget_download(ctx, app, dashboard, widget, request.args.get("format", "csv"))
+    return widget_download(ctx, app, dashboard, widget, request.args.get("format", "csv"), language())
 
 
 def export_paths(spec: Any) -> None:

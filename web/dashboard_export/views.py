@@ -9,6 +9,7 @@ from flask_login import login_required
 from web.apps.services import published
 from web.dashboard_export import bp
 from web.dashboard_export.files import widget_download
+from web.i18n import language
 from web.login import call_context
 
 EXPORT = "/a/<app_key>/dashboards/<dashboard>/widgets/<widget>/export.<fmt>"
@@ -18,4 +19,4 @@ EXPORT = "/a/<app_key>/dashboards/<dashboard>/widgets/<widget>/export.<fmt>"
 @login_required  # type: ignore[misc]
 def export_widget(app_key: str, dashboard: str, widget: str, fmt: str) -> Any:
     """The widget's rows as ``fmt`` (csv or xlsx)."""
-    return widget_download(call_context(), published(app_key), dashboard, widget, fmt)
+    return widget_download(call_context(), published(app_key), dashboard, widget, fmt, language())

@@ -116,11 +116,12 @@ def compute(
         heading = label_of(results[0], lang)
     else:
         page = service.dashboard(cfg.dashboard)
+        # A widget the reader may not read carries ``error`` instead of ``result``.
         results = [w.get("result") or w for w in page.get("widgets") or ()]
         heading = label_of(page, lang)
     links = Links(ctx.settings.base_url, ctx.app.key)
     text = report_text(
-        [(r, entities.get(str(r.get("key")))) for r in results],
+        [(r, r.get("entity") or entities.get(str(r.get("key")))) for r in results],
         dashboard=cfg.dashboard, lang=lang, top=cfg.top, links=links,
     )
     title = cfg.title.get(lang) if cfg.title is not None else heading

@@ -58,3 +58,11 @@ def test_report_text_joins_widgets_and_formats() -> None:
     assert format_value(0.125, "percent", "zh") == "12.5%" and format_value(None, None, "zh") == "—"
     assert format_value(2.0, "decimal", "en") == "2" and format_value(2.25, "decimal", "en") == "2.25"
     assert LINKS.dashboard("weekly_review") == "https://cairn.example.com/a/review/dashboards/weekly_review"
+
+
+def test_a_widget_the_reader_may_not_read_says_so() -> None:
+    failed = {"key": "x", "type": "bar", "label": "区域", "label_en": "Regions",
+              "error": {"code": "forbidden", "message": "Your role may not read Opportunity.", "message_zh": "无权查看商机。"}}
+    assert widget_lines(failed, dashboard="d", entity="o", lang="zh", top=5, links=LINKS) == ["**区域**", "(无法查看:无权查看商机。)"]
+    assert widget_lines(failed, dashboard="d", entity="o", lang="en", top=5, links=LINKS)[1] == \
+        "(not available: Your role may not read Opportunity.)"
