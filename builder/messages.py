@@ -47,6 +47,18 @@ CATALOGUE: dict[str, tuple[str, str]] = {
         "存在循环依赖:{cycle}。",
     ),
     "expression": ("{reason}", "{reason_zh}"),
+    "widget_arity": (
+        "A {widget} widget has {wanted} {what}, not {got}.",
+        "{widget} 组件应有 {wanted} 个{what_zh},而不是 {got} 个。",
+    ),
+    "widget_option": (
+        "{name} does not apply to a {widget} widget.",
+        "{name} 不适用于 {widget} 组件。",
+    ),
+    "template_placeholder": (
+        "{{{name}}} in the template is not a measure of the widget.",
+        "模板中的 {{{name}}} 不是该组件的度量。",
+    ),
     "expression_unavailable": (
         "The expression checker is not available; the expression could not be checked.",
         "表达式检查器不可用,无法检查该表达式。",

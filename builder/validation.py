@@ -24,6 +24,7 @@ from typing import Any
 from marshmallow import ValidationError
 from marshmallow.exceptions import SCHEMA
 
+from builder.dashboards import check_dashboards
 from builder.errors import ROOT, DefinitionInvalid, Problem, join_path, problem
 from builder.expression_checks import check_expressions
 from builder.limits import check_limits
@@ -85,6 +86,7 @@ def validate_app(app: App) -> list[Problem]:
     keys = [e.key for e in app.entities]
     if len(keys) == len(set(keys)):
         problems += check_expressions(app)
+        problems += check_dashboards(app)
     return problems
 
 

@@ -125,6 +125,8 @@ class AuditEvent(PlatformBase):
     __table_args__ = (
         sa.Index("ix_audit_events_record", "app_id", "entity_key", "record_id", "at"),
         sa.Index("ix_audit_events_workspace_at", "workspace_id", "at"),
+        # The newest event of an app's entity in one probe: dashboards' change stamp.
+        sa.Index("ix_audit_events_app_entity_id", "app_id", "entity_key", "id"),
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)

@@ -109,11 +109,14 @@ class RecordLister:
         order_by: str = "-created_at",
         after: str | None = None,
         limit: int = 50,
+        condition: sa.ColumnElement[bool] | None = None,
     ) -> Page:
         """A page of records, newest first by default, with keyset pagination.
 
         ``where`` is an expression (compiled to SQL), ``search`` matches text fields,
-        ``filters`` are equality filters by field key. There is never a count query.
+        ``filters`` are equality filters by field key, ``condition`` an extra Core condition
+        on the entity's table (a dashboard drill-down, see
+        :meth:`runtime.dashboards.DashboardService.drill`). There is never a count query.
         """
         entity = self.service.app.entity(entity_key)
         self.service._require(entity, "read")
@@ -125,6 +128,8 @@ class RecordLister:
         conditions: list[sa.ColumnElement[bool]] = []
         if where:
             conditions.append(self._where(entity_key, table, where))
+        if condition is not None:
+            conditions.append(condition)
         readable = self._visibility().sql(entity_key, table, self._sql_context())
         if readable is not None:
             conditions.append(readable)
