@@ -219,13 +219,12 @@ def captured(platform: Platform) -> Iterator[list[tuple[str, Any]]]:
         sa.event.remove(platform.engine, "before_cursor_execute", listen)
 
 
-def explain(platform: Platform, statement: str, parameters: Any) -> list[str]:
-    """``EXPLAIN (ANALYZE, BUFFERS)`` of a statement, one string per line."""
+def explain(platform: Platform, statement: str, parameters: Any, *, driver: bool) -> list[str]:
+    """``EXPLAIN (ANALYZE, BUFFERS)`` of a statement, one string per line (``driver``: a
+    statement as sent to the driver, with its own parameter style; else ``:name`` SQL)."""
     with platform.engine.connect() as conn:
-        if isinstance(parameters, dict):
-            result = conn.execute(sa.text("EXPLAIN (ANALYZE, BUFFERS) " + statement), parameters)
-        else:
-            result = conn.exec_driver_sql("EXPLAIN (ANALYZE, BUFFERS) " + statement, parameters)
+        sql = "EXPLAIN (ANALYZE, BUFFERS) " + statement
+        result = conn.exec_driver_sql(sql, parameters) if driver else conn.execute(sa.text(sql), parameters)
         return [str(line[0]) for line in result.all()]
 
 
@@ -342,11 +341,11 @@ def run(database_url: str, rows: int, rounds: int, calls: int) -> dict[str, floa
                 widget(name)
             print(f"  EXPLAIN {name} — Cairn ({len(seen)} statement(s); the last):")
             statement, parameters = seen[-1]
-            for line in explain(platform, statement, parameters):
+            for line in explain(platform, statement, parameters, driver=True):
                 print(f"    {line}")
             sql, params = statements[name]
             print(f"  EXPLAIN {name} — hand-written:")
-            for line in explain(platform, sql, params):
+            for line in explain(platform, sql, params, driver=False):
                 print(f"    {line}")
         out = {key: statistics.median(values) for key, values in samples.items()}
         out["warm_dashboard"] = median

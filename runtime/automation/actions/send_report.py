@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Mapping, Sequence
+from email.utils import parseaddr
 from typing import Any, Protocol
 
 import sqlalchemy as sa
@@ -171,6 +172,9 @@ class SendReportHandler:
         sent: list[str] = []
         reports: dict[str, Any] = {}
         for user in _users(ctx, audience.recipients.user_ids):
+            if cfg.channel == "email" and "@" not in parseaddr(user.username)[1]:
+                notes.append(f"user {user.id} has no e-mail address")
+                continue
             lang = user.locale or locale_of(ctx)
             try:
                 title, text, figures = compute(ctx, cfg, Actor.of(user), lang)
@@ -178,11 +182,15 @@ class SendReportHandler:
                 notes.append(f"user {user.id} ({user.role}) can't read the dashboard: {exc}")
                 continue
             one = Audience(Recipients(user_ids=(user.id,)), (), audience.to)
-            outcome = deliver(
-                dataclasses.replace(ctx, idempotency_key=f"{ctx.idempotency_key}:u{user.id}"),
-                cfg.channel, Message(title=title, text=text, link=link), one,
-                webhook_url=None, secret=None, send=self.send,
-            )
+            try:
+                outcome = deliver(
+                    dataclasses.replace(ctx, idempotency_key=f"{ctx.idempotency_key}:u{user.id}"),
+                    cfg.channel, Message(title=title, text=text, link=link), one,
+                    webhook_url=None, secret=None, send=self.send,
+                )
+            except PermanentActionError as exc:  # this person only (a refused address); retries are for all
+                notes.append(f"user {user.id}: {exc}")
+                continue
             sent.extend(outcome.detail.get("sent_to") or ())
             reports[str(user.id)] = figures
         if audience.recipients.addresses:

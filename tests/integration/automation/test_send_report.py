@@ -107,3 +107,48 @@ def test_a_recipient_who_may_not_open_the_dashboard_gets_nothing(embedded_world:
     ctx.call.session.close()
     assert outcome.status == "skipped" and world.inbox(world.rep) == []
     assert any("can't read the dashboard" in note for note in outcome.detail["notes"])
+
+
+def test_email_one_message_per_person_in_their_language_with_their_figures(embedded_world: World) -> None:
+    from email import message_from_bytes, policy
+
+    from runtime.workspaces import IdentityService
+    from tests.unit.actions.servers import smtp_sink
+
+    world = embedded_world
+    world.publish(report_app())
+    with world.platform.session() as session:
+        identity = IdentityService(session, world.clock)
+        workspace = session.merge(world.workspace)
+        ann = identity.create_user(workspace, "ann@acme.test", role="rep", locale="en")
+        boss = identity.create_user(workspace, "boss@acme.test", role="manager", locale="zh")
+        ann_id = ann.id
+        assert boss.id
+        session.refresh(ann)
+        session.expunge(ann)
+    world.records("review", ann).create("opportunity", {"name": "Ann's deal", "region": "south", "amount": 7})
+    _seed(world)
+    settings = world.platform.settings.with_overrides(base_url="https://cairn.example.com")
+    with smtp_sink() as sink:
+        ctx = _context(world, key="9:0", settings=settings.with_overrides(smtp_url=f"smtp://127.0.0.1:{sink.port}"))
+        outcome = SendReportHandler().run(ctx, SendReport(dashboard="weekly_review", widget="topics", channel="email",
+                                                          to_role="rep"))
+        ctx.call.session.close()
+        boss_ctx = _context(world, key="9:1", settings=settings.with_overrides(smtp_url=f"smtp://127.0.0.1:{sink.port}"))
+        SendReportHandler().run(boss_ctx, SendReport(dashboard="weekly_review", widget="topics", channel="email",
+                                                     to_role="manager"))
+        boss_ctx.call.session.close()
+    # Only users whose username is an address get e-mail: ann (a rep, English) and boss.
+    assert outcome.status == "ok" and outcome.detail["sent_to"] == ["ann@acme.test"]
+    assert list(outcome.detail["reports"]) == [str(ann_id)]
+    assert any("no e-mail address" in note for note in outcome.detail["notes"])  # the other reps
+    mails = {m.rcpt_to[0]: message_from_bytes(m.data, policy=policy.default) for m in sink.messages}
+    assert set(mails) == {"ann@acme.test", "boss@acme.test"}
+    ann_body = mails["ann@acme.test"].get_body(preferencelist=("plain",)).get_content()
+    assert mails["ann@acme.test"]["Subject"] == "Topics by region"
+    assert "- South: Count 1 https://cairn.example.com/a/review/opportunity/?drill=weekly_review.topics" \
+           "&cell.region=south" in ann_body and "East" not in ann_body
+    boss_body = mails["boss@acme.test"].get_body(preferencelist=("plain",)).get_content()
+    assert "- 华东: 数量 2" in boss_body and "- 华南: 数量 2" in boss_body
+    assert "https://cairn.example.com/a/review/dashboards/weekly_review" in boss_body
+    assert mails["ann@acme.test"]["Message-ID"] != mails["boss@acme.test"]["Message-ID"]
