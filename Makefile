@@ -54,6 +54,7 @@ bench: setup
 	@echo "machine: $$(nproc) cores, $$(uname -sr), $$(psql --version 2>/dev/null || echo 'psql not found'), load average $$(cut -d' ' -f1-3 /proc/loadavg)"
 	$(BIN)/python tests/bench/bench_http_create.py --database-url $(BENCH_DATABASE_URL)
 	$(BIN)/python tests/bench/bench_lists.py --database-url $(BENCH_DATABASE_URL)
+	$(BIN)/python tests/bench/bench_dashboards.py --database-url $(BENCH_DATABASE_URL)
 	$(BIN)/python tests/bench/bench_sweep.py --database-url $(BENCH_DATABASE_URL)
 	$(BIN)/python tests/bench/bench_expressions.py
 	$(BIN)/python tests/bench/bench_automation.py --database-url $(BENCH_DATABASE_URL) --writes 500

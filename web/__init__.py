@@ -74,6 +74,7 @@ def _register_blueprints(app: Flask) -> None:
     from web.api import bp as api_bp
     from web.apps import bp as apps_bp
     from web.auth import bp as auth_bp
+    from web.dashboard_export import bp as dashboard_export_bp
     from web.dashboards import bp as dashboards_bp
     from web.design import bp as design_bp
     from web.home import bp as home_bp
@@ -87,3 +88,4 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(design_bp)
     app.register_blueprint(admin_bp)
     app.register_blueprint(inbox_bp)
+    app.register_blueprint(dashboard_export_bp)

@@ -44,6 +44,7 @@ from builder.triggers.actions import (
     PromptAction,
     Report,
     ReportQuery,
+    SendReport,
     SetField,
 )
 from builder.triggers.dump import dump_assignment_rule, dump_automation, dump_trigger
@@ -131,6 +132,7 @@ __all__ = [
     "Report",
     "Rollout",
     "ReportQuery",
+    "SendReport",
     "SetField",
     "TimeZoneName",
     "Trigger",

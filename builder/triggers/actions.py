@@ -143,7 +143,31 @@ class Report:
     secret: str | None = None
 
 
-ActionConfig = SetField | CreateRecord | Notify | Assign | PromptAction | HttpWebhook | Report
+@dataclass(frozen=True, slots=True)
+class SendReport:
+    """A dashboard (or one of its widgets) computed and sent through ``channel`` (issue 12).
+
+    People channels (inbox, email) get one message per recipient, with the figures computed
+    under that recipient's permissions. Group robots (wecom, dingtalk, feishu) post one
+    message to a group: its figures are computed as ``as_role`` with no particular user
+    (row conditions that name ``me()`` match nothing), the narrowest scope of that role.
+    ``top`` is how many rows of each widget the message lists.
+    """
+
+    type: ClassVar[str] = "send_report"
+    dashboard: str
+    channel: str
+    widget: str | None = None
+    title: LocalizedText | None = None
+    to: str | None = None
+    to_role: str | None = None
+    as_role: str | None = None
+    webhook_url: str | None = None
+    secret: str | None = None
+    top: int = 5
+
+
+ActionConfig = SetField | CreateRecord | Notify | Assign | PromptAction | HttpWebhook | Report | SendReport
 
 
 class _SetFieldSchema(StrictSchema):
@@ -266,6 +290,33 @@ class _ReportSchema(StrictSchema):
         return Report(**data)
 
 
+class _SendReportSchema(StrictSchema):
+    dashboard = Identifier(required=True)
+    widget = Identifier(load_default=None, allow_none=True)
+    channel = _Channel(NOTIFY_CHANNELS, required=True)
+    title = _opt_label()
+    to = _opt_expr()
+    to_role = Identifier(load_default=None, allow_none=True)
+    as_role = Identifier(load_default=None, allow_none=True)
+    webhook_url = HttpUrl(load_default=None, allow_none=True)
+    secret = _Str(load_default=None, allow_none=True)
+    top = _BoundedInt(1, 20, load_default=5)
+
+    @validates_schema
+    def _check(self, data: dict[str, Any], **kwargs: Any) -> None:
+        _check_recipients(data)
+        if data.get("channel") in ROBOT_CHANNELS and not data.get("as_role"):
+            raise ValidationError(
+                {"as_role": [Coded("invalid_value",
+                                   reason="a robot posts one report to a group: say whose permissions "
+                                          "compute it (as_role)")]}
+            )
+
+    @post_load
+    def build(self, data: dict[str, Any], **kwargs: Any) -> SendReport:
+        return SendReport(**data)
+
+
 ACTION_SCHEMAS: dict[str, type[Schema]] = {
     "set_field": _SetFieldSchema,
     "create_record": _CreateRecordSchema,
@@ -274,6 +325,7 @@ ACTION_SCHEMAS: dict[str, type[Schema]] = {
     "prompt": _PromptSchema,
     "http_webhook": _HttpWebhookSchema,
     "report": _ReportSchema,
+    "send_report": _SendReportSchema,
 }
 
 #: Actions run inside the write that fired them (their effect is the write's response).

@@ -7,7 +7,7 @@ give :class:`~builder.errors.Problem` objects with JSON paths; nothing is raised
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from builder.errors import ROOT, Problem, join_path, problem
@@ -19,6 +19,7 @@ from builder.triggers.actions import (
     Notify,
     PromptAction,
     Report,
+    SendReport,
     SetField,
 )
 from builder.triggers.events import (
@@ -155,7 +156,7 @@ def _check_action(
     app: App, trigger: Trigger, entity: Entity | None, action: Any, path: str, rule_keys: set[Any]
 ) -> list[Problem]:
     out: list[Problem] = []
-    needs_record = not isinstance(action, Report | Notify | HttpWebhook)
+    needs_record = not isinstance(action, Report | Notify | HttpWebhook | SendReport)
     if entity is None and needs_record:
         return [_invalid(path, f"A {action.type} action needs a trigger on an entity's records.",
                          f"{action.type} 动作需要作用于实体记录的触发器。")]
@@ -207,6 +208,8 @@ def _check_action(
                     if not _field_exists(target, key) and key != "stage":
                         out.append(_unknown(join_path(qpath, "group_by", i),
                                             f"{target.key} has no field {key!r}.", f"{target.key} 没有字段 {key}。"))
+    elif isinstance(action, SendReport):
+        out.extend(_check_send_report(app, ekey, action, path))
     elif isinstance(action, Assign):
         if action.rule not in rule_keys:
             out.append(_unknown(join_path(path, "rule"), f"There is no assignment rule {action.rule!r}.",
@@ -222,6 +225,35 @@ def _check_action(
             out.append(_invalid(path, "A prompt can only answer a person's write (created, updated, "
                                 "field_changed, step_completed or stage_changed).",
                                 "提示只能用于由人的写入触发的触发器(创建、更新、字段变化、步骤完成或阶段变化)。"))
+    return out
+
+
+def _key_of(item: Any) -> Any:
+    """The ``key`` of a dashboard or widget, loaded (an object) or still raw (a mapping)."""
+    return item.get("key") if isinstance(item, Mapping) else getattr(item, "key", None)
+
+
+def _widgets_of(dashboard: Any) -> Sequence[Any]:
+    widgets = dashboard.get("widgets") if isinstance(dashboard, Mapping) else getattr(dashboard, "widgets", ())
+    return widgets if isinstance(widgets, Sequence) and not isinstance(widgets, str) else ()
+
+
+def _check_send_report(app: App, ekey: str | None, action: SendReport, path: str) -> list[Problem]:
+    out: list[Problem] = []
+    if action.to and ekey is not None:
+        out.extend(check_expression(app, ekey, action.to, join_path(path, "to")))
+    for name in ("to_role", "as_role"):
+        role = getattr(action, name)
+        if role and role not in app.roles:
+            out.append(_unknown(join_path(path, name), f"There is no role {role!r}.", f"没有角色 {role}。"))
+    dashboard = next((d for d in app.dashboards if _key_of(d) == action.dashboard), None)
+    if dashboard is None:
+        out.append(_unknown(join_path(path, "dashboard"), f"There is no dashboard {action.dashboard!r}.",
+                            f"没有仪表盘 {action.dashboard}。"))
+    elif action.widget and not any(_key_of(w) == action.widget for w in _widgets_of(dashboard)):
+        out.append(_unknown(join_path(path, "widget"),
+                            f"Dashboard {action.dashboard!r} has no widget {action.widget!r}.",
+                            f"仪表盘 {action.dashboard} 没有组件 {action.widget}。"))
     return out
 
 

@@ -53,6 +53,7 @@ from builder.triggers import (
     OnWebhook,
     PromptAction,
     Report,
+    SendReport,
     SetField,
     Trigger,
     parse_duration,
@@ -571,6 +572,10 @@ class _Run:
         if isinstance(action, Report):
             return {"summary": _t(f"send a report of {action.query.entity} by {action.channel}",
                                   f"通过 {action.channel} 发送 {action.query.entity} 报表")}
+        if isinstance(action, SendReport):
+            what = f"{action.dashboard}.{action.widget}" if action.widget else action.dashboard
+            return {"summary": _t(f"send the dashboard report {what} by {action.channel}",
+                                  f"通过 {action.channel} 发送仪表盘报表 {what}")}
         return {"summary": _t(f"{action.type}", f"{action.type}")}
 
     def _action_context(self, record: Mapping[str, Any]) -> Any:

@@ -18,6 +18,7 @@ BUILTIN_ACTION_MODULES = (
     "runtime.automation.actions.assign",
     "runtime.automation.actions.http_webhook",
     "runtime.automation.actions.report",
+    "runtime.automation.actions.send_report",
 )
 
 _loaded = False

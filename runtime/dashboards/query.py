@@ -390,10 +390,12 @@ class WidgetQuery:
                 if target is None:
                     plan = next(d for d in self.dims if d.dim.key == s.by)
                     target = plan.order if plan.order is not None else plan.value
-                order += [target.is_(None), target.desc() if s.desc else target.asc()]
+                # NULLS LAST rather than an ``IS NULL`` term: the same order, and PostgreSQL
+                # can then use the grouping's own sort (a parallel sorted group aggregate).
+                order.append((target.desc() if s.desc else target.asc()).nulls_last())
             for d in self.dims:
                 natural = d.order if d.order is not None else d.value
-                order += [natural.is_(None), natural.asc()]
+                order.append(natural.asc().nulls_last())
             query = query.order_by(*order).limit(w.row_limit)
         return query
 
@@ -432,7 +434,7 @@ class WidgetQuery:
         order: list[sa.ColumnElement[Any]] = []
         for s in w.sort:
             column = t.c[s.by]
-            order += [column.is_(None), column.desc() if s.desc else column.asc()]
+            order.append((column.desc() if s.desc else column.asc()).nulls_last())
         order.append(t.c.id.desc())
         return sa.select(*columns).select_from(self._from()).where(*self.base_conditions()).order_by(*order).limit(w.row_limit)
 

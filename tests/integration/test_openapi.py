@@ -20,6 +20,7 @@ from runtime.automation.embedded import EmbeddedWorker
 from runtime.automation.models import ActionRun
 from runtime.platform import Platform
 from runtime.settings import Settings
+from tests.fixtures_reports import report_app
 from tests.integration.actions.sales_app import sales_definition as leads_definition
 from tests.integration.automation.test_api import _definition as sales_definition
 from tests.integration.conftest import Api, Tenant, install
@@ -443,6 +444,11 @@ def test_responses_of_every_route_match_the_document(app: Flask, client: FlaskCl
         check(rep.get(f"/apps/store_sales/dashboards/rep_home/widgets/{key}"), "get", widget, 200)
     check(manager.get("/apps/store_sales/dashboards/workbench/widgets/nope"), "get", widget, 404)
     check(rep.get("/apps/store_sales/dashboards/workbench/widgets/region_stage"), "get", widget, 403)
+    # A dashboard widget's data as a file (text/csv; XLSX is binary and checked in its own tests).
+    install(admin, report_app())
+    export = "/apps/{app}/dashboards/{dashboard}/widgets/{widget}/export"
+    assert "\ufeff" in check(admin.get("/apps/review/dashboards/weekly_review/widgets/topics/export?format=csv"), "get", export, 200)
+    check(admin.get("/apps/review/dashboards/weekly_review/widgets/nope/export"), "get", export, 404)
 
     # Every operation was seen answering its success status.
     unseen = []

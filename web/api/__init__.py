@@ -7,4 +7,13 @@ from flask import Blueprint
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 
 # Importing the modules registers their routes; auth adds the token check.
-from web.api import apps, auth, automation, dashboards, openapi, people, records  # noqa: E402,F401
+from web.api import (  # noqa: E402,F401
+    apps,
+    auth,
+    automation,
+    dashboard_export,
+    dashboards,
+    openapi,
+    people,
+    records,
+)

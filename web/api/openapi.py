@@ -187,6 +187,9 @@ def build_spec() -> dict[str, Any]:
     _record_paths(spec)
     _automation_paths(spec)
     _designer_paths(spec)
+    from web.api.dashboard_export import export_paths
+
+    export_paths(spec)
     from web.api.people_spec import people_paths, register_schemas
 
     spec.components.security_scheme("platform", {"type": "http", "scheme": "bearer",

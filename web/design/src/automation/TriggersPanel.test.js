@@ -126,6 +126,24 @@ describe('triggers panel', () => {
     wrapper.unmount()
   })
 
+  it('adds a send_report action and edits its dashboard, widget and robot scope', async () => {
+    const doc = definition()
+    doc.dashboards = [{ key: 'weekly_review', label: '周五复盘', widgets: [{ key: 'topics', label: '议题', type: 'bar', entity: 'customer' }] }]
+    const { store, wrapper } = await mountPanel(doc)
+    await wrapper.find('[data-testid="action-type"]').setValue('send_report')
+    await wrapper.find('[data-testid="add-action"]').trigger('click')
+    const action = () => store.state.doc.triggers[0].actions[2]
+    expect(action()).toEqual({ type: 'send_report', dashboard: 'weekly_review', channel: 'inbox', to_role: 'manager' })
+    await selectByLabel(wrapper, 'Widget of action 3').setValue('topics')
+    await wrapper.find('input[aria-label="Rows of action 3"]').setValue('3')
+    expect(action()).toMatchObject({ widget: 'topics', top: 3 })
+    expect(wrapper.find('select[aria-label="Scope role of action 3"]').exists()).toBe(false)
+    await selectByLabel(wrapper, 'Channel of action 3').setValue('wecom')
+    await selectByLabel(wrapper, 'Scope role of action 3').setValue('rep')
+    expect(action()).toMatchObject({ channel: 'wecom', as_role: 'rep' })
+    wrapper.unmount()
+  })
+
   it('inserts placeholders where the caret was and previews on the server', async () => {
     const { api, store, wrapper } = await mountPanel()
     const zh = wrapper.find('textarea[aria-label="Message of action 1 (Chinese)"]')

@@ -27,6 +27,7 @@ export const ACTION_TYPES = {
   prompt: ['表单内提示', 'In-form prompt'],
   http_webhook: ['调用 Webhook', 'Call a webhook'],
   report: ['发送报表', 'Send a report'],
+  send_report: ['发送仪表盘报表', 'Send a dashboard report'],
 }
 
 export const CHANNELS = {
@@ -78,7 +79,7 @@ export function eventOfType(type, old = {}, entity = null) {
 }
 
 /** A new action of `type` with the options its schema requires. */
-export function newAction(type, entity = null) {
+export function newAction(type, entity = null, definition = null) {
   const firstField = list(entity?.fields)[0]?.key || ''
   switch (type) {
     case 'set_field': return { type, field: firstField, value: '""' }
@@ -88,6 +89,7 @@ export function newAction(type, entity = null) {
     case 'prompt': return { type, message: { zh: '', en: '' }, level: 'info' }
     case 'http_webhook': return { type, url: 'https://' }
     case 'report': return { type, query: { entity: entity?.key || '' }, channel: 'inbox', title: { zh: '', en: '' }, to: 'owner' }
+    case 'send_report': return { type, dashboard: list(definition?.dashboards)[0]?.key || '', channel: 'inbox', to_role: 'manager' }
     default: return { type }
   }
 }
