@@ -121,6 +121,19 @@ def test_widget_json_is_computed_under_the_viewers_row_conditions(app: Flask, te
     assert refused.status_code == 403 and refused.get_json()["code"] == "dashboard_forbidden"
 
 
+def test_each_widget_offers_its_data_as_csv_and_xlsx(app: Flask, tenant: Tenant, seeded: dict[str, int]) -> None:
+    rep = _signed_in(app, tenant.rep)
+    html = rep.get(f"/apps/{APP}/dashboards/rep_home").get_data(as_text=True)
+    links = re.findall(r'href="([^"]*/widgets/top_customers/export\.(?:csv|xlsx))"', html)
+    assert [link.rsplit(".", 1)[1] for link in links] == ["csv", "xlsx"]
+    answer = rep.get(links[0])
+    assert answer.status_code == 200 and answer.mimetype == "text/csv"
+    text = answer.get_data().decode("utf-8-sig")
+    # The rep's own customers, as on the page (not the admin's).
+    assert "华联超市" in text and "联华便利" in text and "物美大卖场" in text
+    assert rep.get(links[1]).mimetype.endswith("spreadsheetml.sheet")
+
+
 def test_a_heatmap_cell_drills_into_exactly_its_records(app: Flask, platform: Platform, tenant: Tenant, seeded: dict[str, int]) -> None:
     manager = _signed_in(app, tenant.manager)
     address = f"/a/{APP}/opportunity/?drill=workbench.region_stage&cell.region=华东&cell.stage=need_confirmation"
