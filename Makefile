@@ -48,7 +48,7 @@ lint: setup
 
 test: setup lint
 	npx vitest run
-	$(BIN)/python -m pytest -n 2 --dist loadfile
+	$(BIN)/python -m pytest -n 2 --dist loadfile --durations=25
 
 bench: setup
 	@echo "machine: $$(nproc) cores, $$(uname -sr), $$(psql --version 2>/dev/null || echo 'psql not found'), load average $$(cut -d' ' -f1-3 /proc/loadavg)"
