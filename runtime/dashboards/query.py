@@ -565,7 +565,11 @@ class WidgetQuery:
                 "id": row["id"], "title": str(title) if title not in (None, "") else f"#{row['id']}",
                 "values": values, "labels": labels, "labels_en": labels_en,
             })
-        return {"records": records}
+        columns = []
+        for key, _f, _kind in self._record_columns:
+            zh, en = L.field_label(self.app.definition, self.entity, key)
+            columns.append({"key": key, "label": zh, "label_en": en})
+        return {"records": records, "columns": columns}
 
     def _shape_points(self, rows: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
         points = []

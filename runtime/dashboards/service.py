@@ -56,7 +56,7 @@ class DrillCondition:
 
 def _not_found(what: str, key: str) -> NotFound:
     names = {"dashboard": "仪表盘", "widget": "组件"}
-    return NotFound(f"No {what} {key[:63]!r}.", message_zh=f"没有{names[what]} {key[:63]}。")
+    return NotFound(f"No {what} {key[:63]!r}.", message_zh=f"没有{names[what]} {key[:63]}。", code=f"{what}_not_found")
 
 
 class DashboardService:
@@ -92,8 +92,17 @@ class DashboardService:
             raise Forbidden(
                 f"Your role may not open the dashboard {found.text('en')}.",
                 message_zh=f"您的角色无权打开仪表盘「{found.text('zh')}」。",
+                code="dashboard_forbidden",
             )
         return found
+
+    def find(self, dashboard_key: str) -> Dashboard:
+        """The dashboard if the actor's role may open it (``NotFound`` / ``Forbidden``)."""
+        return self._dashboard(dashboard_key)
+
+    def find_widget(self, dashboard_key: str, widget_key: str) -> Widget:
+        """A widget of a dashboard the actor's role may open (``NotFound`` / ``Forbidden``)."""
+        return self._widget(dashboard_key, widget_key)[1]
 
     def _widget(self, dashboard_key: str, widget_key: str) -> tuple[Dashboard, Widget]:
         dashboard = self._dashboard(dashboard_key)

@@ -19,7 +19,7 @@ from flask import url_for
 from builder.model import Entity
 from runtime.apps import PublishedApp
 from runtime.errors import CairnError
-from web.dashboards.services import dashboard_service, find_dashboard
+from web.dashboards.services import dashboard_service
 from web.i18n import language
 
 #: Longest drill parameter read (a dashboard and a widget key, or one cell value).
@@ -69,7 +69,7 @@ def drill_from_args(app: PublishedApp, entity: Entity, args: Mapping[str, str]) 
         raise DrillRefused("The drill-down cell is not valid.", "下钻的单元格参数无效。")
     service = dashboard_service(app)
     try:
-        board = find_dashboard(service, dashboard_key)
+        board = service.find(dashboard_key)
         widget = board.widget(widget_key)
         if widget is None:
             raise DrillRefused(

@@ -8,7 +8,6 @@ from flask import current_app, url_for
 
 from runtime.apps import PublishedApp
 from runtime.dashboards import DashboardService, MemoryCache, ResultCache, shared_cache
-from runtime.errors import Forbidden, NotFound
 from web import db
 from web.i18n import language
 from web.login import call_context
@@ -31,62 +30,6 @@ def result_cache() -> ResultCache:
 def dashboard_service(app: PublishedApp) -> DashboardService:
     """The dashboard service for this page request."""
     return DashboardService(db.session(), call_context(), app, cache=result_cache())
-
-
-def find_dashboard(service: DashboardService, key: str) -> Any:
-    """The dashboard ``key`` if the viewer's role may open it: 404 if the app has none,
-    403 if it is not open to the role."""
-    for board in service.visible():
-        if board.key == key:
-            return board
-    if any(isinstance(raw, dict) and raw.get("key") == key for raw in service.app.definition.dashboards):
-        raise Forbidden(
-            f"The dashboard {key!r} is not open to your role.",
-            message_zh=f"你的角色不能打开仪表盘 {key}。",
-            code="dashboard_forbidden",
-        )
-    raise NotFound(
-        f"The app {service.app.key!r} has no dashboard {key!r}.",
-        message_zh=f"应用 {service.app.key} 中没有仪表盘 {key}。",
-        code="dashboard_not_found",
-    )
-
-
-def with_columns(app: PublishedApp, widget: Any, result: dict[str, Any]) -> dict[str, Any]:
-    """A record table's result with ``columns`` (key and labels, in the widget's order) when
-    the engine gave none: the page heads each column with the field's label."""
-    if "records" not in result or result.get("columns"):
-        return result
-    keys: list[str] = list(widget.columns)
-    for record in result["records"]:
-        keys.extend(k for k in record.get("values", {}) if k not in keys)
-    entity = app.definition.entity(widget.entity)
-    columns = []
-    for key in keys:
-        spec = entity.field(key) if entity is not None else None
-        zh, en = (spec.label.get("zh"), spec.label.get("en")) if spec is not None else SYSTEM_LABELS.get(key, (key, key))
-        columns.append({"key": key, "label": zh, "label_en": en})
-    return result | {"columns": columns}
-
-
-#: Labels of the system columns a record table may show.
-SYSTEM_LABELS = {
-    "id": ("编号", "ID"), "created_at": ("创建时间", "Created"), "updated_at": ("更新时间", "Updated"),
-    "owner": ("负责人", "Owner"), "created_by": ("创建人", "Created by"), "stage": ("阶段", "Stage"),
-}
-
-
-def find_widget(service: DashboardService, dashboard_key: str, widget_key: str) -> Any:
-    """The widget of a dashboard the viewer may open (404 ``widget_not_found`` if none)."""
-    board = find_dashboard(service, dashboard_key)
-    widget = board.widget(widget_key)
-    if widget is None:
-        raise NotFound(
-            f"The dashboard {dashboard_key!r} has no widget {widget_key!r}.",
-            message_zh=f"仪表盘 {dashboard_key} 中没有部件 {widget_key}。",
-            code="widget_not_found",
-        )
-    return widget
 
 
 def present(app: PublishedApp, board: Any) -> dict[str, Any]:

@@ -20,10 +20,7 @@ from web.apps.services import published
 from web.dashboards import bp
 from web.dashboards.services import (
     dashboard_service,
-    find_dashboard,
-    find_widget,
     present,
-    with_columns,
 )
 
 STATIC = Path(__file__).resolve().parent.parent / "static" / "dashboards"
@@ -81,7 +78,7 @@ def index(app_key: str) -> str:
 def show(app_key: str, dashboard_key: str) -> str:
     """One dashboard: its widgets on the grid (their results are fetched by the script)."""
     app = published(app_key)
-    board = find_dashboard(dashboard_service(app), dashboard_key)
+    board = dashboard_service(app).find(dashboard_key)
     return _page("dashboards/show.html", app=app, board=present(app, board))
 
 
@@ -91,13 +88,7 @@ def dashboard_data(app_key: str, dashboard_key: str) -> Response:
     """Every widget of a dashboard with its result (JSON)."""
     app = published(app_key)
     service = dashboard_service(app)
-    board = find_dashboard(service, dashboard_key)
-    answer = service.dashboard(dashboard_key)
-    for item in answer["widgets"]:
-        widget = board.widget(item["key"])
-        if "result" in item and widget is not None:
-            item["result"] = with_columns(app, widget, item["result"])
-    return jsonify(answer)
+    return jsonify(service.dashboard(dashboard_key))
 
 
 @bp.get("/dashboards/<dashboard_key>/widgets/<widget_key>")
@@ -107,8 +98,7 @@ def widget_data(app_key: str, dashboard_key: str, widget_key: str) -> Response:
     app = published(app_key)
     fresh = request.args.get("fresh") == "1"
     service = dashboard_service(app)
-    widget = find_widget(service, dashboard_key, widget_key)
-    return jsonify(with_columns(app, widget, service.widget(dashboard_key, widget_key, fresh=fresh)))
+    return jsonify(service.widget(dashboard_key, widget_key, fresh=fresh))
 
 
 @bp.get("/<entity_key>")
