@@ -58,6 +58,48 @@ class CeleryRig:
     slot: _PlatformSlot
 
 
+#: The app of the process-killing tests: each item created fires one trigger with two
+#: database effects (a receipt is created, the item is stamped), so every effect is countable.
+STRESS_APP: dict[str, Any] = {
+    "format": "cairn.app/1",
+    "key": "stress",
+    "label": "Stress",
+    "entities": [
+        {"key": "item", "label": "Item", "fields": [
+            {"key": "n", "type": "integer", "label": "n"},
+            {"key": "stamped", "type": "boolean", "label": "stamped"},
+        ]},
+        {"key": "receipt", "label": "Receipt", "fields": [
+            {"key": "item", "type": "link", "target": "item", "label": "item"},
+            {"key": "n", "type": "integer", "label": "n"},
+        ]},
+    ],
+    "triggers": [
+        {"key": "on_item", "label": "on item", "entity": "item", "on": "created",
+         "actions": [
+             {"type": "create_record", "entity": "receipt", "values": {"item": "id", "n": "n"}},
+             {"type": "set_field", "field": "stamped", "value": "true"},
+         ]},
+    ],
+}
+
+
+def child_pids(pid: int) -> list[int]:
+    """The ids of the processes whose parent is ``pid`` (read from /proc)."""
+    out = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+        except OSError:
+            continue
+        ppid = int(stat.rsplit(")", 1)[1].split()[1])
+        if ppid == pid:
+            out.append(int(entry.name))
+    return out
+
+
 @pytest.fixture(scope="session")
 def automation_redis_url(redis_url: str) -> str:
     """A Redis database of its own for the automation tests (the shared test database 15

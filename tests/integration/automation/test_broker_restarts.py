@@ -33,7 +33,7 @@ import sqlalchemy as sa
 from runtime.automation.models import OutboxJob
 from runtime.clock import SystemClock
 from tests.conftest import need_service
-from tests.integration.automation.conftest import World, make_world
+from tests.integration.automation.conftest import STRESS_APP, World, child_pids, make_world
 
 pytestmark = [pytest.mark.slow, pytest.mark.postgres]
 
@@ -46,28 +46,7 @@ BACKLOG = 10
 #: Seconds before the relay publishes a job again whose message was lost (with Redis).
 LEASE = "10"
 
-APP: dict[str, Any] = {
-    "format": "cairn.app/1",
-    "key": "brk",
-    "label": "Broker restarts",
-    "entities": [
-        {"key": "item", "label": "Item", "fields": [
-            {"key": "n", "type": "integer", "label": "n"},
-            {"key": "stamped", "type": "boolean", "label": "stamped"},
-        ]},
-        {"key": "receipt", "label": "Receipt", "fields": [
-            {"key": "item", "type": "link", "target": "item", "label": "item"},
-            {"key": "n", "type": "integer", "label": "n"},
-        ]},
-    ],
-    "triggers": [
-        {"key": "on_item", "label": "on item", "entity": "item", "on": "created",
-         "actions": [
-             {"type": "create_record", "entity": "receipt", "values": {"item": "id", "n": "n"}},
-             {"type": "set_field", "field": "stamped", "value": "true"},
-         ]},
-    ],
-}
+APP: dict[str, Any] = {**STRESS_APP, "key": "brk", "label": "Broker restarts"}
 
 
 def _free_port() -> int:
@@ -141,19 +120,6 @@ def _wait(world: World, done: Any, what: str) -> None:
             pytest.fail(f"no progress for {STALL:.0f}s while waiting for {what}: {state}")
 
 
-def _child_pids(pid: int) -> list[int]:
-    out = []
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                stat = (entry / "stat").read_text()
-            except OSError:
-                continue
-            if int(stat.rsplit(")", 1)[1].split()[1]) == pid:
-                out.append(int(entry.name))
-    return out
-
-
 def test_work_resumes_after_broker_restarts_without_a_person(pg_url: str, tmp_path: Path) -> None:
     binary = shutil.which("redis-server")
     if binary is None:
@@ -215,7 +181,7 @@ def test_work_resumes_after_broker_restarts_without_a_person(pg_url: str, tmp_pa
                 redis.start()
                 if round_ == 2:
                     # The worker's Celery process quits, as on kombu's "unrecoverable" error.
-                    celery_main = _child_pids(worker.pid)
+                    celery_main = child_pids(worker.pid)
                     assert celery_main, "the supervisor runs no worker"
                     os.kill(celery_main[0], signal.SIGQUIT)
             target = _counts(world)[1] + 10

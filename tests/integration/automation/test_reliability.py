@@ -30,7 +30,7 @@ import sqlalchemy as sa
 
 from runtime.automation.models import ActionRun, OutboxJob
 from runtime.clock import SystemClock
-from tests.integration.automation.conftest import World, make_world
+from tests.integration.automation.conftest import STRESS_APP, World, child_pids, make_world
 
 pytestmark = [pytest.mark.slow, pytest.mark.postgres, pytest.mark.redis]
 
@@ -40,43 +40,6 @@ STALL = 180.0
 ROOT = Path(__file__).resolve().parents[3]
 BIN = Path(sys.executable).parent
 
-STRESS_APP: dict[str, Any] = {
-    "format": "cairn.app/1",
-    "key": "stress",
-    "label": "Stress",
-    "entities": [
-        {"key": "item", "label": "Item", "fields": [
-            {"key": "n", "type": "integer", "label": "n"},
-            {"key": "stamped", "type": "boolean", "label": "stamped"},
-        ]},
-        {"key": "receipt", "label": "Receipt", "fields": [
-            {"key": "item", "type": "link", "target": "item", "label": "item"},
-            {"key": "n", "type": "integer", "label": "n"},
-        ]},
-    ],
-    "triggers": [
-        {"key": "on_item", "label": "on item", "entity": "item", "on": "created",
-         "actions": [
-             {"type": "create_record", "entity": "receipt", "values": {"item": "id", "n": "n"}},
-             {"type": "set_field", "field": "stamped", "value": "true"},
-         ]},
-    ],
-}
-
-
-def _children(pid: int) -> list[int]:
-    out = []
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            stat = (entry / "stat").read_text()
-        except OSError:
-            continue
-        ppid = int(stat.rsplit(")", 1)[1].split()[1])
-        if ppid == pid:
-            out.append(int(entry.name))
-    return out
 
 
 class Procs:
@@ -112,7 +75,7 @@ class Procs:
 
     def kill_worker_child(self) -> bool:
         assert self.worker is not None
-        children = _children(self.worker.pid)
+        children = child_pids(self.worker.pid)
         if not children:
             return False
         os.kill(children[0], signal.SIGKILL)
