@@ -33,8 +33,8 @@ from runtime.automation.health import failure_causes
 from runtime.automation.history import RunFilter, RunHistory, runs_page
 from runtime.automation.jobs import MAX_EXPIRED_CLAIMS
 from runtime.automation.models import ActionRun, OutboxJob, TriggerRun
-from tests.integration.automation.conftest import World, make_world
-from tests.integration.automation.test_reliability import Procs, _children
+from tests.integration.automation.conftest import World, child_pids, make_world
+from tests.integration.automation.test_reliability import Procs
 
 pytestmark = [pytest.mark.slow]
 
@@ -147,7 +147,7 @@ class Workers:
             os.kill(self.proc.pid, signal.SIGKILL)
             return
         assert self.procs is not None and self.procs.worker is not None
-        for child in _children(self.procs.worker.pid):  # the prefork children; the master restarts them
+        for child in child_pids(self.procs.worker.pid):  # the prefork children; the master restarts them
             os.kill(child, signal.SIGKILL)
 
     def supervise(self) -> None:
