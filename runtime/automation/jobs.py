@@ -108,6 +108,18 @@ def new_token() -> str:
 _EXPIRED = sa.case((OutboxJob.status == "running", 1), else_=0)
 
 
+def _claim_values(token: str, until: datetime) -> dict[str, Any]:
+    """What a claim sets: the claimer's token and lease, one more attempt (counted when the
+    claim is made), and one more expired claim if the row's previous holder's lease ran out."""
+    return {
+        "status": "running",
+        "claim_token": token,
+        "locked_until": until,
+        "attempts": OutboxJob.attempts + 1,
+        "expired_claims": OutboxJob.expired_claims + _EXPIRED,
+    }
+
+
 def claim_due(
     session: Session, now: datetime, *, token: str, lease: timedelta = DEFAULT_LEASE, limit: int = 20
 ) -> list[int]:
@@ -133,13 +145,7 @@ def claim_due(
     claimed = session.execute(
         sa.update(OutboxJob)
         .where(OutboxJob.id.in_(ids), _claimable(at))
-        .values(
-            status="running",
-            claim_token=token,
-            locked_until=at + lease,
-            attempts=OutboxJob.attempts + 1,
-            expired_claims=OutboxJob.expired_claims + _EXPIRED,
-        )
+        .values(_claim_values(token, at + lease))
         .returning(OutboxJob.id, OutboxJob.expired_claims),
         execution_options={"synchronize_session": False},
     ).all()
@@ -158,13 +164,7 @@ def claim_one(
     expired = session.scalar(
         sa.update(OutboxJob)
         .where(OutboxJob.id == outbox_id, _task_claimable(at))
-        .values(
-            status="running",
-            claim_token=token,
-            locked_until=at + lease,
-            attempts=OutboxJob.attempts + 1,
-            expired_claims=OutboxJob.expired_claims + _EXPIRED,
-        )
+        .values(_claim_values(token, at + lease))
         .returning(OutboxJob.expired_claims),
         execution_options={"synchronize_session": False},
     )
