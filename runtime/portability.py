@@ -660,6 +660,10 @@ def _import(
                 continue  # belonged to an app the archive does not hold
             if "user_id" in spec and row.get("user_id") is None and table.c.user_id.nullable is False:
                 continue
+            if name == "automation_schedule_state":
+                # The elapsed due table is not carried: the first sweep builds it anew from the
+                # records (the imported marks keep fired episodes from firing again).
+                row.update(due_signature=None, catchup_from=None, catchup_until=None, swept_until=None)
             if name == "assignment_log" and row.get("idempotency_key"):
                 # Unique across the instance; the imported entries are history no job re-runs.
                 row["idempotency_key"] = _imported_key(ws_id, str(row["idempotency_key"]))

@@ -438,3 +438,31 @@ def test_the_commands(app: Flask, client: FlaskClient, tenant: Tenant, tmp_path:
     assert reset.exit_code == 0, reset.output
     password = reset.output.rsplit(": ", 1)[1].strip()
     assert sign_in(client, tenant.admin.username, password).status_code == 302
+
+
+def test_a_time_rule_still_due_when_exported_fires_once_after_import(tmp_path: Path) -> None:
+    source = _platform(f"sqlite:///{tmp_path / 'source.db'}", tmp_path / "source")
+    target = _platform(f"sqlite:///{tmp_path / 'target.db'}", tmp_path / "target")
+    try:
+        built = _build_source(source)
+        ws = built["workspace"]
+        with source.session() as session:  # created after the last sweep: its 1 h is still running
+            rep = session.scalars(sa.select(User).where(User.username == "acme-rep")).one()
+            app = load_published(session, ws.id, "crm")
+            pending = RecordService(_ctx(source, session, ws, rep), app, listeners=source.listeners).create(
+                "company", {"name": "新客户"}
+            ).record["id"]
+        archive = tmp_path / "acme.zip"
+        export_workspace(source, "acme", archive)
+        import_workspace(target, archive)
+        with target.session() as session:
+            last_job = session.scalar(sa.select(sa.func.max(OutboxJob.id))) or 0
+        target.clock.advance(timedelta(hours=3))  # type: ignore[attr-defined]
+        run_sweeps(target)
+        run_sweeps(target)
+        with target.session() as session:  # the pending record fires, once; the others not again
+            jobs = session.execute(sa.select(OutboxJob.record_id).where(OutboxJob.id > last_job)).scalars().all()
+        assert jobs == [pending]
+    finally:
+        source.dispose()
+        target.dispose()
